@@ -1,0 +1,367 @@
+"""Experiment tracking, Knot against MLflow 3.17, side by side in one process run.
+
+    python bench/tracking.py [--quick] [--skip-http] [--sides mlflow,knot] [--verbose]
+
+Each scenario runs for MLflow, then for Knot, each against a fresh store, and the table
+shows the ratio (how many times faster Knot is). Every timing stops only when all points
+are durable: MLflow's calls are synchronous; Knot's clock runs until the run has ended and
+`knot.flush()` returned. Where MLflow is slow it logs fewer points (the "n" column) and the
+two are compared as rates; the 200-run job is timed on fewer MLflow runs and scaled to 200.
+Results also go to bench/results/tracking.json. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _common import Result, console, print_table, require_mlflow, venv_script, write_json
+from _servers import free_port, run_server
+
+KEYS = [f"m{i}" for i in range(10)]  # batched scenario: 10 metrics per step
+FILTER = "metrics.auc > 0.5"
+SEARCH_REPEATS = 5
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one side logs: `uri` for the timed calls, `local_uri` for untimed population."""
+
+    uri: str
+    local_uri: str
+    home: Path
+
+
+Fn = Callable[[Target, int], tuple[float, int]]  # -> (seconds, items seen)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# --- the two SDKs -------------------------------------------------------------------------
+def use_mlflow(uri: str, experiment: str) -> Any:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment)
+    return mlflow
+
+
+def use_knot(uri: str, home: Path) -> Any:
+    os.environ["KNOT_STORE"] = uri
+    os.environ["KNOT_HOME"] = str(home)
+    import knot
+
+    if hasattr(knot, "reset"):
+        knot.reset()  # drop a store cached under the previous KNOT_STORE
+    return knot
+
+
+# --- scenarios: a pair of functions each --------------------------------------------------
+def mlflow_per_call(t: Target, n: int) -> tuple[float, int]:
+    mlflow = use_mlflow(t.uri, "per-call")
+    start = time.perf_counter()
+    with mlflow.start_run(run_name="per-call"):
+        for i in range(n):
+            mlflow.log_metric("loss", 1.0 / (i + 1), step=i)
+    return time.perf_counter() - start, n
+
+
+def knot_per_call(t: Target, n: int) -> tuple[float, int]:
+    knot = use_knot(t.uri, t.home)
+    start = time.perf_counter()
+    with knot.start_run(name="per-call", experiment="per-call"):
+        for i in range(n):
+            knot.log_metric("loss", 1.0 / (i + 1), step=i)
+    knot.flush()
+    return time.perf_counter() - start, n
+
+
+def mlflow_batch(t: Target, n: int) -> tuple[float, int]:
+    """MlflowClient.log_batch, 1,000 metrics per call (MLflow's limit): 100 steps x 10 keys."""
+    mlflow = use_mlflow(t.uri, "batch")
+    from mlflow.entities import Metric
+
+    client = mlflow.MlflowClient(tracking_uri=t.uri)
+    steps = n // len(KEYS)
+    start = time.perf_counter()
+    run_id = mlflow.start_run(run_name="batch").info.run_id
+    for first in range(0, steps, 100):
+        ts = now_ms()
+        batch = [
+            Metric(k, float(s), ts, s) for s in range(first, min(first + 100, steps)) for k in KEYS
+        ]
+        client.log_batch(run_id, metrics=batch)
+    mlflow.end_run()
+    return time.perf_counter() - start, steps * len(KEYS)
+
+
+def knot_batch(t: Target, n: int) -> tuple[float, int]:
+    """run.log_metrics with a dict of 10 keys per step; the SDK batches the writes."""
+    knot = use_knot(t.uri, t.home)
+    steps = n // len(KEYS)
+    start = time.perf_counter()
+    with knot.start_run(name="batch", experiment="batch") as run:
+        for s in range(steps):
+            run.log_metrics({k: float(s) for k in KEYS}, step=s)
+    knot.flush()
+    return time.perf_counter() - start, steps * len(KEYS)
+
+
+def mlflow_job(t: Target, n: int) -> tuple[float, int]:
+    """n runs, each started, 10 log_param + 20 log_metric calls, ended."""
+    mlflow = use_mlflow(t.uri, "job")
+    start = time.perf_counter()
+    for r in range(n):
+        with mlflow.start_run(run_name=f"run-{r}"):
+            for j in range(10):
+                mlflow.log_param(f"p{j}", j)
+            for j in range(20):
+                mlflow.log_metric(f"m{j}", j * 0.5)
+    return time.perf_counter() - start, n
+
+
+def knot_job(t: Target, n: int) -> tuple[float, int]:
+    knot = use_knot(t.uri, t.home)
+    start = time.perf_counter()
+    for r in range(n):
+        with knot.start_run(name=f"run-{r}", experiment="job"):
+            for j in range(10):
+                knot.log_param(f"p{j}", j)
+            for j in range(20):
+                knot.log_metric(f"m{j}", j * 0.5)
+    knot.flush()
+    return time.perf_counter() - start, n
+
+
+def search_data(n: int) -> list[tuple[dict[str, str], list[dict[str, float]]]]:
+    """n runs: 5 params, 3 metrics x 10 steps; the last `auc` is uniform in [0, 1)."""
+    rng = random.Random(1571)
+    runs = []
+    for i in range(n):
+        auc = rng.random()
+        params = {
+            "lr": str(rng.choice([0.3, 0.1, 0.03, 0.01])),
+            "depth": str(rng.randint(2, 12)),
+            "model": rng.choice(["gbm", "forest", "logistic"]),
+            "features": str(rng.randint(5, 50)),
+            "seed": str(i),
+        }
+        history = [
+            {"auc": auc * (s + 1) / 10, "loss": 1 - auc * (s + 1) / 10, "acc": auc * s / 10}
+            for s in range(10)
+        ]
+        runs.append((params, history))
+    return runs
+
+
+def mlflow_search(t: Target, n: int) -> tuple[float, int]:
+    import mlflow
+    from mlflow.entities import Metric, Param
+
+    local = mlflow.MlflowClient(tracking_uri=t.local_uri)  # populate untimed, straight to SQL
+    exp_id = local.create_experiment("search")
+    for params, history in search_data(n):
+        run_id = local.create_run(exp_id).info.run_id
+        ts = now_ms()
+        metrics = [Metric(k, v, ts + s, s) for s, row in enumerate(history) for k, v in row.items()]
+        local.log_batch(run_id, metrics=metrics, params=[Param(k, v) for k, v in params.items()])
+        local.set_terminated(run_id)
+    client = mlflow.MlflowClient(tracking_uri=t.uri)
+    best, found = float("inf"), 0
+    for _ in range(SEARCH_REPEATS):
+        start = time.perf_counter()
+        found = len(client.search_runs([exp_id], FILTER, max_results=1000))
+        best = min(best, time.perf_counter() - start)
+    return best, found
+
+
+def knot_search(t: Target, n: int) -> tuple[float, int]:
+    knot = use_knot(t.local_uri, t.home)  # populate untimed, straight to SQL
+    for i, (params, history) in enumerate(search_data(n)):
+        with knot.start_run(name=f"run-{i}", experiment="search") as run:
+            run.log_params(params)
+            for s, row in enumerate(history):
+                run.log_metrics(row, step=s)
+    knot.flush()
+    knot = use_knot(t.uri, t.home)
+    best, found = float("inf"), 0
+    for _ in range(SEARCH_REPEATS):
+        start = time.perf_counter()
+        found = len(knot.search_runs(experiment="search", filter=FILTER, max_results=1000))
+        best = min(best, time.perf_counter() - start)
+    return best, found
+
+
+@dataclass(frozen=True)
+class Scenario:
+    title: str
+    unit: str  # "points/s": shown as a rate; "s": shown as a time
+    goal: float  # Knot must be this many times better
+    fns: dict[str, Fn]
+    n: dict[str, int]  # local
+    http_n: dict[str, int]
+    value: Callable[[float, int], float]  # (seconds, n) -> the number in the table
+
+
+SCENARIOS = [
+    Scenario(
+        "per-call log_metric",
+        "points/s",
+        500,
+        {"mlflow": mlflow_per_call, "knot": knot_per_call},
+        {"mlflow": 1_000, "knot": 100_000},
+        {"mlflow": 500, "knot": 100_000},
+        lambda s, n: n / s,
+    ),
+    Scenario(
+        "batched logging",
+        "points/s",
+        20,
+        {"mlflow": mlflow_batch, "knot": knot_batch},
+        {"mlflow": 20_000, "knot": 200_000},
+        {"mlflow": 20_000, "knot": 200_000},
+        lambda s, n: n / s,
+    ),
+    Scenario(
+        "200 runs x (10 params + 20 metrics), time for 200",
+        "s",
+        50,
+        {"mlflow": mlflow_job, "knot": knot_job},
+        {"mlflow": 40, "knot": 200},
+        {"mlflow": 20, "knot": 200},
+        lambda s, n: s * 200 / n,
+    ),
+    Scenario(
+        f"search_runs over 1,000 runs, {FILTER}",
+        "s",
+        5,
+        {"mlflow": mlflow_search, "knot": knot_search},
+        {"mlflow": 1_000, "knot": 1_000},
+        {"mlflow": 1_000, "knot": 1_000},
+        lambda s, n: s,
+    ),
+]
+
+
+# --- running ------------------------------------------------------------------------------
+def measure(row: Result, sc: Scenario, side: str, target: Target, n: int, verbose: bool) -> None:
+    console.print(f"[dim]{row.scenario}: {side}, n={n:,} ...[/]", end=" ")
+    try:
+        seconds, seen = sc.fns[side](target, n)
+    except Exception as exc:
+        console.print("[red]error[/]")
+        if verbose or side == "mlflow":  # an MLflow failure is a bug in this benchmark
+            console.print(traceback.format_exc())
+        row.error += f"{side}: {type(exc).__name__}: {exc}  "
+        return
+    console.print(f"{seconds:.2f} s")
+    setattr(row, side, sc.value(seconds, n))
+    setattr(row, f"n_{side}", n)
+    if sc.fns[side] in (mlflow_search, knot_search):
+        row.note += f"{side} found {seen} runs; "
+
+
+def scaled(n: int, scale: float) -> int:
+    return max(10, int(n * scale))
+
+
+def run_local(root: Path, sides: list[str], scale: float, verbose: bool) -> list[Result]:
+    results = []
+    for i, sc in enumerate(SCENARIOS):
+        row = Result(sc.title, sc.unit, sc.unit == "points/s", goal_ratio=sc.goal)
+        for side in sides:
+            home = root / f"local{i}-{side}"
+            home.mkdir()
+            uri = f"sqlite:///{home / (side + '.db')}"
+            measure(row, sc, side, Target(uri, uri, home), scaled(sc.n[side], scale), verbose)
+        results.append(row)
+    return results
+
+
+def server_command(side: str, store: str, port: int, home: Path) -> list[str]:
+    listen = ["--host", "127.0.0.1", "--port", str(port)]
+    if side == "mlflow":
+        dest = ["--artifacts-destination", str(home / "artifacts")]
+        return [venv_script("mlflow"), "server", "--backend-store-uri", store, *listen, *dest]
+    return [venv_script("knot"), "server", "--store", store, *listen]
+
+
+def run_http(root: Path, sides: list[str], scale: float, verbose: bool) -> list[Result]:
+    ready = Result("HTTP: server healthy (fresh store)", "s", False, goal_abs=2.0)
+    memory = Result("HTTP: server peak RSS, whole tree", "MB", False, goal_abs=300.0)
+    rows = [
+        Result(f"HTTP: {sc.title}", sc.unit, sc.unit == "points/s", goal_ratio=sc.goal)
+        for sc in SCENARIOS
+    ]
+    for side in sides:
+        home = root / f"http-{side}"
+        home.mkdir()
+        local = f"sqlite:///{home / (side + '.db')}"
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k != "KNOT_STORE"} | {"KNOT_HOME": str(home)}
+        console.print(f"[dim]starting {side} server on 127.0.0.1:{port} ...[/]", end=" ")
+        try:
+            with run_server(side, server_command(side, local, port, home), port, home, env) as srv:
+                console.print(f"healthy in {srv.ready_s:.2f} s, idle {srv.settle_s:.1f} s later")
+                setattr(ready, side, srv.ready_s)
+                ready.note += f"{side} went idle {srv.settle_s:.1f} s after; "
+                for sc, row in zip(SCENARIOS, rows, strict=True):
+                    n = scaled(sc.http_n[side], scale)
+                    measure(row, sc, side, Target(srv.url, local, home), n, verbose)
+            setattr(memory, side, srv.peak_mb)
+            memory.note += f"{side}: {srv.peak_procs} processes; "
+        except Exception as exc:
+            console.print(f"[red]{exc}[/]")
+            ready.error += f"{side}: {type(exc).__name__}: {exc}  "
+    return [ready, memory, *rows]
+
+
+def quiet_mlflow() -> None:
+    import mlflow  # noqa: F401  (configures its loggers on import; quiet them afterwards)
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module="mlflow")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the points (smoke test)")
+    parser.add_argument("--skip-http", action="store_true", help="local SQLite scenarios only")
+    parser.add_argument("--sides", default="mlflow,knot", help="comma list: mlflow,knot")
+    parser.add_argument("--verbose", action="store_true", help="print Knot tracebacks")
+    args = parser.parse_args(argv)
+    sides = [s for s in ("mlflow", "knot") if s in args.sides.split(",")]
+    mlflow_version = require_mlflow()
+    quiet_mlflow()
+    scale = 0.1 if args.quick else 1.0
+    console.print(f"MLflow {mlflow_version} vs Knot; ratio = how many times better Knot is")
+    with tempfile.TemporaryDirectory(prefix="knot-bench-", ignore_cleanup_errors=True) as tmp:
+        root = Path(tmp)
+        os.chdir(root)  # MLflow's default ./mlruns and any knot.toml lookup stay in here
+        results = run_local(root, sides, scale, args.verbose)
+        if not args.skip_http:
+            results += run_http(root, sides, scale, args.verbose)
+    print_table("Tracking: Knot vs MLflow (same process run)", results)
+    path = write_json(
+        "tracking.json", results, mlflow_version=mlflow_version, quick=args.quick, sides=sides
+    )
+    console.print(f"[dim]wrote {path}[/]")
+    return 1 if any(r.error for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

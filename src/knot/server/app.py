@@ -1,0 +1,129 @@
+"""The Knot REST app: one tracking store per app, opened once, shared by every request."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from knot.errors import Invalid, KnotError, Unavailable
+from knot.store.protocol import TrackingStore
+
+__all__ = ["STORE_ENV", "StoreHolder", "app_from_env", "create_app", "get_store", "open_store"]
+
+log = logging.getLogger("knot.server")
+
+# How `run_server` hands the stores to worker processes that build the app themselves.
+STORE_ENV = "KNOT_SERVER_STORE"
+ARTIFACTS_ENV = "KNOT_SERVER_ARTIFACTS"
+
+
+def open_store(uri: str) -> TrackingStore:
+    """open_tracking_store, with OS errors (a folder that is a file, no permission) turned
+    into a Knot error that names the store, instead of a traceback."""
+    from knot.store import open_tracking_store
+
+    try:
+        return open_tracking_store(uri)
+    except OSError as exc:
+        raise Unavailable(
+            f"cannot open the metadata store {uri!r}: {exc}; check the path and its permissions"
+        ) from exc
+
+
+class StoreHolder:
+    """Opens the tracking store on first use (startup or first request) and keeps it."""
+
+    def __init__(self, uri: str | None, store: TrackingStore | None = None) -> None:
+        self.uri = uri
+        self._store = store
+        self._lock = threading.Lock()
+
+    def get(self) -> TrackingStore:
+        if self._store is not None:
+            return self._store
+        with self._lock:
+            if self._store is None:
+                uri = self.uri
+                if uri is None:
+                    from knot.config import settings
+
+                    uri = self.uri = settings().store_uri
+                self._store = open_store(uri)
+            return self._store
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+def get_store(request: Request) -> TrackingStore:
+    """FastAPI dependency: the app's tracking store."""
+    holder: StoreHolder = request.app.state.store_holder
+    return holder.get()
+
+
+def create_app(
+    store_uri: str | None = None,
+    artifacts_uri: str | None = None,
+    *,
+    store: TrackingStore | None = None,
+) -> FastAPI:
+    """Build the app. `store` (an open store) wins over `store_uri`; with neither, the
+    store is KNOT_STORE from `knot.config.settings()`."""
+    from knot._version import __version__
+    from knot.server import batch_routes, tracking_routes
+    from knot.server.error_handlers import install_error_handlers
+
+    holder = StoreHolder(store.uri if store is not None else store_uri, store)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            holder.get()
+        except Invalid:
+            raise  # a wrong URI will not fix itself: refuse to start
+        except KnotError as exc:
+            # e.g. PostgreSQL still starting: serve 503s and retry on each request
+            log.warning("tracking store not open yet: %s", exc.message)
+        yield
+        if store is None:
+            holder.close()
+
+    app = FastAPI(
+        title="Knot",
+        version=__version__,
+        description="Tracking server: experiments, runs, metrics, params, tags, artifacts.",
+        lifespan=lifespan,
+    )
+    app.state.store_holder = holder
+    app.state.artifacts_uri = artifacts_uri
+    install_error_handlers(app)
+    app.include_router(tracking_routes.router, prefix="/api/v1")
+    app.include_router(batch_routes.router, prefix="/api/v1")
+
+    @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
+    def health() -> Response:
+        import orjson
+
+        try:
+            holder.get()
+        except KnotError as exc:
+            body = {"status": "unavailable", **exc.to_dict()}
+            return Response(orjson.dumps(body), status_code=503, media_type="application/json")
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    batch_routes.document(app)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for uvicorn worker processes: stores come from environment variables."""
+    return create_app(os.environ.get(STORE_ENV), os.environ.get(ARTIFACTS_ENV))

@@ -1,0 +1,103 @@
+"""`run_server`: serve the app with Uvicorn, quiet (log level warning) and quick to start.
+
+The port is bound here, before Uvicorn starts, so "address in use" is a clear Knot error,
+port 0 picks a free port, and the startup line names the port actually listening."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from typing import Any
+
+from knot.errors import Unavailable
+
+__all__ = ["redact", "run_server"]
+
+
+def redact(uri: str) -> str:
+    """The URI without its password, for logs and the startup line."""
+    return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", uri)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say TCP, and
+    # without it Nagle + delayed ACKs add 40 ms to every keep-alive request
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise Unavailable(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port, "
+            "or stop the process using it"
+        ) from None
+    # listen now: clients that connect before uvicorn's loop runs wait in the backlog
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_server(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    store: str | None = None,
+    artifacts: str | None = None,
+    workers: int = 1,
+) -> None:
+    """Serve tracking over REST until interrupted (SIGINT/SIGTERM shut down cleanly)."""
+    import uvicorn
+
+    from knot.server.app import ARTIFACTS_ENV, STORE_ENV, create_app, open_store
+
+    if store is None or artifacts is None:
+        from knot.config import settings
+
+        current = settings()
+        store = store or current.store_uri
+        artifacts = artifacts or current.artifacts_uri
+    if workers < 1:
+        from knot.errors import Invalid
+
+        raise Invalid(f"workers must be 1 or more, got {workers}", field="workers")
+    # Open (and migrate) the store once here: a bad URI fails now with a clear message,
+    # and worker processes never race each other on the schema.
+    opened = open_store(store)
+    sock = _bind(host, port)
+    bound = sock.getsockname()[1]
+    options: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "loop": "auto",
+        "http": "auto",
+        "timeout_graceful_shutdown": 10,
+        "server_header": False,
+    }
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"knot server listening on http://{shown}:{bound} (store {redact(store)}, "
+        f"artifacts {redact(artifacts)}, {workers} worker{'s' if workers > 1 else ''})",
+        flush=True,
+    )
+    try:
+        if workers == 1:
+            app = create_app(store, artifacts, store=opened)
+            uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+        else:
+            opened.close()
+            os.environ[STORE_ENV] = store
+            os.environ[ARTIFACTS_ENV] = artifacts
+            # uvicorn's supervisor forks the workers, each building the app from the env
+            uvicorn.run(
+                "knot.server.app:app_from_env",
+                factory=True,
+                workers=workers,
+                fd=sock.fileno(),
+                **options,
+            )
+    finally:
+        sock.close()
+        opened.close()

@@ -1,0 +1,111 @@
+"""/api/v1 routes for experiments, runs, metric history, search and artifact records.
+
+Handlers are plain `def`s: the store is synchronous, so FastAPI runs them in its thread
+pool and the event loop stays free."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from knot.errors import NotFound
+from knot.server.app import get_store
+from knot.server.schemas import ExperimentCreate, RunCreate, RunSearch, RunStatusUpdate
+from knot.store.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunPage
+from knot.store.protocol import TrackingStore
+
+__all__ = ["router"]
+
+router = APIRouter()
+Store = Annotated[TrackingStore, Depends(get_store)]
+
+
+# experiments -----------------------------------------------------------------
+@router.post("/experiments", status_code=status.HTTP_201_CREATED, tags=["experiments"])
+def create_experiment(body: ExperimentCreate, store: Store) -> Experiment:
+    """Create an experiment; 409 if the name is taken."""
+    return store.create_experiment(body.name, body.description)
+
+
+@router.get("/experiments", tags=["experiments"])
+def list_experiments(store: Store) -> list[Experiment]:
+    return store.list_experiments()
+
+
+@router.get("/experiments/by-name", tags=["experiments"])
+def get_experiment_by_name(
+    store: Store, name: Annotated[str, Query(description="exact experiment name")]
+) -> Experiment:
+    """The experiment with this name; 404 (field "name") if there is none."""
+    experiment = store.get_experiment_by_name(name)
+    if experiment is None:
+        raise NotFound(
+            f"experiment {name!r} not found; `knot experiments list` shows them", field="name"
+        )
+    return experiment
+
+
+@router.get("/experiments/{experiment_id}", tags=["experiments"])
+def get_experiment(experiment_id: str, store: Store) -> Experiment:
+    return store.get_experiment(experiment_id)
+
+
+# runs --------------------------------------------------------------------------
+@router.post("/runs", status_code=status.HTTP_201_CREATED, tags=["runs"])
+def create_run(body: RunCreate, store: Store) -> Run:
+    """Start a run in an experiment; 404 for an unknown experiment or parent run."""
+    return store.create_run(
+        body.experiment_id,
+        user=body.user,
+        name=body.name,
+        run_id=body.run_id,
+        parent_run_id=body.parent_run_id,
+        tags=body.tags,
+        source=body.source,
+        start_time=body.start_time,
+    )
+
+
+@router.post("/runs/search", tags=["runs"])
+def search_runs(body: RunSearch, store: Store) -> RunPage:
+    """Runs matching a filter such as `metrics.auc > 0.8 and params.model = 'lgbm'`."""
+    return store.search_runs(
+        experiment_ids=body.experiment_ids,
+        filter=body.filter,
+        order_by=body.order_by,
+        max_results=body.max_results,
+        page_token=body.page_token,
+    )
+
+
+@router.get("/runs/{run_id}", tags=["runs"])
+def get_run(run_id: str, store: Store) -> Run:
+    """A run with its params, tags and metric summaries (latest, min, max, count)."""
+    return store.get_run(run_id)
+
+
+@router.post("/runs/{run_id}/status", tags=["runs"])
+def set_run_status(run_id: str, body: RunStatusUpdate, store: Store) -> Run:
+    return store.set_run_status(run_id, body.status, body.end_time)
+
+
+@router.get("/runs/{run_id}/metrics/history", tags=["runs"])
+def get_metric_history(
+    run_id: str, store: Store, key: Annotated[str, Query(description="metric key")]
+) -> list[MetricPoint]:
+    """Every point of one metric, ordered by step then timestamp."""
+    return store.get_metric_history(run_id, key)
+
+
+# artifact records ----------------------------------------------------------------
+@router.post("/runs/{run_id}/artifacts", status_code=status.HTTP_201_CREATED, tags=["artifacts"])
+def log_artifact(run_id: str, record: ArtifactRecord, store: Store) -> ArtifactRecord:
+    """Record an artifact (already in the artifact store) under a path of the run."""
+    store.log_artifact(run_id, record)
+    return record
+
+
+@router.get("/runs/{run_id}/artifacts", tags=["artifacts"])
+def list_artifacts(run_id: str, store: Store) -> list[ArtifactRecord]:
+    return store.list_artifacts(run_id)

@@ -1,0 +1,122 @@
+"""What the tracking store holds, as Pydantic models shared by the SDK, REST API and CLI."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ArtifactRecord",
+    "Batch",
+    "Experiment",
+    "MetricPoint",
+    "MetricSummary",
+    "Run",
+    "RunPage",
+    "RunSource",
+    "RunStatus",
+]
+
+
+class _Model(BaseModel):
+    # NaN and infinities travel over JSON as the strings "NaN", "Infinity", "-Infinity".
+    model_config = ConfigDict(ser_json_inf_nan="strings", frozen=True)
+
+
+class RunStatus(StrEnum):
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+
+class Experiment(_Model):
+    experiment_id: str
+    name: str
+    description: str | None = None
+    created_at: int
+
+
+class RunSource(_Model):
+    """Where a run came from, captured automatically when it starts."""
+
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    command: str | None = None
+    python_version: str | None = None
+    packages: dict[str, str] = {}
+
+
+class MetricPoint(_Model):
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+
+class MetricSummary(_Model):
+    key: str
+    latest: float
+    latest_step: int
+    latest_timestamp: int
+    min: float
+    max: float
+    count: int
+
+
+class ArtifactRecord(_Model):
+    path: str = Field(min_length=1, max_length=1024)
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    kind: Literal["file", "folder"]  # a folder's digest names its manifest blob
+
+
+class Run(_Model):
+    run_id: str
+    experiment_id: str
+    name: str
+    status: RunStatus
+    start_time: int
+    end_time: int | None = None
+    user: str
+    parent_run_id: str | None = None
+    source: RunSource = RunSource()
+    params: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    metrics: dict[str, MetricSummary] = {}
+
+    def metric(self, key: str) -> float:
+        """Latest value of a metric (NaN if the run never logged it)."""
+        summary = self.metrics.get(key)
+        return summary.latest if summary else math.nan
+
+
+class RunPage(_Model):
+    runs: list[Run]
+    next_page_token: str | None = None
+
+
+@dataclass
+class Batch:
+    """Writes for one transaction, kept as plain tuples because this is the hot path.
+
+    metrics: (run_id, key, value, step, timestamp_ms); params and tags: (run_id, key, value);
+    ends: (run_id, status, end_time_ms), applied after the rest, so ending a run and its
+    last points commit together.
+    """
+
+    metrics: list[tuple[str, str, float, int, int]] = field(default_factory=list)
+    params: list[tuple[str, str, str]] = field(default_factory=list)
+    tags: list[tuple[str, str, str]] = field(default_factory=list)
+    ends: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.metrics) + len(self.params) + len(self.tags) + len(self.ends)
+
+    def run_ids(self) -> set[str]:
+        ids = {m[0] for m in self.metrics} | {p[0] for p in self.params}
+        return ids | {t[0] for t in self.tags} | {e[0] for e in self.ends}

@@ -1,0 +1,462 @@
+"""The tracking store on SQLite or PostgreSQL (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from knot.errors import Conflict, Invalid, NotFound, Unavailable
+from knot.store import validate
+from knot.store.engine import WRITE, open_engine
+from knot.store.entities import (
+    ArtifactRecord,
+    Batch,
+    Experiment,
+    MetricPoint,
+    MetricSummary,
+    Run,
+    RunPage,
+    RunSource,
+    RunStatus,
+)
+from knot.store.filters import parse_filter, parse_order_by
+from knot.store.schema import ensure_schema
+from knot.store.summaries import aggregate, upsert_summaries
+from knot.store.tables import artifacts, experiments, metric_summaries, metrics, params, runs
+from knot.store.tables import tags as tags_table
+
+__all__ = ["SqlTrackingStore"]
+
+MAX_RESULTS = 50_000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class SqlTrackingStore:
+    """TrackingStore over a SQL database; every write is one transaction."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self._engine = open_engine(uri)
+        try:
+            ensure_schema(self._engine, uri)
+        except OperationalError as exc:
+            raise Unavailable(
+                f"cannot open the metadata store {uri!r}: {exc.orig}; check KNOT_STORE "
+                "and that the database server is running"
+            ) from exc
+        dialect = self._engine.dialect
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._insert_points = (
+            'INSERT INTO metrics (run_id, "key", step, "timestamp", value) '
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})"
+        )
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            conn = conn.execution_options(**WRITE)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            yield conn
+
+    # experiments -------------------------------------------------------------
+    def create_experiment(self, name: str, description: str | None = None) -> Experiment:
+        validate.check_name(name, "experiment")
+        row = {
+            "experiment_id": uuid.uuid4().hex,
+            "name": name,
+            "description": description,
+            "created_at": now_ms(),
+        }
+        try:
+            with self._write() as conn:
+                conn.execute(experiments.insert(), row)
+        except IntegrityError:
+            raise Conflict(
+                f"experiment {name!r} already exists; use it, or pick another name",
+                field="name",
+            ) from None
+        return Experiment(**row)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        with self._read() as conn:
+            row = conn.execute(
+                select(experiments).where(experiments.c.experiment_id == experiment_id)
+            ).first()
+        if row is None:
+            raise NotFound(
+                f"experiment {experiment_id!r} not found; `knot experiments list` shows them",
+                field="experiment_id",
+            )
+        return Experiment(**row._mapping)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        with self._read() as conn:
+            row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
+        return Experiment(**row._mapping) if row else None
+
+    def list_experiments(self) -> list[Experiment]:
+        with self._read() as conn:
+            rows = conn.execute(select(experiments).order_by(experiments.c.created_at)).all()
+        return [Experiment(**r._mapping) for r in rows]
+
+    # runs --------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        user: str,
+        name: str | None = None,
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        source: RunSource | None = None,
+        start_time: int | None = None,
+    ) -> Run:
+        run_id = validate.check_run_id(run_id) if run_id else uuid.uuid4().hex
+        if name is not None:
+            validate.check_name(name, "run")
+        run_tags = dict(tags or {})
+        validate.check_keys(run_tags, "tag")
+        source = source or RunSource()
+        row = {
+            "run_id": run_id,
+            "experiment_id": experiment_id,
+            "name": name or f"run-{run_id[:8]}",
+            "status": RunStatus.RUNNING.value,
+            "start_time": start_time if start_time is not None else now_ms(),
+            "end_time": None,
+            "user": user,
+            "parent_run_id": parent_run_id,
+            "git_commit": source.git_commit,
+            "git_dirty": source.git_dirty,
+            "command": source.command,
+            "python_version": source.python_version,
+            "packages": json.dumps(source.packages, sort_keys=True),
+        }
+        with self._write() as conn:
+            if (
+                conn.execute(
+                    select(experiments.c.experiment_id).where(
+                        experiments.c.experiment_id == experiment_id
+                    )
+                ).first()
+                is None
+            ):
+                raise NotFound(
+                    f"experiment {experiment_id!r} not found; `knot experiments list` shows them",
+                    field="experiment_id",
+                )
+            if parent_run_id is not None and not self._run_exists(conn, parent_run_id):
+                raise NotFound(f"parent run {parent_run_id!r} not found", field="parent_run_id")
+            if self._run_exists(conn, run_id):
+                raise Conflict(f"run {run_id!r} already exists", field="run_id")
+            conn.execute(runs.insert(), row)
+            if run_tags:
+                conn.execute(
+                    tags_table.insert(),
+                    [{"run_id": run_id, "key": k, "value": str(v)} for k, v in run_tags.items()],
+                )
+        return Run(
+            run_id=run_id,
+            experiment_id=experiment_id,
+            name=row["name"],
+            status=RunStatus.RUNNING,
+            start_time=row["start_time"],
+            user=user,
+            parent_run_id=parent_run_id,
+            source=source,
+            tags={k: str(v) for k, v in run_tags.items()},
+        )
+
+    @staticmethod
+    def _run_exists(conn: Connection, run_id: str) -> bool:
+        return (
+            conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
+        )
+
+    def set_run_status(self, run_id: str, status: RunStatus, end_time: int | None = None) -> Run:
+        status = _status(status)
+        if status is not RunStatus.RUNNING and end_time is None:
+            end_time = now_ms()
+        with self._write() as conn:
+            result = conn.execute(
+                runs.update()
+                .where(runs.c.run_id == run_id)
+                .values(status=status.value, end_time=end_time)
+            )
+            if result.rowcount == 0:
+                raise _run_not_found(run_id)
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        with self._read() as conn:
+            row = conn.execute(select(runs).where(runs.c.run_id == run_id)).first()
+            if row is None:
+                raise _run_not_found(run_id)
+            return self._load(conn, [row])[0]
+
+    def _load(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[Run]:
+        """Build Run objects for rows, reading params, tags and metric summaries in bulk."""
+        ids = [r.run_id for r in rows]
+        extra: dict[str, dict[str, Any]] = {
+            i: {"params": {}, "tags": {}, "metrics": {}} for i in ids
+        }
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for table, field in ((params, "params"), (tags_table, "tags")):
+                for r in conn.execute(select(table).where(table.c.run_id.in_(chunk))):
+                    extra[r.run_id][field][r.key] = r.value
+            for r in conn.execute(
+                select(metric_summaries).where(metric_summaries.c.run_id.in_(chunk))
+            ):
+                extra[r.run_id]["metrics"][r.key] = MetricSummary(
+                    key=r.key,
+                    latest=_float(r.latest),
+                    latest_step=r.latest_step,
+                    latest_timestamp=r.latest_timestamp,
+                    min=_float(r.min),
+                    max=_float(r.max),
+                    count=r.count,
+                )
+        out = []
+        for r in rows:
+            source = RunSource(
+                git_commit=r.git_commit,
+                git_dirty=r.git_dirty,
+                command=r.command,
+                python_version=r.python_version,
+                packages=json.loads(r.packages) if r.packages else {},
+            )
+            out.append(
+                Run(
+                    run_id=r.run_id,
+                    experiment_id=r.experiment_id,
+                    name=r.name,
+                    status=RunStatus(r.status),
+                    start_time=r.start_time,
+                    end_time=r.end_time,
+                    user=r.user,
+                    parent_run_id=r.parent_run_id,
+                    source=source,
+                    **extra[r.run_id],
+                )
+            )
+        return out
+
+    # logging -----------------------------------------------------------------
+    def log_batch(self, batch: Batch) -> None:
+        """Write metric points, params and tags for any runs in one transaction, or nothing."""
+        if not len(batch):
+            return
+        validate.check_keys({m[1] for m in batch.metrics}, "metric")
+        validate.check_keys({p[1] for p in batch.params}, "param")
+        validate.check_keys({t[1] for t in batch.tags}, "tag")
+        validate.check_batch(batch)
+        run_ids = batch.run_ids()
+        ends = [(r, _status(status), t) for r, status, t in batch.ends]
+        new_params = _dedupe_params(batch.params)
+        with self._write() as conn:
+            found = set(
+                conn.execute(select(runs.c.run_id).where(runs.c.run_id.in_(run_ids))).scalars()
+            )
+            missing = run_ids - found
+            if missing:
+                raise _run_not_found(sorted(missing)[0])
+            if new_params:
+                new_params = self._check_params(conn, new_params)
+                if new_params:
+                    conn.execute(
+                        params.insert(),
+                        [{"run_id": r, "key": k, "value": v} for (r, k), v in new_params.items()],
+                    )
+            if batch.tags:
+                self._upsert_tags(conn, batch.tags)
+            if batch.metrics:
+                rows = [
+                    (r, k, s, ts, None if math.isnan(v) else v) for r, k, v, s, ts in batch.metrics
+                ]
+                conn.exec_driver_sql(self._insert_points, rows)
+                upsert_summaries(conn, aggregate(batch.metrics))
+            for run_id, status, end_time in ends:
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.run_id == run_id)
+                    .values(status=status.value, end_time=end_time)
+                )
+
+    def _check_params(
+        self, conn: Connection, new: dict[tuple[str, str], str]
+    ) -> dict[tuple[str, str], str]:
+        """Drop params already stored with the same value; a different value is a Conflict."""
+        keys = {k for _, k in new}
+        ids = {r for r, _ in new}
+        existing = conn.execute(
+            select(params).where(params.c.run_id.in_(ids), params.c.key.in_(keys))
+        ).all()
+        for row in existing:
+            value = new.get((row.run_id, row.key))
+            if value is None:
+                continue
+            if value != row.value:
+                raise Conflict(
+                    f"param {row.key!r} of run {row.run_id} is already {row.value!r}; params "
+                    f"are immutable, so {value!r} was refused. Log it under another key or "
+                    "start a new run",
+                    field="params",
+                )
+            del new[(row.run_id, row.key)]
+        return new
+
+    def _upsert_tags(self, conn: Connection, items: list[tuple[str, str, str]]) -> None:
+        latest = {(r, k): v for r, k, v in items}
+        conn.execute(
+            tags_table.delete().where(
+                tags_table.c.run_id.in_({r for r, _ in latest}),
+                tags_table.c.key.in_({k for _, k in latest}),
+            )
+        )
+        conn.execute(
+            tags_table.insert(),
+            [{"run_id": r, "key": k, "value": v} for (r, k), v in latest.items()],
+        )
+
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        with self._read() as conn:
+            if not self._run_exists(conn, run_id):
+                raise _run_not_found(run_id)
+            rows = conn.execute(
+                select(metrics.c.step, metrics.c.timestamp, metrics.c.value)
+                .where(metrics.c.run_id == run_id, metrics.c.key == key)
+                .order_by(metrics.c.step, metrics.c.timestamp)
+            ).all()
+        return [MetricPoint(key=key, value=_float(v), step=s, timestamp=t) for s, t, v in rows]
+
+    # search ------------------------------------------------------------------
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> RunPage:
+        if not 1 <= max_results <= MAX_RESULTS:
+            raise Invalid(
+                f"max_results {max_results} is out of range; use 1..{MAX_RESULTS} and page "
+                "with page_token",
+                field="max_results",
+            )
+        offset = _decode_token(page_token)
+        query = select(runs)
+        if experiment_ids:
+            query = query.where(runs.c.experiment_id.in_(list(experiment_ids)))
+        condition = parse_filter(filter, runs)
+        if condition is not None:
+            query = query.where(condition)
+        order = parse_order_by(list(order_by or []), runs)
+        order += [runs.c.start_time.desc(), runs.c.run_id]
+        query = query.order_by(*order).offset(offset).limit(max_results + 1)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+            page = self._load(conn, rows[:max_results])
+        token = _encode_token(offset + max_results) if len(rows) > max_results else None
+        return RunPage(runs=page, next_page_token=token)
+
+    def count_runs(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(runs)).scalar_one())
+
+    # artifacts ---------------------------------------------------------------
+    def log_artifact(self, run_id: str, record: ArtifactRecord) -> None:
+        with self._write() as conn:
+            if not self._run_exists(conn, run_id):
+                raise _run_not_found(run_id)
+            conn.execute(
+                artifacts.delete().where(
+                    artifacts.c.run_id == run_id, artifacts.c.path == record.path
+                )
+            )
+            conn.execute(
+                artifacts.insert(),
+                {"run_id": run_id, "created_at": now_ms(), **record.model_dump()},
+            )
+
+    def list_artifacts(self, run_id: str) -> list[ArtifactRecord]:
+        with self._read() as conn:
+            if not self._run_exists(conn, run_id):
+                raise _run_not_found(run_id)
+            rows = conn.execute(
+                select(artifacts).where(artifacts.c.run_id == run_id).order_by(artifacts.c.path)
+            ).all()
+        return [
+            ArtifactRecord(path=r.path, digest=r.digest, size=r.size, kind=r.kind) for r in rows
+        ]
+
+
+def _status(value: str) -> RunStatus:
+    try:
+        return RunStatus(value)
+    except ValueError:
+        known = ", ".join(s.value for s in RunStatus)
+        raise Invalid(f"run status {value!r} is not one of {known}", field="status") from None
+
+
+def _float(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _run_not_found(run_id: str) -> NotFound:
+    return NotFound(f"run {run_id!r} not found; `knot runs list` shows runs", field="run_id")
+
+
+def _dedupe_params(items: list[tuple[str, str, str]]) -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for run_id, key, value in items:
+        previous = out.setdefault((run_id, key), value)
+        if previous != value:
+            raise Conflict(
+                f"param {key!r} was given two values in one batch ({previous!r} and {value!r}); "
+                "params are immutable",
+                field="params",
+            )
+    return out
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError
+        return offset
+    except (ValueError, KeyError, TypeError):
+        raise Invalid(
+            f"page_token {token!r} is not one Knot issued; pass next_page_token from the "
+            "previous page",
+            field="page_token",
+        ) from None

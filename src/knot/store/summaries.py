@@ -1,0 +1,71 @@
+"""Per-run metric summaries (latest, min, max, count), kept up to date in the same
+transaction as the points so that listings and search never read the points table."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import Connection, case
+from sqlalchemy.dialects import postgresql, sqlite
+
+from knot.store.tables import metric_summaries
+
+__all__ = ["aggregate", "upsert_summaries"]
+
+
+def aggregate(points: list[tuple[str, str, float, int, int]]) -> list[dict[str, Any]]:
+    """Fold (run_id, key, value, step, ts) points into one summary row per (run, key)."""
+    acc: dict[tuple[str, str], list[Any]] = {}
+    isnan = math.isnan
+    for run_id, key, value, step, ts in points:
+        a = acc.get((run_id, key))
+        nan = isnan(value)
+        if a is None:
+            low = None if nan else value
+            acc[(run_id, key)] = [value, step, ts, low, low, 1]
+            continue
+        if step > a[1] or (step == a[1] and ts >= a[2]):
+            a[0], a[1], a[2] = value, step, ts
+        if not nan:
+            if a[3] is None or value < a[3]:
+                a[3] = value
+            if a[4] is None or value > a[4]:
+                a[4] = value
+        a[5] += 1
+    return [
+        {
+            "run_id": run_id,
+            "key": key,
+            "latest": None if isnan(a[0]) else a[0],
+            "latest_step": a[1],
+            "latest_timestamp": a[2],
+            "min": a[3],
+            "max": a[4],
+            "count": a[5],
+        }
+        for (run_id, key), a in acc.items()
+    ]
+
+
+def upsert_summaries(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(metric_summaries)
+    new, old = stmt.excluded, metric_summaries.c
+    newer = (new.latest_step > old.latest_step) | (
+        (new.latest_step == old.latest_step) & (new.latest_timestamp >= old.latest_timestamp)
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[old.run_id, old.key],
+        set_={
+            "latest": case((newer, new.latest), else_=old.latest),
+            "latest_step": case((newer, new.latest_step), else_=old.latest_step),
+            "latest_timestamp": case((newer, new.latest_timestamp), else_=old.latest_timestamp),
+            "min": case((old.min.is_(None) | (new.min < old.min), new.min), else_=old.min),
+            "max": case((old.max.is_(None) | (new.max > old.max), new.max), else_=old.max),
+            "count": old.count + new.count,
+        },
+    )
+    conn.execute(stmt, rows)

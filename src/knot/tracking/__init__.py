@@ -1,0 +1,1 @@
+"""Experiment tracking: runs, params, metrics (batched by a background writer), artifacts."""

@@ -1,0 +1,179 @@
+"""A Session ties one tracking store, its background writer, the artifact store and
+the stack of active runs together. The module-level SDK (knot.start_run, ...) uses
+one Session per process, re-opened when KNOT_STORE or KNOT_ARTIFACTS change."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from knot.config import settings
+from knot.errors import Conflict, Invalid, NotFound
+from knot.store import TrackingStore, open_tracking_store
+from knot.store.entities import ArtifactRecord, Experiment, RunStatus
+from knot.tracking.run import ActiveRun
+from knot.tracking.source import capture_source
+from knot.tracking.writer import BatchWriter
+
+if TYPE_CHECKING:
+    from knot.artifacts import ArtifactStore
+
+__all__ = ["DEFAULT_EXPERIMENT", "Session"]
+
+DEFAULT_EXPERIMENT = "Default"
+
+
+class Session:
+    def __init__(self, store_uri: str, artifacts_uri: str, user: str) -> None:
+        self.store_uri = store_uri
+        self.artifacts_uri = artifacts_uri
+        self.user = user
+        self.store: TrackingStore = open_tracking_store(store_uri)
+        self.writer = BatchWriter(self.store)
+        self._artifacts: ArtifactStore | None = None
+        self._stack: list[ActiveRun] = []
+        self._experiments: dict[str, Experiment] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls) -> Session:
+        s = settings()
+        return cls(s.store_uri, s.artifacts_uri, s.user)
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        if self._artifacts is None:
+            from knot.artifacts import open_blob_store
+
+            self._artifacts = open_blob_store(self.artifacts_uri)
+        return self._artifacts
+
+    def close(self) -> None:
+        for run in reversed(list(self._stack)):
+            run.end(RunStatus.KILLED)
+        self.writer.close()
+        self.store.close()
+
+    # experiments ---------------------------------------------------------------
+    def experiment(self, name: str | None) -> Experiment:
+        """Get an experiment by name, creating it on first use (safe under concurrency)."""
+        name = name or os.environ.get("KNOT_EXPERIMENT") or DEFAULT_EXPERIMENT
+        cached = self._experiments.get(name)
+        if cached is not None:
+            return cached
+        found = self.store.get_experiment_by_name(name)
+        if found is None:
+            try:
+                found = self.store.create_experiment(name)
+            except Conflict:
+                found = self.store.get_experiment_by_name(name)
+                if found is None:
+                    raise
+        self._experiments[name] = found
+        return found
+
+    # runs ------------------------------------------------------------------------
+    def start_run(
+        self,
+        name: str | None = None,
+        *,
+        experiment: str | None = None,
+        nested: bool = False,
+        tags: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> ActiveRun:
+        active = self.active_run()
+        if active is not None and not nested and parent_run_id is None:
+            raise Invalid(
+                f"run {active.run_id} is already active; end it first, or pass nested=True "
+                "to start a child run",
+                field="nested",
+            )
+        if run_id is not None:
+            return self._resume(run_id)
+        if parent_run_id is None and nested and active is not None:
+            parent_run_id = active.run_id
+        if parent_run_id is not None and experiment is None:
+            exp_id = self.store.get_run(parent_run_id).experiment_id
+        else:
+            exp_id = self.experiment(experiment).experiment_id
+        info = self.store.create_run(
+            exp_id,
+            user=self.user,
+            name=name,
+            parent_run_id=parent_run_id,
+            tags={k: str(v) for k, v in (tags or {}).items()},
+            source=capture_source(),
+        )
+        run = ActiveRun(self, info)
+        with self._lock:
+            self._stack.append(run)
+        return run
+
+    def _resume(self, run_id: str) -> ActiveRun:
+        info = self.store.set_run_status(run_id, RunStatus.RUNNING)
+        run = ActiveRun(self, info)
+        with self._lock:
+            self._stack.append(run)
+        return run
+
+    def active_run(self) -> ActiveRun | None:
+        with self._lock:
+            return self._stack[-1] if self._stack else None
+
+    def forget(self, run: ActiveRun) -> None:
+        with self._lock:
+            if run in self._stack:
+                self._stack.remove(run)
+
+    # artifacts -------------------------------------------------------------------
+    def log_artifact(self, run_id: str, path: Path, artifact_path: str | None) -> ArtifactRecord:
+        if not path.exists():
+            raise NotFound(f"artifact {str(path)!r} does not exist; check the path", field="path")
+        name = artifact_path or path.name
+        _check_artifact_path(name)
+        if path.is_dir():
+            digest = self.artifacts.put_folder(path)
+            size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+            record = ArtifactRecord(path=name, digest=digest, size=size, kind="folder")
+        else:
+            digest = self.artifacts.put_file(path)
+            record = ArtifactRecord(path=name, digest=digest, size=path.stat().st_size, kind="file")
+        self.store.log_artifact(run_id, record)
+        return record
+
+    def log_bytes(self, run_id: str, data: bytes, artifact_path: str) -> ArtifactRecord:
+        _check_artifact_path(artifact_path)
+        digest = self.artifacts.put_bytes(data)
+        record = ArtifactRecord(path=artifact_path, digest=digest, size=len(data), kind="file")
+        self.store.log_artifact(run_id, record)
+        return record
+
+    def download_artifact(self, run_id: str, artifact_path: str, dest: Path) -> Path:
+        records = {r.path: r for r in self.store.list_artifacts(run_id)}
+        record = records.get(artifact_path)
+        if record is None:
+            known = ", ".join(sorted(records)) or "none"
+            raise NotFound(
+                f"run {run_id} has no artifact {artifact_path!r}; it has: {known}", field="path"
+            )
+        target = dest / Path(artifact_path).name
+        if record.kind == "folder":
+            self.artifacts.download_folder(record.digest, target)
+        else:
+            self.artifacts.download_file(record.digest, target)
+        return target
+
+
+def _check_artifact_path(name: str) -> None:
+    parts = Path(name).parts
+    if not name or Path(name).is_absolute() or ".." in parts:
+        raise Invalid(
+            f"artifact path {name!r} must be relative and stay inside the run "
+            "(no leading / and no ..)",
+            field="artifact_path",
+        )

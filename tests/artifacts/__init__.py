@@ -1,0 +1,1 @@
+"""Artifact store tests: one conformance suite run against every backend."""

@@ -1,0 +1,63 @@
+"""In-process fixtures: the app over a fresh SQLite store, a client for it, and the store
+itself, so each test can read back what a request did (or, for a rejected one, did not)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from knot.client.rest_store import RestTrackingStore
+from knot.server.app import create_app
+from knot.store.sql_tracking import SqlTrackingStore
+
+with warnings.catch_warnings():
+    # Starlette deprecates its httpx-based TestClient in favour of httpx2; it still works
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlTrackingStore]:
+    sql = SqlTrackingStore(f"sqlite:///{tmp_path / 'knot.db'}")
+    yield sql
+    sql.close()
+
+
+@pytest.fixture
+def app(store: SqlTrackingStore, tmp_path: Path) -> FastAPI:
+    return create_app(artifacts_uri=f"file://{tmp_path / 'artifacts'}", store=store)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def remote(client: TestClient) -> RestTrackingStore:
+    """The HTTP client store, talking to the app in-process."""
+    return RestTrackingStore("http://testserver", client=client)
+
+
+@pytest.fixture
+def run_id(store: SqlTrackingStore) -> str:
+    experiment = store.create_experiment("exp")
+    return store.create_run(experiment.experiment_id, user="tester").run_id
+
+
+@pytest.fixture(scope="session")
+def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `knot server` process shared by the session's live tests."""
+    from tests.server.live import live_server
+
+    root = tmp_path_factory.mktemp("live-server")
+    with live_server(f"sqlite:///{root / 'knot.db'}", f"file://{root / 'artifacts'}") as url:
+        yield url

@@ -1,0 +1,252 @@
+"""One suite for every TrackingStore. Tests never assume an empty store (the remote
+backend is shared by the session), so each makes its own uniquely named experiment."""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+import pytest
+
+from knot.errors import Conflict, Invalid, NotFound
+from knot.store import TrackingStore
+from knot.store.entities import ArtifactRecord, Batch, RunSource, RunStatus
+
+
+def _exp(store: TrackingStore) -> str:
+    return store.create_experiment(f"exp-{uuid.uuid4().hex[:10]}").experiment_id
+
+
+def _run(store: TrackingStore, exp: str, **kw: object) -> str:
+    return store.create_run(exp, user="tester", **kw).run_id  # type: ignore[arg-type]
+
+
+def test_experiments_create_get_and_list(tracking_store: TrackingStore) -> None:
+    name = f"exp-{uuid.uuid4().hex[:10]}"
+    exp = tracking_store.create_experiment(name, description="churn models")
+    assert tracking_store.get_experiment(exp.experiment_id) == exp
+    assert tracking_store.get_experiment_by_name(name) == exp
+    assert tracking_store.get_experiment_by_name(name + "-nope") is None
+    assert exp in tracking_store.list_experiments()
+    with pytest.raises(Conflict, match="already exists"):
+        tracking_store.create_experiment(name)
+    with pytest.raises(Invalid, match="empty"):
+        tracking_store.create_experiment("  ")
+    with pytest.raises(NotFound, match="experiments list"):
+        tracking_store.get_experiment("0" * 32)
+
+
+def test_run_records_source_tags_and_parent(tracking_store: TrackingStore) -> None:
+    exp = _exp(tracking_store)
+    source = RunSource(
+        git_commit="a" * 40,
+        git_dirty=True,
+        command="python train.py",
+        python_version="3.11.7",
+        packages={"numpy": "2.0"},
+    )
+    parent = tracking_store.create_run(
+        exp, user="ana", name="sweep", tags={"team": "ml"}, source=source
+    )
+    child = tracking_store.create_run(exp, user="ana", parent_run_id=parent.run_id)
+    got = tracking_store.get_run(parent.run_id)
+    assert got.name == "sweep" and got.user == "ana" and got.status is RunStatus.RUNNING
+    assert got.tags == {"team": "ml"} and got.source == source
+    assert tracking_store.get_run(child.run_id).parent_run_id == parent.run_id
+    with pytest.raises(NotFound, match="experiment"):
+        tracking_store.create_run("f" * 32, user="ana")
+    with pytest.raises(NotFound, match="parent run"):
+        tracking_store.create_run(exp, user="ana", parent_run_id="e" * 32)
+    with pytest.raises(Invalid, match="run id"):
+        tracking_store.create_run(exp, user="ana", run_id="not-hex")
+    with pytest.raises(NotFound, match="runs list"):
+        tracking_store.get_run("0" * 32)
+
+
+def test_batch_writes_points_and_summaries(tracking_store: TrackingStore) -> None:
+    run = _run(tracking_store, _exp(tracking_store))
+    points = [(run, "loss", 1.0 / (s + 1), s, 1000 + s) for s in range(50)]
+    points += [
+        (run, "loss", 9.0, 3, 999),
+        (run, "acc", math.nan, 0, 5),
+        (run, "acc", math.inf, 1, 6),
+    ]
+    tracking_store.log_batch(Batch(metrics=points[:20]))
+    tracking_store.log_batch(Batch(metrics=points[20:]))
+    got = tracking_store.get_run(run)
+    loss = got.metrics["loss"]
+    assert (loss.latest, loss.latest_step, loss.count) == (1.0 / 50, 49, 51)
+    assert (loss.min, loss.max) == (1.0 / 50, 9.0)
+    assert math.isinf(got.metrics["acc"].latest) and got.metrics["acc"].count == 2
+    history = tracking_store.get_metric_history(run, "loss")
+    assert [p.step for p in history] == sorted(p.step for p in history) and len(history) == 51
+    acc = tracking_store.get_metric_history(run, "acc")
+    assert math.isnan(acc[0].value) and math.isinf(acc[1].value)
+    assert tracking_store.get_metric_history(run, "never") == []
+    with pytest.raises(NotFound):
+        tracking_store.get_metric_history("0" * 32, "loss")
+
+
+def test_latest_follows_step_not_arrival_order(tracking_store: TrackingStore) -> None:
+    run = _run(tracking_store, _exp(tracking_store))
+    tracking_store.log_batch(Batch(metrics=[(run, "m", 5.0, 10, 1)]))
+    tracking_store.log_batch(Batch(metrics=[(run, "m", 1.0, 2, 2)]))
+    assert tracking_store.get_run(run).metrics["m"].latest == 5.0
+
+
+def test_params_are_immutable_and_a_rejected_batch_writes_nothing(
+    tracking_store: TrackingStore,
+) -> None:
+    run = _run(tracking_store, _exp(tracking_store))
+    tracking_store.log_batch(Batch(params=[(run, "lr", "0.1")]))
+    tracking_store.log_batch(Batch(params=[(run, "lr", "0.1")]))  # same value: fine
+    bad = Batch(
+        metrics=[(run, "loss", 1.0, 0, 1)],
+        params=[(run, "lr", "0.2"), (run, "depth", "3")],
+        tags=[(run, "t", "v")],
+    )
+    with pytest.raises(Conflict, match="immutable"):
+        tracking_store.log_batch(bad)
+    got = tracking_store.get_run(run)
+    assert got.params == {"lr": "0.1"} and got.metrics == {} and got.tags == {}
+    with pytest.raises(Conflict, match="two values"):
+        tracking_store.log_batch(Batch(params=[(run, "x", "1"), (run, "x", "2")]))
+
+
+def test_batch_for_unknown_run_or_bad_key_is_refused(tracking_store: TrackingStore) -> None:
+    run = _run(tracking_store, _exp(tracking_store))
+    ghost = uuid.uuid4().hex
+    with pytest.raises(NotFound, match=ghost):
+        tracking_store.log_batch(Batch(metrics=[(run, "m", 1.0, 0, 1), (ghost, "m", 1.0, 0, 1)]))
+    with pytest.raises(Invalid, match="characters"):
+        tracking_store.log_batch(Batch(metrics=[(run, "bad\nkey", 1.0, 0, 1)]))
+    with pytest.raises(Invalid, match="empty"):
+        tracking_store.log_batch(Batch(params=[(run, "", "x")]))
+    assert tracking_store.get_run(run).metrics == {}
+
+
+def test_tags_overwrite_and_ends_set_status(tracking_store: TrackingStore) -> None:
+    run = _run(tracking_store, _exp(tracking_store))
+    tracking_store.log_batch(Batch(tags=[(run, "stage", "a")]))
+    tracking_store.log_batch(
+        Batch(tags=[(run, "stage", "b"), (run, "k", "v")], ends=[(run, "FAILED", 77)])
+    )
+    got = tracking_store.get_run(run)
+    assert got.tags == {"stage": "b", "k": "v"}
+    assert got.status is RunStatus.FAILED and got.end_time == 77
+    again = tracking_store.set_run_status(run, RunStatus.FINISHED)
+    assert again.status is RunStatus.FINISHED and again.end_time is not None
+    with pytest.raises(NotFound):
+        tracking_store.set_run_status("0" * 32, RunStatus.FINISHED)
+
+
+def _population(store: TrackingStore) -> tuple[str, list[str]]:
+    exp = _exp(store)
+    ids = []
+    for i in range(12):
+        run = _run(store, exp, name=f"r{i:02d}", start_time=1_000 + i)
+        model = "lgbm" if i % 2 else "xgb"
+        store.log_batch(
+            Batch(
+                metrics=[(run, "auc", 0.5 + i / 100, 0, 1)] if i != 11 else [],
+                params=[(run, "model", model)],
+                tags=[(run, "team", "ml" if i < 6 else "ds")],
+                ends=[(run, "FINISHED" if i % 3 else "FAILED", 5_000)],
+            )
+        )
+        ids.append(run)
+    return exp, ids
+
+
+def test_search_filters(tracking_store: TrackingStore) -> None:
+    exp, _ids = _population(tracking_store)
+
+    def names(filter: str) -> set[str]:
+        return {r.name for r in tracking_store.search_runs([exp], filter).runs}
+
+    assert names("metrics.auc > 0.555") == {"r06", "r07", "r08", "r09", "r10"}
+    assert names('metrics.auc >= 0.58 and params.model = "lgbm"') == {"r09"}
+    assert names("params.model in ('xgb') and (tags.team = 'ds' or metrics.auc < 0.51)") == {
+        "r00",
+        "r06",
+        "r08",
+        "r10",
+    }
+    assert names("status = 'failed' and not tags.team = 'ml'") == {"r06", "r09"}
+    assert names("name like 'r1%'") == {"r10", "r11"}
+    assert names("metrics.`auc` != 0.5 and start_time < 1003") == {"r01", "r02"}
+    assert len(names("")) == 12
+
+
+@pytest.mark.parametrize(
+    ("bad", "hint"),
+    [
+        ("metrics.auc > 'high'", "numbers"),
+        ("params.model = 3", "quote"),
+        ("params.model > 'a'", "supports"),
+        ("metrics.auc >", "ends too early|missing"),
+        ("shoe.size = 3", "unknown entity"),
+        ("colour = 'red'", "unknown run attribute"),
+        ("metrics.auc > 0.5 and", "ends too early"),
+        ("metrics.auc $ 3", "cannot read"),
+        ("status = 'DONE'", "not one of"),
+    ],
+)
+def test_search_rejects_bad_filters_with_the_fix(
+    tracking_store: TrackingStore, bad: str, hint: str
+) -> None:
+    with pytest.raises(Invalid, match=hint):
+        tracking_store.search_runs(None, bad)
+
+
+def test_search_order_and_paging(tracking_store: TrackingStore) -> None:
+    exp, _ids = _population(tracking_store)
+    page = tracking_store.search_runs([exp], None, ["metrics.auc DESC"], 5)
+    assert [r.name for r in page.runs] == ["r10", "r09", "r08", "r07", "r06"]
+    seen = [r.name for r in page.runs]
+    while page.next_page_token:
+        page = tracking_store.search_runs(
+            [exp], None, ["metrics.auc DESC"], 5, page.next_page_token
+        )
+        seen += [r.name for r in page.runs]
+    assert seen[-1] == "r11"  # no auc: nulls last
+    assert sorted(seen) == sorted(f"r{i:02d}" for i in range(12))
+    default = tracking_store.search_runs([exp]).runs
+    assert [r.name for r in default][:2] == ["r11", "r10"]  # newest first
+    by_param = tracking_store.search_runs(
+        [exp], "tags.team = 'ml'", ["params.model", "name DESC"]
+    ).runs
+    assert [r.name for r in by_param] == ["r05", "r03", "r01", "r04", "r02", "r00"]
+    with pytest.raises(Invalid, match="page_token"):
+        tracking_store.search_runs([exp], page_token="garbage!")
+    with pytest.raises(Invalid, match="max_results"):
+        tracking_store.search_runs([exp], max_results=0)
+    with pytest.raises(Invalid, match="order_by"):
+        tracking_store.search_runs([exp], order_by=["metrics.auc sideways"])
+
+
+def test_artifact_records(tracking_store: TrackingStore) -> None:
+    run = _run(tracking_store, _exp(tracking_store))
+    first = ArtifactRecord(
+        path="model/model.pkl", digest="sha256:" + "a" * 64, size=10, kind="file"
+    )
+    second = ArtifactRecord(path="data", digest="sha256:" + "b" * 64, size=99, kind="folder")
+    tracking_store.log_artifact(run, first)
+    tracking_store.log_artifact(run, second)
+    replaced = first.model_copy(update={"digest": "sha256:" + "c" * 64})
+    tracking_store.log_artifact(run, replaced)
+    assert tracking_store.list_artifacts(run) == [second, replaced]
+    with pytest.raises(NotFound):
+        tracking_store.log_artifact("0" * 32, first)
+
+
+def test_batch_with_malformed_values_is_refused_whole(tracking_store: TrackingStore) -> None:
+    run = _run(tracking_store, _exp(tracking_store))
+    with pytest.raises(Invalid, match="status"):
+        tracking_store.log_batch(Batch(metrics=[(run, "m", 1.0, 0, 1)], ends=[(run, "DONE", 1)]))
+    with pytest.raises(Invalid, match="64"):
+        tracking_store.log_batch(Batch(metrics=[(run, "m", 1.0, 2**64, 1)]))
+    with pytest.raises(Invalid, match="limit"):
+        tracking_store.log_batch(Batch(params=[(run, "p", "x" * 7000)]))
+    got = tracking_store.get_run(run)
+    assert got.metrics == {} and got.params == {} and got.status is RunStatus.RUNNING
