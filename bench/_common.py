@@ -25,6 +25,8 @@ console = Console(width=None if sys.stdout.isatty() else 150)
 # MLflow phones home by default; this machine (and CI) has no network but the registries.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
+# Nor print (and fetch the run for) a "View run at" link after every run over HTTP.
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 @dataclass

@@ -162,10 +162,8 @@ def run_server(
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
     leftovers = {pid: _start_time(pid) for pid in tree_pids(proc.pid)}
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError):  # its own group: it ran in a new session
         os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(20)
@@ -173,8 +171,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
-    for pid, started in leftovers.items():  # descendants that left the group, if any
-        if started is not None and _start_time(pid) == started:  # the same process, not a reuse
+    deadline = time.monotonic() + 15  # children may still be shutting down
+    while time.monotonic() < deadline and any(_alive(p, t) for p, t in leftovers.items()):
+        time.sleep(0.1)
+    for pid, started in leftovers.items():  # descendants still there: kill them by pid
+        if _alive(pid, started):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
 
@@ -184,3 +185,12 @@ def _start_time(pid: int) -> str | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
         return None
+
+
+def _alive(pid: int, started: str | None) -> bool:
+    """The same process (not a reused pid) is still running (not a zombie)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return started is not None and fields[19] == started and fields[0] != "Z"

@@ -210,57 +210,34 @@ class Scenario:
     title: str
     unit: str  # "points/s": shown as a rate; "s": shown as a time
     goal: float  # Knot must be this many times better
-    fns: dict[str, Fn]
-    n: dict[str, int]  # local
-    http_n: dict[str, int]
+    mlflow: Fn
+    knot: Fn
+    n: tuple[int, int]  # (mlflow, knot), local SQLite
+    http_n: tuple[int, int]  # (mlflow, knot), over HTTP
     value: Callable[[float, int], float]  # (seconds, n) -> the number in the table
 
 
+def _rate(s: float, n: int) -> float:
+    return n / s
+
+
 SCENARIOS = [
-    Scenario(
-        "per-call log_metric",
-        "points/s",
-        500,
-        {"mlflow": mlflow_per_call, "knot": knot_per_call},
-        {"mlflow": 1_000, "knot": 100_000},
-        {"mlflow": 500, "knot": 100_000},
-        lambda s, n: n / s,
-    ),
-    Scenario(
-        "batched logging",
-        "points/s",
-        20,
-        {"mlflow": mlflow_batch, "knot": knot_batch},
-        {"mlflow": 20_000, "knot": 200_000},
-        {"mlflow": 20_000, "knot": 200_000},
-        lambda s, n: n / s,
-    ),
-    Scenario(
-        "200 runs x (10 params + 20 metrics), time for 200",
-        "s",
-        50,
-        {"mlflow": mlflow_job, "knot": knot_job},
-        {"mlflow": 40, "knot": 200},
-        {"mlflow": 20, "knot": 200},
-        lambda s, n: s * 200 / n,
-    ),
-    Scenario(
-        f"search_runs over 1,000 runs, {FILTER}",
-        "s",
-        5,
-        {"mlflow": mlflow_search, "knot": knot_search},
-        {"mlflow": 1_000, "knot": 1_000},
-        {"mlflow": 1_000, "knot": 1_000},
-        lambda s, n: s,
-    ),
-]
+    Scenario("per-call log_metric", "points/s", 500, mlflow_per_call, knot_per_call,
+             (1_000, 100_000), (500, 100_000), _rate),
+    Scenario("batched logging", "points/s", 20, mlflow_batch, knot_batch,
+             (20_000, 200_000), (20_000, 200_000), _rate),
+    Scenario("200 runs x (10 params + 20 metrics), time for 200", "s", 50, mlflow_job, knot_job,
+             (40, 200), (20, 200), lambda s, n: s * 200 / n),
+    Scenario(f"search_runs over 1,000 runs, {FILTER}", "s", 5, mlflow_search, knot_search,
+             (1_000, 1_000), (1_000, 1_000), lambda s, n: s),
+]  # fmt: skip
 
 
 # --- running ------------------------------------------------------------------------------
 def measure(row: Result, sc: Scenario, side: str, target: Target, n: int, verbose: bool) -> None:
     console.print(f"[dim]{row.scenario}: {side}, n={n:,} ...[/]", end=" ")
     try:
-        seconds, seen = sc.fns[side](target, n)
+        seconds, seen = getattr(sc, side)(target, n)
     except Exception as exc:
         console.print("[red]error[/]")
         if verbose or side == "mlflow":  # an MLflow failure is a bug in this benchmark
@@ -270,43 +247,46 @@ def measure(row: Result, sc: Scenario, side: str, target: Target, n: int, verbos
     console.print(f"{seconds:.2f} s")
     setattr(row, side, sc.value(seconds, n))
     setattr(row, f"n_{side}", n)
-    if sc.fns[side] in (mlflow_search, knot_search):
+    if sc.mlflow is mlflow_search:
         row.note += f"{side} found {seen} runs; "
 
 
-def scaled(n: int, scale: float) -> int:
-    return max(10, int(n * scale))
+def size(ns: tuple[int, int], side: str, opts: argparse.Namespace) -> int:
+    n = ns[0] if side == "mlflow" else ns[1]
+    return max(10, n // 10) if opts.quick else n
 
 
-def run_local(root: Path, sides: list[str], scale: float, verbose: bool) -> list[Result]:
+def run_local(root: Path, opts: argparse.Namespace) -> list[Result]:
     results = []
     for i, sc in enumerate(SCENARIOS):
         row = Result(sc.title, sc.unit, sc.unit == "points/s", goal_ratio=sc.goal)
-        for side in sides:
+        for side in opts.sides:
             home = root / f"local{i}-{side}"
             home.mkdir()
             uri = f"sqlite:///{home / (side + '.db')}"
-            measure(row, sc, side, Target(uri, uri, home), scaled(sc.n[side], scale), verbose)
+            measure(row, sc, side, Target(uri, uri, home), size(sc.n, side, opts), opts.verbose)
         results.append(row)
     return results
 
 
-def server_command(side: str, store: str, port: int, home: Path) -> list[str]:
+def server_command(side: str, store: str, port: int, home: Path, workers: int | None) -> list[str]:
     listen = ["--host", "127.0.0.1", "--port", str(port)]
-    if side == "mlflow":
-        dest = ["--artifacts-destination", str(home / "artifacts")]
-        return [venv_script("mlflow"), "server", "--backend-store-uri", store, *listen, *dest]
-    return [venv_script("knot"), "server", "--store", store, *listen]
+    if side == "knot":
+        return [venv_script("knot"), "server", "--store", store, *listen]
+    more = ["--artifacts-destination", str(home / "artifacts")]
+    if workers is not None:
+        more += ["--workers", str(workers)]
+    return [venv_script("mlflow"), "server", "--backend-store-uri", store, *listen, *more]
 
 
-def run_http(root: Path, sides: list[str], scale: float, verbose: bool) -> list[Result]:
+def run_http(root: Path, opts: argparse.Namespace) -> list[Result]:
     ready = Result("HTTP: server healthy (fresh store)", "s", False, goal_abs=2.0)
     memory = Result("HTTP: server peak RSS, whole tree", "MB", False, goal_abs=300.0)
     rows = [
         Result(f"HTTP: {sc.title}", sc.unit, sc.unit == "points/s", goal_ratio=sc.goal)
         for sc in SCENARIOS
     ]
-    for side in sides:
+    for side in opts.sides:
         home = root / f"http-{side}"
         home.mkdir()
         local = f"sqlite:///{home / (side + '.db')}"
@@ -314,13 +294,14 @@ def run_http(root: Path, sides: list[str], scale: float, verbose: bool) -> list[
         env = {k: v for k, v in os.environ.items() if k != "KNOT_STORE"} | {"KNOT_HOME": str(home)}
         console.print(f"[dim]starting {side} server on 127.0.0.1:{port} ...[/]", end=" ")
         try:
-            with run_server(side, server_command(side, local, port, home), port, home, env) as srv:
+            cmd = server_command(side, local, port, home, opts.mlflow_workers)
+            with run_server(side, cmd, port, home, env) as srv:
                 console.print(f"healthy in {srv.ready_s:.2f} s, idle {srv.settle_s:.1f} s later")
                 setattr(ready, side, srv.ready_s)
                 ready.note += f"{side} went idle {srv.settle_s:.1f} s after; "
                 for sc, row in zip(SCENARIOS, rows, strict=True):
-                    n = scaled(sc.http_n[side], scale)
-                    measure(row, sc, side, Target(srv.url, local, home), n, verbose)
+                    n = size(sc.http_n, side, opts)
+                    measure(row, sc, side, Target(srv.url, local, home), n, opts.verbose)
             setattr(memory, side, srv.peak_mb)
             memory.note += f"{side}: {srv.peak_procs} processes; "
         except Exception as exc:
@@ -343,22 +324,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-http", action="store_true", help="local SQLite scenarios only")
     parser.add_argument("--sides", default="mlflow,knot", help="comma list: mlflow,knot")
     parser.add_argument("--verbose", action="store_true", help="print Knot tracebacks")
+    parser.add_argument("--mlflow-workers", type=int, help="`mlflow server --workers` (default 4)")
     args = parser.parse_args(argv)
-    sides = [s for s in ("mlflow", "knot") if s in args.sides.split(",")]
+    args.sides = [s for s in ("mlflow", "knot") if s in args.sides.split(",")]
     mlflow_version = require_mlflow()
     quiet_mlflow()
-    scale = 0.1 if args.quick else 1.0
     console.print(f"MLflow {mlflow_version} vs Knot; ratio = how many times better Knot is")
     with tempfile.TemporaryDirectory(prefix="knot-bench-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         os.chdir(root)  # MLflow's default ./mlruns and any knot.toml lookup stay in here
-        results = run_local(root, sides, scale, args.verbose)
+        results = run_local(root, args)
         if not args.skip_http:
-            results += run_http(root, sides, scale, args.verbose)
+            results += run_http(root, args)
     print_table("Tracking: Knot vs MLflow (same process run)", results)
-    path = write_json(
-        "tracking.json", results, mlflow_version=mlflow_version, quick=args.quick, sides=sides
-    )
+    meta = {"mlflow_version": mlflow_version, "quick": args.quick, "sides": args.sides}
+    path = write_json("tracking.json", results, **meta, mlflow_workers=args.mlflow_workers)
     console.print(f"[dim]wrote {path}[/]")
     return 1 if any(r.error for r in results) else 0
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 import base64
 import json
 import math
-import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
-from knot.errors import Conflict, Invalid, NotFound, Unavailable
+from knot.errors import Conflict, Invalid, NotFound
 from knot.store import validate
-from knot.store.engine import WRITE, open_engine
+from knot.store.database import Database, now_ms
 from knot.store.entities import (
     ArtifactRecord,
     Batch,
@@ -29,7 +27,6 @@ from knot.store.entities import (
     RunStatus,
 )
 from knot.store.filters import parse_filter, parse_order_by
-from knot.store.schema import ensure_schema
 from knot.store.summaries import aggregate, upsert_summaries
 from knot.store.tables import artifacts, experiments, metric_summaries, metrics, params, runs
 from knot.store.tables import tags as tags_table
@@ -39,24 +36,13 @@ __all__ = ["SqlTrackingStore"]
 MAX_RESULTS = 50_000
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class SqlTrackingStore:
     """TrackingStore over a SQL database; every write is one transaction."""
 
     def __init__(self, uri: str) -> None:
         self.uri = uri
-        self._engine = open_engine(uri)
-        try:
-            ensure_schema(self._engine, uri)
-        except OperationalError as exc:
-            raise Unavailable(
-                f"cannot open the metadata store {uri!r}: {exc.orig}; check KNOT_STORE "
-                "and that the database server is running"
-            ) from exc
-        dialect = self._engine.dialect
+        self.db = Database(uri)
+        dialect = self.db.engine.dialect
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self._insert_points = (
             'INSERT INTO metrics (run_id, "key", step, "timestamp", value) '
@@ -64,19 +50,7 @@ class SqlTrackingStore:
         )
 
     def close(self) -> None:
-        self._engine.dispose()
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn = conn.execution_options(**WRITE)
-            with conn.begin():
-                yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            yield conn
+        self.db.close()
 
     # experiments -------------------------------------------------------------
     def create_experiment(self, name: str, description: str | None = None) -> Experiment:
@@ -88,7 +62,7 @@ class SqlTrackingStore:
             "created_at": now_ms(),
         }
         try:
-            with self._write() as conn:
+            with self.db.write() as conn:
                 conn.execute(experiments.insert(), row)
         except IntegrityError:
             raise Conflict(
@@ -98,7 +72,7 @@ class SqlTrackingStore:
         return Experiment(**row)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        with self._read() as conn:
+        with self.db.read() as conn:
             row = conn.execute(
                 select(experiments).where(experiments.c.experiment_id == experiment_id)
             ).first()
@@ -110,12 +84,12 @@ class SqlTrackingStore:
         return Experiment(**row._mapping)
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        with self._read() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
         return Experiment(**row._mapping) if row else None
 
     def list_experiments(self) -> list[Experiment]:
-        with self._read() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(select(experiments).order_by(experiments.c.created_at)).all()
         return [Experiment(**r._mapping) for r in rows]
 
@@ -153,7 +127,7 @@ class SqlTrackingStore:
             "python_version": source.python_version,
             "packages": json.dumps(source.packages, sort_keys=True),
         }
-        with self._write() as conn:
+        with self.db.write() as conn:
             if (
                 conn.execute(
                     select(experiments.c.experiment_id).where(
@@ -198,7 +172,7 @@ class SqlTrackingStore:
         status = _status(status)
         if status is not RunStatus.RUNNING and end_time is None:
             end_time = now_ms()
-        with self._write() as conn:
+        with self.db.write() as conn:
             result = conn.execute(
                 runs.update()
                 .where(runs.c.run_id == run_id)
@@ -209,7 +183,7 @@ class SqlTrackingStore:
         return self.get_run(run_id)
 
     def get_run(self, run_id: str) -> Run:
-        with self._read() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(runs).where(runs.c.run_id == run_id)).first()
             if row is None:
                 raise _run_not_found(run_id)
@@ -275,7 +249,7 @@ class SqlTrackingStore:
         run_ids = batch.run_ids()
         ends = [(r, _status(status), t) for r, status, t in batch.ends]
         new_params = _dedupe_params(batch.params)
-        with self._write() as conn:
+        with self.db.write() as conn:
             found = set(
                 conn.execute(select(runs.c.run_id).where(runs.c.run_id.in_(run_ids))).scalars()
             )
@@ -341,7 +315,7 @@ class SqlTrackingStore:
         )
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
-        with self._read() as conn:
+        with self.db.read() as conn:
             if not self._run_exists(conn, run_id):
                 raise _run_not_found(run_id)
             rows = conn.execute(
@@ -376,19 +350,19 @@ class SqlTrackingStore:
         order = parse_order_by(list(order_by or []), runs)
         order += [runs.c.start_time.desc(), runs.c.run_id]
         query = query.order_by(*order).offset(offset).limit(max_results + 1)
-        with self._read() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(query).all()
             page = self._load(conn, rows[:max_results])
         token = _encode_token(offset + max_results) if len(rows) > max_results else None
         return RunPage(runs=page, next_page_token=token)
 
     def count_runs(self) -> int:
-        with self._read() as conn:
+        with self.db.read() as conn:
             return int(conn.execute(select(func.count()).select_from(runs)).scalar_one())
 
     # artifacts ---------------------------------------------------------------
     def log_artifact(self, run_id: str, record: ArtifactRecord) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             if not self._run_exists(conn, run_id):
                 raise _run_not_found(run_id)
             conn.execute(
@@ -402,7 +376,7 @@ class SqlTrackingStore:
             )
 
     def list_artifacts(self, run_id: str) -> list[ArtifactRecord]:
-        with self._read() as conn:
+        with self.db.read() as conn:
             if not self._run_exists(conn, run_id):
                 raise _run_not_found(run_id)
             rows = conn.execute(

@@ -1,0 +1,1 @@
+"""Datasets: versions, schemas, validation rules and profiles."""
