@@ -12,7 +12,7 @@ import pytest
 
 from knot.client.rest_store import RestTrackingStore
 from knot.server.app import create_app
-from knot.store.sql_tracking import SqlTrackingStore
+from knot.tracking.sql_store import SqlTrackingStore
 
 with warnings.catch_warnings():
     # Starlette deprecates its httpx-based TestClient in favour of httpx2; it still works

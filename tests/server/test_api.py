@@ -9,7 +9,7 @@ import orjson
 
 from knot.server.app import create_app
 from knot.server.run import redact
-from knot.store.sql_tracking import SqlTrackingStore
+from knot.tracking.sql_store import SqlTrackingStore
 from tests.server.conftest import TestClient
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from knot.store.sql_tracking import SqlTrackingStore
+from knot.tracking.sql_store import SqlTrackingStore
 from tests.server.conftest import TestClient
 
 BATCH = "/api/v1/batch"

@@ -12,10 +12,10 @@ __all__ = ["TrackingStore", "open_tracking_store", "register_scheme"]
 
 # scheme -> "module:factory", imported only when used so `import knot` stays fast
 _SCHEMES: dict[str, str] = {
-    "sqlite": "knot.store.sql_tracking:SqlTrackingStore",
-    "postgresql": "knot.store.sql_tracking:SqlTrackingStore",
-    "postgres": "knot.store.sql_tracking:SqlTrackingStore",
-    "postgresql+psycopg": "knot.store.sql_tracking:SqlTrackingStore",
+    "sqlite": "knot.tracking.sql_store:SqlTrackingStore",
+    "postgresql": "knot.tracking.sql_store:SqlTrackingStore",
+    "postgres": "knot.tracking.sql_store:SqlTrackingStore",
+    "postgresql+psycopg": "knot.tracking.sql_store:SqlTrackingStore",
     "http": "knot.client.rest_store:RestTrackingStore",
     "https": "knot.client.rest_store:RestTrackingStore",
 }

@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 __all__ = [
     "artifacts",
+    "audit_log",
     "experiments",
     "lineage_edges",
     "metadata",
@@ -128,4 +129,22 @@ lineage_edges = Table(
     Column("to_id", String(256), primary_key=True),
     Column("created_at", BigInteger, nullable=False),
     Index("ix_lineage_to", "to_kind", "to_id"),
+)
+
+# Added by migration 0005: the hash-chained audit log (see knot.governance.audit).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity_kind", String(32), nullable=False),
+    Column("entity_id", String(256), nullable=False),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_entity", "entity_kind", "entity_id"),
+    Index("ix_audit_at", "at"),
 )

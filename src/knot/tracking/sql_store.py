@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.exc import IntegrityError
 
 from knot.errors import Conflict, Invalid, NotFound
+from knot.governance import audit
 from knot.store import validate
 from knot.store.database import Database, now_ms
 from knot.store.entities import (
@@ -26,10 +27,10 @@ from knot.store.entities import (
     RunSource,
     RunStatus,
 )
-from knot.store.filters import parse_filter, parse_order_by
-from knot.store.summaries import aggregate, upsert_summaries
 from knot.store.tables import artifacts, experiments, metric_summaries, metrics, params, runs
 from knot.store.tables import tags as tags_table
+from knot.tracking.filters import parse_filter, parse_order_by
+from knot.tracking.summaries import aggregate, upsert_summaries
 
 __all__ = ["SqlTrackingStore"]
 
@@ -55,8 +56,9 @@ class SqlTrackingStore:
     # experiments -------------------------------------------------------------
     def create_experiment(self, name: str, description: str | None = None) -> Experiment:
         validate.check_name(name, "experiment")
+        exp_id = uuid.uuid4().hex
         row = {
-            "experiment_id": uuid.uuid4().hex,
+            "experiment_id": exp_id,
             "name": name,
             "description": description,
             "created_at": now_ms(),
@@ -64,6 +66,7 @@ class SqlTrackingStore:
         try:
             with self.db.write() as conn:
                 conn.execute(experiments.insert(), row)
+                audit.record(conn, "create", "experiment", exp_id, None, row)
         except IntegrityError:
             raise Conflict(
                 f"experiment {name!r} already exists; use it, or pick another name",
@@ -145,6 +148,7 @@ class SqlTrackingStore:
             if self._run_exists(conn, run_id):
                 raise Conflict(f"run {run_id!r} already exists", field="run_id")
             conn.execute(runs.insert(), row)
+            audit.record(conn, "create", "run", run_id, None, {**row, "tags": run_tags})
             if run_tags:
                 conn.execute(
                     tags_table.insert(),
@@ -173,14 +177,28 @@ class SqlTrackingStore:
         if status is not RunStatus.RUNNING and end_time is None:
             end_time = now_ms()
         with self.db.write() as conn:
-            result = conn.execute(
-                runs.update()
-                .where(runs.c.run_id == run_id)
-                .values(status=status.value, end_time=end_time)
-            )
-            if result.rowcount == 0:
-                raise _run_not_found(run_id)
+            self._set_status(conn, run_id, status, end_time)
         return self.get_run(run_id)
+
+    @staticmethod
+    def _set_status(conn: Connection, run_id: str, status: RunStatus, end_time: int | None) -> None:
+        old = conn.execute(select(runs.c.status, runs.c.end_time).where(runs.c.run_id == run_id))
+        before = old.first()
+        if before is None:
+            raise _run_not_found(run_id)
+        conn.execute(
+            runs.update()
+            .where(runs.c.run_id == run_id)
+            .values(status=status.value, end_time=end_time)
+        )
+        audit.record(
+            conn,
+            "set_status",
+            "run",
+            run_id,
+            {"status": before.status, "end_time": before.end_time},
+            {"status": status.value, "end_time": end_time},
+        )
 
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
@@ -272,11 +290,7 @@ class SqlTrackingStore:
                 conn.exec_driver_sql(self._insert_points, rows)
                 upsert_summaries(conn, aggregate(batch.metrics))
             for run_id, status, end_time in ends:
-                conn.execute(
-                    runs.update()
-                    .where(runs.c.run_id == run_id)
-                    .values(status=status.value, end_time=end_time)
-                )
+                self._set_status(conn, run_id, status, end_time)
 
     def _check_params(
         self, conn: Connection, new: dict[tuple[str, str], str]
