@@ -146,7 +146,7 @@ def require_mlflow() -> str:
         console.print(
             "[red]MLflow is not installed in this environment.[/] The benchmarks compare Knot "
             "with MLflow side by side; run [bold]make bench[/] (it installs the `bench` "
-            "extra, mlflow==3.17.*), or `pip install -e '.[bench]'` and run this again."
+            "extra, mlflow==3.17.*), or `pip install -e '.\\[bench]'` and run this again."
         )
         sys.exit(2)
     from importlib.metadata import version

@@ -111,8 +111,15 @@ def active_run() -> ActiveRun | None:
 
 
 def _current() -> ActiveRun:
+    # Hot path: while a run is active, settings are not re-read on every log call.
+    current = _session
+    if current is not None:
+        run = current.active_run()
+        if run is not None:
+            return run
     # Like MLflow: logging with no active run starts one.
-    return session().active_run() or session().start_run()
+    s = session()
+    return s.active_run() or s.start_run()
 
 
 def end_run(status: RunStatus | str = RunStatus.FINISHED) -> Run | None:

@@ -4,6 +4,7 @@ transaction as the points so that listings and search never read the points tabl
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, case
@@ -49,9 +50,14 @@ def aggregate(points: list[tuple[str, str, float, int, int]]) -> list[dict[str, 
 
 
 def upsert_summaries(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    if rows:
+        conn.execute(_upsert_statement(conn.dialect.name), rows)
+
+
+@lru_cache(maxsize=4)
+def _upsert_statement(dialect_name: str) -> Any:
+    # Built once per dialect: constructing this statement costs more than running it.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(metric_summaries)
     new, old = stmt.excluded, metric_summaries.c
     newer = (new.latest_step > old.latest_step) | (
@@ -68,4 +74,4 @@ def upsert_summaries(conn: Connection, rows: list[dict[str, Any]]) -> None:
             "count": old.count + new.count,
         },
     )
-    conn.execute(stmt, rows)
+    return stmt
