@@ -250,3 +250,40 @@ def test_batch_with_malformed_values_is_refused_whole(tracking_store: TrackingSt
         tracking_store.log_batch(Batch(params=[(run, "p", "x" * 7000)]))
     got = tracking_store.get_run(run)
     assert got.metrics == {} and got.params == {} and got.status is RunStatus.RUNNING
+
+
+def test_runs_created_inside_a_batch_commit_with_their_points(
+    tracking_store: TrackingStore,
+) -> None:
+    from knot.store.entities import NewRun
+
+    exp = _exp(tracking_store)
+    parent = NewRun(run_id=uuid.uuid4().hex, experiment_id=exp, user="ana", start_time=5)
+    child = NewRun(
+        run_id=uuid.uuid4().hex,
+        experiment_id=exp,
+        user="ana",
+        parent_run_id=parent.run_id,
+        name="child",
+        tags={"k": "v"},
+        start_time=6,
+    )
+    tracking_store.log_batch(
+        Batch(
+            starts=[parent, child],
+            metrics=[(child.run_id, "m", 1.0, 0, 7)],
+            ends=[(child.run_id, "FINISHED", 8)],
+        )
+    )
+    got = tracking_store.get_run(child.run_id)
+    assert got.parent_run_id == parent.run_id and got.name == "child" and got.tags == {"k": "v"}
+    assert got.status is RunStatus.FINISHED and got.metrics["m"].count == 1
+    ghost_exp = NewRun(run_id=uuid.uuid4().hex, experiment_id="f" * 32, user="x", start_time=1)
+    with pytest.raises(NotFound, match="experiment"):
+        tracking_store.log_batch(
+            Batch(starts=[ghost_exp], metrics=[(ghost_exp.run_id, "m", 1.0, 0, 1)])
+        )
+    with pytest.raises(NotFound):
+        tracking_store.get_run(ghost_exp.run_id)
+    with pytest.raises(Conflict, match="already exists"):
+        tracking_store.log_batch(Batch(starts=[parent]))

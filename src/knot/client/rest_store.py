@@ -212,6 +212,8 @@ def _q(segment: str) -> str:
 def encode_batch(batch: Batch) -> bytes:
     """The columnar JSON body of POST /api/v1/batch (see knot.server.batch_routes)."""
     body: dict[str, Any] = {}
+    if batch.starts:
+        body["starts"] = [new.model_dump(mode="json") for new in batch.starts]
     if batch.metrics:
         run_id, key, value, step, ts = zip(*batch.metrics, strict=True)
         body["metrics"] = {

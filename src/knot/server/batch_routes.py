@@ -1,6 +1,7 @@
 """POST /api/v1/batch, the write hot path: one columnar JSON body, one store transaction.
 
-    {"metrics": {"run_id": "<id>" or [...], "key": [...], "value": [...],
+    {"starts":  [{"run_id": ..., "experiment_id": ..., "user": ..., "start_time": ...}, ...],
+     "metrics": {"run_id": "<id>" or [...], "key": [...], "value": [...],
                  "step": [...], "timestamp": [...]},
      "params":  {"run_id": ..., "key": [...], "value": [...]},
      "tags":    {"run_id": ..., "key": [...], "value": [...]},
@@ -77,7 +78,7 @@ def _write(holder: StoreHolder, body: bytes) -> int:
 def decode_batch(body: bytes) -> Batch:
     """Parse and check a batch body; raises ValidationError or Invalid naming the field."""
     parsed = BatchBody.model_validate_json(body or b"null")
-    batch = Batch()
+    batch = Batch(starts=list(parsed.starts or []))
     m = parsed.metrics
     if m is not None and m.key:
         _check_keys(m.key, "metrics", "metric")

@@ -22,8 +22,12 @@ log = logging.getLogger("knot.server")
 _SHOWN = 20  # errors listed in one response; the message names the first
 
 
-def error_response(status: int, payload: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+def error_response(
+    status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(payload), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def _field(loc: Sequence[int | str]) -> str:
@@ -101,7 +105,9 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         kind = "invalid"
     else:
         message, kind = str(exc.detail), "invalid" if exc.status_code < 500 else "error"
-    return error_response(exc.status_code, {"error": kind, "message": message, "field": None})
+    # keep the exception's headers: a 405 must say which methods are allowed (RFC 9110)
+    payload = {"error": kind, "message": message, "field": None}
+    return error_response(exc.status_code, payload, dict(exc.headers or {}))
 
 
 def install_error_handlers(app: FastAPI) -> None:

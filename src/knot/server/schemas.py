@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from knot.store.entities import RunSource, RunStatus
+from knot.store.entities import NewRun, RunSource, RunStatus
 
 __all__ = [
     "BatchBody",
@@ -108,6 +108,7 @@ class EndColumns(_Columns):
 class BatchBody(_Body):
     """One transaction of writes, columnar: each section is a table of equal-length lists."""
 
+    starts: list[NewRun] | None = None
     metrics: MetricColumns | None = None
     params: KeyValueColumns | None = None
     tags: KeyValueColumns | None = None

@@ -15,6 +15,7 @@ __all__ = [
     "Experiment",
     "MetricPoint",
     "MetricSummary",
+    "NewRun",
     "Run",
     "RunPage",
     "RunSource",
@@ -95,6 +96,33 @@ class Run(_Model):
         return summary.latest if summary else math.nan
 
 
+class NewRun(_Model):
+    """A run to create. The SDK makes these itself (the id is a client-side uuid) and
+    sends them in the first batch, so a short run costs one transaction, not three."""
+
+    run_id: str
+    experiment_id: str
+    user: str
+    name: str | None = None
+    parent_run_id: str | None = None
+    tags: dict[str, str] = {}
+    source: RunSource = RunSource()
+    start_time: int
+
+    def as_run(self) -> Run:
+        return Run(
+            run_id=self.run_id,
+            experiment_id=self.experiment_id,
+            name=self.name or f"run-{self.run_id[:8]}",
+            status=RunStatus.RUNNING,
+            start_time=self.start_time,
+            user=self.user,
+            parent_run_id=self.parent_run_id,
+            source=self.source,
+            tags=dict(self.tags),
+        )
+
+
 class RunPage(_Model):
     runs: list[Run]
     next_page_token: str | None = None
@@ -105,9 +133,11 @@ class Batch:
     """Writes for one transaction, kept as plain tuples because this is the hot path.
 
     metrics: (run_id, key, value, step, timestamp_ms); params and tags: (run_id, key, value);
-    ends: (run_id, status, end_time_ms), applied after the rest, so ending a run and its
-    last points commit together.
+    starts: runs to create, applied first; ends: (run_id, status, end_time_ms), applied
+    after the rest, so a run's start, its points and its end can commit together.
     """
+
+    starts: list[NewRun] = field(default_factory=list)
 
     metrics: list[tuple[str, str, float, int, int]] = field(default_factory=list)
     params: list[tuple[str, str, str]] = field(default_factory=list)
@@ -115,8 +145,10 @@ class Batch:
     ends: list[tuple[str, str, int]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.metrics) + len(self.params) + len(self.tags) + len(self.ends)
+        items = len(self.metrics) + len(self.params) + len(self.tags) + len(self.ends)
+        return items + len(self.starts)
 
     def run_ids(self) -> set[str]:
         ids = {m[0] for m in self.metrics} | {p[0] for p in self.params}
+        ids |= {s.run_id for s in self.starts}
         return ids | {t[0] for t in self.tags} | {e[0] for e in self.ends}

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from knot.config import settings
 from knot.errors import Conflict, Invalid, NotFound
-from knot.store import TrackingStore, open_tracking_store
-from knot.store.entities import ArtifactRecord, Experiment, RunStatus
+from knot.store import TrackingStore, open_tracking_store, validate
+from knot.store.entities import ArtifactRecord, Experiment, NewRun, RunStatus
 from knot.tracking.run import ActiveRun
 from knot.tracking.source import capture_source
 from knot.tracking.writer import BatchWriter
@@ -98,17 +100,30 @@ class Session:
         if parent_run_id is None and nested and active is not None:
             parent_run_id = active.run_id
         if parent_run_id is not None and experiment is None:
-            exp_id = self.store.get_run(parent_run_id).experiment_id
+            if active is not None and active.run_id == parent_run_id:
+                exp_id = active.experiment_id
+            else:
+                self.writer.flush()
+                exp_id = self.store.get_run(parent_run_id).experiment_id
         else:
             exp_id = self.experiment(experiment).experiment_id
-        info = self.store.create_run(
-            exp_id,
+        new = NewRun(
+            run_id=uuid.uuid4().hex,
+            experiment_id=exp_id,
             user=self.user,
             name=name,
             parent_run_id=parent_run_id,
             tags={k: str(v) for k, v in (tags or {}).items()},
             source=capture_source(),
+            start_time=int(time.time() * 1000),
         )
+        if new.name is not None:
+            validate.check_name(new.name, "run")
+        validate.check_keys(new.tags, "tag")
+        # The run is created by the first batch the writer sends (at the latest after
+        # `interval` seconds, or on flush/end): one transaction for a short run.
+        self.writer.add_start(new)
+        info = new.as_run()
         run = ActiveRun(self, info)
         with self._lock:
             self._stack.append(run)
@@ -143,6 +158,7 @@ class Session:
         else:
             digest = self.artifacts.put_file(path)
             record = ArtifactRecord(path=name, digest=digest, size=path.stat().st_size, kind="file")
+        self.writer.flush()  # the run itself may still be in the writer's buffer
         self.store.log_artifact(run_id, record)
         return record
 
@@ -150,10 +166,12 @@ class Session:
         _check_artifact_path(artifact_path)
         digest = self.artifacts.put_bytes(data)
         record = ArtifactRecord(path=artifact_path, digest=digest, size=len(data), kind="file")
+        self.writer.flush()
         self.store.log_artifact(run_id, record)
         return record
 
     def download_artifact(self, run_id: str, artifact_path: str, dest: Path) -> Path:
+        self.writer.flush()
         records = {r.path: r for r in self.store.list_artifacts(run_id)}
         record = records.get(artifact_path)
         if record is None:

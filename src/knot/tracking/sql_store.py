@@ -22,6 +22,7 @@ from knot.store.entities import (
     Batch,
     Experiment,
     MetricPoint,
+    NewRun,
     Run,
     RunPage,
     RunSource,
@@ -109,55 +110,61 @@ class SqlTrackingStore:
         source: RunSource | None = None,
         start_time: int | None = None,
     ) -> Run:
-        run_id = validate.check_run_id(run_id) if run_id else uuid.uuid4().hex
-        if name is not None:
-            validate.check_name(name, "run")
-        run_tags = dict(tags or {})
-        validate.check_keys(run_tags, "tag")
-        source = source or RunSource()
+        new = NewRun(
+            run_id=run_id or uuid.uuid4().hex,
+            experiment_id=experiment_id,
+            user=user,
+            name=name,
+            parent_run_id=parent_run_id,
+            tags=dict(tags or {}),
+            source=source or RunSource(),
+            start_time=start_time if start_time is not None else now_ms(),
+        )
+        with self.db.write() as conn:
+            self._insert_run(conn, new, set())
+        return new.as_run()
+
+    def _insert_run(self, conn: Connection, new: NewRun, batch_ids: set[str]) -> None:
+        """Create one run inside the caller's transaction; `batch_ids` are runs created
+        earlier in the same batch (a nested run's parent may be one of them)."""
+        validate.check_run_id(new.run_id)
+        if new.name is not None:
+            validate.check_name(new.name, "run")
+        validate.check_keys(new.tags, "tag")
+        if conn.execute(_EXPERIMENT_EXISTS, {"experiment_id": new.experiment_id}).first() is None:
+            raise NotFound(
+                f"experiment {new.experiment_id!r} not found; `knot experiments list` shows them",
+                field="experiment_id",
+            )
+        parent = new.parent_run_id
+        if parent is not None and parent not in batch_ids and not self._run_exists(conn, parent):
+            raise NotFound(f"parent run {parent!r} not found", field="parent_run_id")
+        if new.run_id in batch_ids or self._run_exists(conn, new.run_id):
+            raise Conflict(f"run {new.run_id!r} already exists", field="run_id")
+        source = new.source
         row = {
-            "run_id": run_id,
-            "experiment_id": experiment_id,
-            "name": name or f"run-{run_id[:8]}",
+            "run_id": new.run_id,
+            "experiment_id": new.experiment_id,
+            "name": new.name or f"run-{new.run_id[:8]}",
             "status": RunStatus.RUNNING.value,
-            "start_time": start_time if start_time is not None else now_ms(),
+            "start_time": new.start_time,
             "end_time": None,
-            "user": user,
-            "parent_run_id": parent_run_id,
+            "user": new.user,
+            "parent_run_id": parent,
             "git_commit": source.git_commit,
             "git_dirty": source.git_dirty,
             "command": source.command,
             "python_version": source.python_version,
             "packages": json.dumps(source.packages, sort_keys=True),
         }
-        with self.db.write() as conn:
-            if conn.execute(_EXPERIMENT_EXISTS, {"experiment_id": experiment_id}).first() is None:
-                raise NotFound(
-                    f"experiment {experiment_id!r} not found; `knot experiments list` shows them",
-                    field="experiment_id",
-                )
-            if parent_run_id is not None and not self._run_exists(conn, parent_run_id):
-                raise NotFound(f"parent run {parent_run_id!r} not found", field="parent_run_id")
-            if self._run_exists(conn, run_id):
-                raise Conflict(f"run {run_id!r} already exists", field="run_id")
-            conn.execute(_INSERT_RUN, row)
-            audit.record(conn, "create", "run", run_id, None, {**row, "tags": run_tags})
-            if run_tags:
-                conn.execute(
-                    tags_table.insert(),
-                    [{"run_id": run_id, "key": k, "value": str(v)} for k, v in run_tags.items()],
-                )
-        return Run(
-            run_id=run_id,
-            experiment_id=experiment_id,
-            name=row["name"],
-            status=RunStatus.RUNNING,
-            start_time=row["start_time"],
-            user=user,
-            parent_run_id=parent_run_id,
-            source=source,
-            tags={k: str(v) for k, v in run_tags.items()},
-        )
+        conn.execute(_INSERT_RUN, row)
+        audit.record(conn, "create", "run", new.run_id, None, {**row, "tags": new.tags})
+        if new.tags:
+            conn.execute(
+                _INSERT_TAG,
+                [{"run_id": new.run_id, "key": k, "value": v} for k, v in new.tags.items()],
+            )
+        batch_ids.add(new.run_id)
 
     @staticmethod
     def _run_exists(conn: Connection, run_id: str) -> bool:
@@ -240,9 +247,9 @@ class SqlTrackingStore:
                 s.c.max,
                 s.c.count,
             )
-            for run_id, key, latest, step, ts, low, high, count in conn.execute(
-                query.where(s.c.run_id.in_(chunk))
-            ):
+            summary: Any
+            for summary in conn.execute(query.where(s.c.run_id.in_(chunk))):
+                run_id, key, latest, step, ts, low, high, count = summary
                 found[run_id]["metrics"][key] = {
                     "key": key,
                     "latest": nan if latest is None else latest,
@@ -267,7 +274,12 @@ class SqlTrackingStore:
         ends = [(r, _status(status), t) for r, status, t in batch.ends]
         new_params = _dedupe_params(batch.params)
         with self.db.write() as conn:
-            found = set(conn.execute(_RUNS_PRESENT, {"ids": list(run_ids)}).scalars())
+            found: set[str] = set()
+            for new in batch.starts:
+                self._insert_run(conn, new, found)
+            pending = list(run_ids - found)
+            if pending:
+                found |= set(conn.execute(_RUNS_PRESENT, {"ids": pending}).scalars())
             missing = run_ids - found
             if missing:
                 raise _run_not_found(sorted(missing)[0])
@@ -416,6 +428,7 @@ _PARAMS_OF = select(params).where(
 _INSERT_RUN = runs.insert()
 _RUNS = TypeAdapter(list[Run])
 _INSERT_PARAM = params.insert()
+_INSERT_TAG = tags_table.insert()
 
 
 def _status(value: str) -> RunStatus:

@@ -16,7 +16,7 @@ import time
 import weakref
 
 from knot.errors import KnotError, Unavailable
-from knot.store.entities import Batch
+from knot.store.entities import Batch, NewRun
 from knot.store.protocol import TrackingStore
 
 __all__ = ["BatchWriter"]
@@ -73,6 +73,11 @@ class BatchWriter:
         with self._cond:
             self._pending.tags.extend(items)
             self._after_append(len(items))
+
+    def add_start(self, new: NewRun) -> None:
+        with self._cond:
+            self._pending.starts.append(new)
+            self._after_append(1)
 
     def add_end(self, run_id: str, status: str, end_time: int) -> None:
         with self._cond:
