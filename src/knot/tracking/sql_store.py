@@ -31,6 +31,7 @@ from knot.store.entities import (
 from knot.store.tables import artifacts, experiments, metric_summaries, metrics, params, runs
 from knot.store.tables import tags as tags_table
 from knot.tracking.filters import parse_filter, parse_order_by
+from knot.tracking.run_json import run_json
 from knot.tracking.summaries import aggregate, upsert_summaries
 
 __all__ = ["SqlTrackingStore"]
@@ -362,7 +363,7 @@ class SqlTrackingStore:
                 field="max_results",
             )
         offset = _decode_token(page_token)
-        query = select(runs)
+        query = select(run_json(self.db.dialect, runs))
         if experiment_ids:
             query = query.where(runs.c.experiment_id.in_(list(experiment_ids)))
         condition = parse_filter(filter, runs)
@@ -372,8 +373,8 @@ class SqlTrackingStore:
         order += [runs.c.start_time.desc(), runs.c.run_id]
         query = query.order_by(*order).offset(offset).limit(max_results + 1)
         with self.db.read() as conn:
-            rows = conn.execute(query).all()
-            page = self._load(conn, rows[:max_results])
+            rows = conn.execute(query).scalars().all()
+        page = _RUNS.validate_json("[" + ",".join(rows[:max_results]) + "]")
         token = _encode_token(offset + max_results) if len(rows) > max_results else None
         return RunPage(runs=page, next_page_token=token)
 
