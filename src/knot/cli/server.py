@@ -11,8 +11,19 @@ def serve(
     store: str = typer.Option(None, help="Metadata store URI (default: KNOT_STORE)."),
     artifacts: str = typer.Option(None, help="Artifact store URI (default: KNOT_ARTIFACTS)."),
     workers: int = typer.Option(1, help="Uvicorn worker processes."),
+    auth: bool = typer.Option(
+        False, "--auth", help="Require an API token (`knot tokens create`); or KNOT_AUTH=1."
+    ),
 ) -> None:
-    """Serve tracking over REST; point clients at it with KNOT_STORE=http://HOST:PORT."""
+    """Serve tracking over REST; point clients at it with KNOT_STORE=http://HOST:PORT
+    (and KNOT_TOKEN=<token> when the server runs with --auth)."""
     from knot.server.run import run_server
 
-    run_server(host=host, port=port, store=store, artifacts=artifacts, workers=workers)
+    run_server(
+        host=host,
+        port=port,
+        store=store,
+        artifacts=artifacts,
+        workers=workers,
+        auth=True if auth else None,
+    )

@@ -51,14 +51,10 @@ class RestTrackingStore:
         self.uri = uri.rstrip("/")
         self._owns_client = client is None
         if client is None:
-            from knot._version import __version__
+            from knot.client._http import make_client
 
-            client = httpx.Client(
-                timeout=httpx.Timeout(timeout, connect=connect_timeout),
-                # retries only re-attempt connecting, so no request is ever sent twice
-                transport=httpx.HTTPTransport(retries=2),
-                headers={"user-agent": f"knot/{__version__}"},
-            )
+            # keep-alive, connect retries, and KNOT_TOKEN as the bearer token
+            client = make_client(self.uri, timeout=timeout, connect_timeout=connect_timeout)
         self._client = client
 
     def __repr__(self) -> str:

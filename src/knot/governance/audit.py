@@ -2,8 +2,9 @@
 
 `record(conn, ...)` is called by every area inside the transaction that makes the
 change, so a change and its audit row commit together or not at all. Each row's
-hash covers its own content and the previous row's hash; `verify` walks the chain
-and names the first row that was edited, inserted or removed.
+hash covers its own content and the previous row's hash, and the audit_head row keeps
+the newest (seq, hash); `verify` walks the chain and names every row that was edited,
+inserted or removed, the newest ones included.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 
 from knot.governance.identity import current_actor
+from knot.governance.tables import audit_head
 from knot.store.database import now_ms
 from knot.store.tables import audit_log
 
 __all__ = ["AuditRecord", "ChainBreak", "record", "verify"]
 
 GENESIS = "0" * 64
+# Built once: statement construction costs more than execution on this hot path.
+_TAIL = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+_INSERT = audit_log.insert()
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,12 @@ class AuditRecord:
 
 @dataclass(frozen=True)
 class ChainBreak:
+    """One broken place in the chain: the row's seq, what is wrong, and its kind,
+    "edited", "removed" or "inserted"."""
+
     seq: int
     reason: str
+    kind: str = "edited"
 
 
 def _digest(
@@ -84,14 +93,18 @@ def record(
     """Append one audit row in the caller's transaction."""
     _lock_tail(conn)
     t = audit_log
-    tail = conn.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
-    seq = (tail.seq + 1) if tail else 1
-    prev = tail.hash if tail else GENESIS
+    head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
+    # a row added behind Knot's back must not make the real change fail on its seq;
+    # verify names that row, and this one still chains onto the head Knot wrote
+    last = conn.execute(select(func.max(t.c.seq))).scalar() or 0
+    seq = max(last, head.seq if head else 0) + 1
+    prev = head.hash if head else GENESIS
     at = now_ms()
     who = actor or current_actor()
     b, a = _dump(before), _dump(after)
+    digest = _digest(prev, seq, at, who, action, entity_kind, entity_id, b, a)
     conn.execute(
-        t.insert(),
+        _INSERT,
         {
             "seq": seq,
             "at": at,
@@ -102,20 +115,35 @@ def record(
             "before": b,
             "after": a,
             "prev_hash": prev,
-            "hash": _digest(prev, seq, at, who, action, entity_kind, entity_id, b, a),
+            "hash": digest,
         },
     )
+    if head is None:
+        conn.execute(audit_head.insert(), {"id": 1, "seq": seq, "hash": digest})
+    else:
+        conn.execute(audit_head.update().values(seq=seq, hash=digest))
 
 
 def verify(conn: Connection) -> list[ChainBreak]:
     """Every place the chain is broken; an empty list means the log is intact."""
     breaks: list[ChainBreak] = []
-    prev, expected_seq = GENESIS, 1
+    prev, expected_seq, prev_edited = GENESIS, 1, False
     for r in conn.execute(select(audit_log).order_by(audit_log.c.seq)):
-        if r.seq != expected_seq:
-            breaks.append(ChainBreak(r.seq, f"rows {expected_seq}..{r.seq - 1} are missing"))
+        gap = r.seq != expected_seq
+        if gap:
+            missing = f"rows {expected_seq}..{r.seq - 1} are missing"
+            breaks.append(ChainBreak(r.seq, missing, "removed"))
         if r.prev_hash != prev:
-            breaks.append(ChainBreak(r.seq, "its link to the previous row does not match"))
+            if gap:
+                reason = "its link to the previous row does not match"
+                breaks.append(ChainBreak(r.seq, reason, "removed"))
+            elif r.seq == 1:
+                breaks.append(ChainBreak(1, "it does not start the chain", "inserted"))
+            elif not prev_edited:
+                # the row before hashes correctly, yet this one does not follow it: the row
+                # before was put in place with a recomputed hash
+                reason = f"row {r.seq} does not link to it: it was inserted or rewritten"
+                breaks.append(ChainBreak(r.seq - 1, reason, "inserted"))
         digest = _digest(
             r.prev_hash,
             r.seq,
@@ -127,7 +155,29 @@ def verify(conn: Connection) -> list[ChainBreak]:
             r.before,
             r.after,
         )
-        if digest != r.hash:
+        prev_edited = digest != r.hash
+        if prev_edited:
             breaks.append(ChainBreak(r.seq, "its content was changed after it was written"))
         prev, expected_seq = r.hash, r.seq + 1
+    breaks.extend(_check_head(conn, expected_seq - 1, prev, prev_edited))
     return breaks
+
+
+def _check_head(
+    conn: Connection, last_seq: int, last_hash: str, last_edited: bool
+) -> list[ChainBreak]:
+    """Compare the newest row with the head pointer written beside every record."""
+    head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
+    if head is None:
+        if last_seq == 0:
+            return []
+        return [ChainBreak(last_seq, "the chain head was deleted", "removed")]
+    if head.seq > last_seq:
+        reason = f"rows {last_seq + 1}..{head.seq} are missing (the newest records)"
+        return [ChainBreak(last_seq + 1, reason, "removed")]
+    if head.seq < last_seq:
+        reason = f"rows {head.seq + 1}..{last_seq} were added after the newest record Knot wrote"
+        return [ChainBreak(head.seq + 1, reason, "inserted")]
+    if head.hash != last_hash and not last_edited:
+        return [ChainBreak(last_seq, "it is not the newest record Knot wrote", "inserted")]
+    return []

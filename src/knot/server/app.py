@@ -75,14 +75,19 @@ def create_app(
     artifacts_uri: str | None = None,
     *,
     store: TrackingStore | None = None,
+    auth: bool | None = None,
 ) -> FastAPI:
     """Build the app. `store` (an open store) wins over `store_uri`; with neither, the
-    store is KNOT_STORE from `knot.config.settings()`."""
+    store is KNOT_STORE from `knot.config.settings()`. `auth` (default: KNOT_AUTH)
+    requires an API token on every route but /health (see knot.server.auth)."""
     from knot._version import __version__
-    from knot.server import batch_routes, tracking_routes
+    from knot.server import auth as access
+    from knot.server import batch_routes, governance_routes, registry_routes, tracking_routes
     from knot.server.error_handlers import install_error_handlers
 
     holder = StoreHolder(store.uri if store is not None else store_uri, store)
+    governance = governance_routes.GovernanceHolder(holder)
+    registry = registry_routes.RegistryHolder(holder)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -94,6 +99,8 @@ def create_app(
             # e.g. PostgreSQL still starting: serve 503s and retry on each request
             log.warning("tracking store not open yet: %s", exc.message)
         yield
+        governance.close()
+        registry.close()
         if store is None:
             holder.close()
 
@@ -104,10 +111,18 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.store_holder = holder
+    app.state.governance_holder = governance
+    app.state.registry_holder = registry
     app.state.artifacts_uri = artifacts_uri
+    app.state.auth = False
+    if access.auth_from_env() if auth is None else auth:
+        # before the error handlers, so their catch-all wraps the auth middleware too
+        access.install_auth(app, read_only=["POST /api/v1/runs/search"])
     install_error_handlers(app)
     app.include_router(tracking_routes.router, prefix="/api/v1")
     app.include_router(batch_routes.router, prefix="/api/v1")
+    app.include_router(governance_routes.router, prefix="/api/v1")
+    app.include_router(registry_routes.router, prefix="/api/v1")
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:

@@ -47,11 +47,14 @@ def run_server(
     store: str | None = None,
     artifacts: str | None = None,
     workers: int = 1,
+    auth: bool | None = None,
 ) -> None:
-    """Serve tracking over REST until interrupted (SIGINT/SIGTERM shut down cleanly)."""
+    """Serve tracking over REST until interrupted (SIGINT/SIGTERM shut down cleanly).
+    `auth` (default: KNOT_AUTH) requires an API token on every route but /health."""
     import uvicorn
 
     from knot.server.app import ARTIFACTS_ENV, STORE_ENV, create_app, open_store
+    from knot.server.auth import AUTH_ENV, auth_from_env
 
     if store is None or artifacts is None:
         from knot.config import settings
@@ -66,6 +69,10 @@ def run_server(
     # Open (and migrate) the store once here: a bad URI fails now with a clear message,
     # and worker processes never race each other on the schema.
     opened = open_store(store)
+    if auth is None:
+        auth = auth_from_env()
+    if auth:
+        _check_tokens(store)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
     options: dict[str, Any] = {
@@ -79,17 +86,19 @@ def run_server(
     shown = f"[{host}]" if ":" in host else host
     print(
         f"knot server listening on http://{shown}:{bound} (store {redact(store)}, "
-        f"artifacts {redact(artifacts)}, {workers} worker{'s' if workers > 1 else ''})",
+        f"artifacts {redact(artifacts)}, {workers} worker{'s' if workers > 1 else ''}"
+        f"{', tokens required' if auth else ''})",
         flush=True,
     )
     try:
         if workers == 1:
-            app = create_app(store, artifacts, store=opened)
+            app = create_app(store, artifacts, store=opened, auth=auth)
             uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
         else:
             opened.close()
             os.environ[STORE_ENV] = store
             os.environ[ARTIFACTS_ENV] = artifacts
+            os.environ[AUTH_ENV] = "1" if auth else "0"
             # uvicorn's supervisor forks the workers, each building the app from the env
             uvicorn.run(
                 "knot.server.app:app_from_env",
@@ -101,3 +110,29 @@ def run_server(
     finally:
         sock.close()
         opened.close()
+
+
+def _check_tokens(store: str) -> None:
+    """Tokens live in a SQL store; with none active nobody can use the server, so say how
+    to make one."""
+    from knot.errors import Invalid
+    from knot.governance.tokens import list_tokens
+    from knot.store.database import Database
+
+    if store.split(":", 1)[0].lower() in ("http", "https"):
+        raise Invalid(
+            f"--auth needs a SQL metadata store to keep API tokens in, not {redact(store)}; "
+            "serve sqlite:///... or postgresql://...",
+            field="store",
+        )
+    db = Database(store)
+    try:
+        active = [t for t in list_tokens(db) if t.active]
+    finally:
+        db.close()
+    if not active:
+        print(
+            "warning: auth is on but the store has no active API token; create one with "
+            f"`knot tokens create NAME --role admin --store {redact(store)}`",
+            flush=True,
+        )

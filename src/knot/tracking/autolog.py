@@ -55,12 +55,12 @@ def _wrap(fit: Any, log_models: bool) -> Any:
 
 
 def _fit_and_log(fit: Any, est: Any, args: Any, kwargs: Any, log_models: bool) -> Any:
-    import knot
+    from knot.tracking.fluent import active_run, start_run
 
     X = args[0] if args else kwargs.get("X")
     y = args[1] if len(args) > 1 else kwargs.get("y")
-    own_run = knot.active_run() is None
-    run = knot.active_run() or knot.start_run(type(est).__name__)
+    own_run = active_run() is None
+    run = active_run() or start_run(type(est).__name__)
     try:
         params = {k: _short(v) for k, v in est.get_params(deep=True).items()}
         run.log_params(params)

@@ -13,6 +13,8 @@ from knot.store import validate
 from knot.store.entities import ArtifactRecord, Run, RunStatus
 
 if TYPE_CHECKING:
+    from knot.data.entities import DatasetVersion
+    from knot.data.rules import RuleSet
     from knot.tracking.session import Session
 
 __all__ = ["ActiveRun"]
@@ -109,6 +111,29 @@ class ActiveRun:
 
         body = json.dumps(data, indent=2, sort_keys=True, default=str).encode()
         return self._session.log_bytes(self.run_id, body, artifact_path)
+
+    # datasets --------------------------------------------------------------------
+    def use_dataset(self, ref: str) -> DatasetVersion:
+        """Record the exact dataset version `ref` names (churn@latest -> churn@3) as an
+        input of this run; returns that version."""
+        from knot.tracking.datasets import use_dataset
+
+        return use_dataset(self, ref)
+
+    def log_dataset(
+        self,
+        name: str,
+        source: object,
+        *,
+        rules: RuleSet | Mapping[str, Any] | str | Path | None = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> DatasetVersion:
+        """Register `source` as a new version of dataset `name` made by this run, derived
+        from the datasets the run used."""
+        from knot.tracking.datasets import log_dataset
+
+        return log_dataset(self, name, source, rules=rules, tags=tags, description=description)
 
     # life cycle ----------------------------------------------------------------
     def flush(self) -> None:

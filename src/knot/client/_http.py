@@ -1,0 +1,87 @@
+"""The HTTP plumbing every remote client shares: one keep-alive httpx.Client that sends
+KNOT_TOKEN as a bearer token, and Knot's error shape turned back into Knot errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import httpx
+import orjson
+
+from knot.errors import KnotError, Unavailable, from_dict
+from knot.governance.roles import Forbidden, Unauthorized
+
+__all__ = ["TOKEN_ENV", "error_from", "make_client", "send"]
+
+TOKEN_ENV = "KNOT_TOKEN"
+_ACCESS: dict[str, type[KnotError]] = {"unauthorized": Unauthorized, "forbidden": Forbidden}
+
+
+def make_client(uri: str, *, timeout: float = 60.0, connect_timeout: float = 5.0) -> httpx.Client:
+    """A client for the Knot server at `uri`, carrying KNOT_TOKEN when it is set."""
+    from knot._version import __version__
+
+    headers = {"user-agent": f"knot/{__version__}"}
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    return httpx.Client(
+        base_url=uri.rstrip("/"),
+        timeout=httpx.Timeout(timeout, connect=connect_timeout),
+        # retries only re-attempt connecting, so no request is ever sent twice
+        transport=httpx.HTTPTransport(retries=2),
+        headers=headers,
+    )
+
+
+def send(
+    client: httpx.Client,
+    uri: str,
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, str | int] | None = None,
+    body: bytes | None = None,
+) -> bytes:
+    """One request to `uri` + `path`; a Knot error (of the server's type) if it fails."""
+    headers = {"content-type": "application/json"} if body else None
+    try:
+        response = client.request(
+            method, uri.rstrip("/") + path, params=params, content=body, headers=headers
+        )
+    except httpx.TimeoutException as exc:
+        raise Unavailable(
+            f"the Knot server at {uri} did not answer {method} {path} in time "
+            f"({type(exc).__name__}); it may be overloaded or stopped"
+        ) from exc
+    except httpx.TransportError as exc:
+        raise Unavailable(
+            f"cannot reach the Knot server at {uri} ({exc or type(exc).__name__}); "
+            "start one with `knot server --store <uri>`, or point KNOT_STORE at a running one"
+        ) from exc
+    if response.status_code >= 400:
+        raise error_from(response, uri, method, path)
+    return response.content
+
+
+def error_from(response: httpx.Response, uri: str, method: str, path: str) -> KnotError:
+    """The Knot error a failed response carries, or one that says it was not Knot's."""
+    try:
+        payload = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict) and "error" in payload and "message" in payload:
+        access = _ACCESS.get(str(payload["error"]))
+        if access is not None:
+            field = payload.get("field")
+            return access(str(payload["message"]), field=str(field) if field else None)
+        return from_dict(payload)
+    code = response.status_code
+    text = response.text[:200].strip()
+    if code in (502, 503, 504):
+        return Unavailable(f"{uri} answered HTTP {code} to {method} {path}: {text}")
+    return KnotError(
+        f"{uri} answered HTTP {code} to {method} {path}, not a Knot error ({text!r}); "
+        "is KNOT_STORE pointing at a Knot server?"
+    )

@@ -1,0 +1,39 @@
+"""Lineage and audit queries straight on the metadata database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from knot.governance import audit, audit_query
+from knot.governance.audit import AuditRecord, ChainBreak
+from knot.governance.audit_query import AuditQuery
+from knot.governance.lineage_graph import LineageGraph, walk
+from knot.governance.refs import resolve_ref
+from knot.store.database import Database
+
+__all__ = ["SqlGovernance"]
+
+
+class SqlGovernance:
+    """GovernanceStore over a SQL database; `db` also holds the server's API tokens."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.db = Database(uri)
+
+    def __repr__(self) -> str:
+        return f"SqlGovernance({self.uri!r})"
+
+    def lineage(self, ref: str, direction: str = "both", depth: int = 10) -> LineageGraph:
+        with self.db.read() as conn:
+            node = resolve_ref(conn, ref)
+            return walk(conn, node.kind, node.id, direction, depth)
+
+    def audit_log(self, filters: AuditQuery) -> list[AuditRecord]:
+        with self.db.read() as conn:
+            return audit_query.query(conn, filters)
+
+    def verify_audit(self) -> list[ChainBreak]:
+        with self.db.read() as conn:
+            return audit.verify(conn)
+
+    def close(self) -> None:
+        self.db.close()

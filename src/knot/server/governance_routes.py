@@ -1,0 +1,92 @@
+"""/api/v1 routes for lineage and the audit log (read-only: every area writes its own
+edges and audit rows in the transaction of its change)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from knot.errors import Invalid
+from knot.governance.audit import AuditRecord, ChainBreak
+from knot.governance.audit_query import MAX_LIMIT, AuditQuery
+from knot.governance.lineage_graph import MAX_DEPTH, LineageGraph
+from knot.governance.sql_store import SqlGovernance
+from knot.server.app import StoreHolder
+
+__all__ = ["GovernanceHolder", "get_governance", "router"]
+
+router = APIRouter()
+
+
+class GovernanceHolder:
+    """Opens the governance store (on the tracking store's database) on first use."""
+
+    def __init__(self, stores: StoreHolder) -> None:
+        self._stores = stores
+        self._governance: SqlGovernance | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> SqlGovernance:
+        if self._governance is not None:
+            return self._governance
+        uri = self._stores.get().uri  # opens (and migrates) the store, resolving KNOT_STORE
+        with self._lock:
+            if self._governance is None:
+                if uri.split(":", 1)[0].lower() in ("http", "https"):
+                    raise Invalid(
+                        f"this server's store {uri!r} is another Knot server; serve a SQL "
+                        "store (sqlite:/// or postgresql://) for lineage, audit and tokens",
+                        field="store",
+                    )
+                self._governance = SqlGovernance(uri)
+            return self._governance
+
+    def close(self) -> None:
+        with self._lock:
+            if self._governance is not None:
+                self._governance.close()
+                self._governance = None
+
+
+def get_governance(request: Request) -> SqlGovernance:
+    """FastAPI dependency: the app's governance store."""
+    holder: GovernanceHolder = request.app.state.governance_holder
+    return holder.get()
+
+
+Governance = Annotated[SqlGovernance, Depends(get_governance)]
+
+
+@router.get("/lineage", tags=["lineage"])
+def lineage(
+    governance: Governance,
+    ref: Annotated[str, Query(description="models:/NAME/VERSION, run:ID, dataset:NAME@V, ...")],
+    direction: Annotated[str, Query(description="up, down or both")] = "both",
+    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = 10,
+) -> LineageGraph:
+    """Everything upstream and/or downstream of one node, within `depth` edges."""
+    return governance.lineage(ref, direction, depth)
+
+
+@router.get("/audit", tags=["audit"])
+def audit_log(
+    governance: Governance,
+    since: Annotated[str | None, Query(description="ISO date or age: 7d, 12h")] = None,
+    entity_kind: str | None = None,
+    entity_id: str | None = None,
+    model: Annotated[str | None, Query(description="a registered model's name")] = None,
+    actor: str | None = None,
+    action: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 1000,
+) -> list[AuditRecord]:
+    """The newest `limit` audit records matching every filter given, oldest first."""
+    filters = AuditQuery(since, entity_kind, entity_id, model, actor, action, limit)
+    return governance.audit_log(filters)
+
+
+@router.get("/audit/verify", tags=["audit"])
+def verify_audit(governance: Governance) -> list[ChainBreak]:
+    """Every break in the audit log's hash chain; an empty list means it is intact."""
+    return governance.verify_audit()
