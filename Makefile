@@ -29,13 +29,22 @@ unit: $(STAMP)
 
 test: lint unit
 
-$(VENV)/.bench-installed: $(STAMP)
-	$(BIN)/pip install -q -e '.[dev,bench]'
+# The peers (MLflow, Great Expectations, pandera, ydata-profiling) pin older pandas and
+# numpy, so they get a virtualenv of their own and never change the one tests use.
+BENCH_VENV := .venv-bench
+BENCH_BIN := $(BENCH_VENV)/bin
+
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/pip install -q --upgrade pip
+	$(BENCH_BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
 
-bench: $(VENV)/.bench-installed
-	$(BIN)/python bench/startup.py
-	$(BIN)/python bench/tracking.py
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_BIN)/python bench/startup.py
+	$(BENCH_BIN)/python bench/tracking.py
+	$(BENCH_BIN)/python bench/registry.py
+	$(BENCH_BIN)/python bench/data.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache
