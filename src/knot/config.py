@@ -12,6 +12,7 @@ import getpass
 import os
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from knot.errors import Invalid
@@ -28,14 +29,24 @@ class Settings:
 
 
 def _from_toml(path: Path) -> dict[str, str]:
-    if not path.is_file():
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
         return {}
+    return dict(_read_toml(path, mtime))
+
+
+@lru_cache(maxsize=16)
+def _read_toml(path: Path, _mtime: int) -> tuple[tuple[str, str], ...]:
+    # Cached by modification time: settings() runs on every run start and audit record.
+    if not path.is_file():
+        return ()
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise Invalid(f"{path} is not valid TOML ({exc}); fix the file or remove it") from exc
     section = data.get("knot", data)
-    return {str(k): str(v) for k, v in section.items() if not isinstance(v, dict)}
+    return tuple((str(k), str(v)) for k, v in section.items() if not isinstance(v, dict))
 
 
 def settings() -> Settings:
@@ -51,6 +62,7 @@ def settings() -> Settings:
     return Settings(home=home, store_uri=store, artifacts_uri=artifacts, user=user)
 
 
+@lru_cache(maxsize=1)
 def _os_user() -> str:
     try:
         return getpass.getuser()

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, bindparam, func, select, text
 
 from knot.governance.identity import current_actor
 from knot.governance.tables import audit_head
@@ -25,8 +25,10 @@ __all__ = ["AuditRecord", "ChainBreak", "record", "verify"]
 
 GENESIS = "0" * 64
 # Built once: statement construction costs more than execution on this hot path.
-_TAIL = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
 _INSERT = audit_log.insert()
+_HEAD = select(audit_head.c.seq, audit_head.c.hash)
+_LAST_SEQ = select(func.max(audit_log.c.seq))
+_MOVE_HEAD = audit_head.update().values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,10 @@ def record(
 ) -> None:
     """Append one audit row in the caller's transaction."""
     _lock_tail(conn)
-    t = audit_log
-    head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
+    head = conn.execute(_HEAD).first()
     # a row added behind Knot's back must not make the real change fail on its seq;
     # verify names that row, and this one still chains onto the head Knot wrote
-    last = conn.execute(select(func.max(t.c.seq))).scalar() or 0
+    last = conn.execute(_LAST_SEQ).scalar() or 0
     seq = max(last, head.seq if head else 0) + 1
     prev = head.hash if head else GENESIS
     at = now_ms()
@@ -121,7 +122,7 @@ def record(
     if head is None:
         conn.execute(audit_head.insert(), {"id": 1, "seq": seq, "hash": digest})
     else:
-        conn.execute(audit_head.update().values(seq=seq, hash=digest))
+        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
 
 
 def verify(conn: Connection) -> list[ChainBreak]:
