@@ -48,7 +48,9 @@ class SqlTrackingStore:
         dialect = self.db.engine.dialect
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self._insert_points = (
-            'INSERT INTO metrics (run_id, "key", step, "timestamp", value) '
+            # Columns in the order of Batch.metrics tuples, so they bind as they are. A NaN
+            # value binds as NULL in SQLite and as NaN in PostgreSQL; both read back as NaN.
+            'INSERT INTO metrics (run_id, "key", value, step, "timestamp") '
             f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})"
         )
 
@@ -294,10 +296,7 @@ class SqlTrackingStore:
             if batch.tags:
                 self._upsert_tags(conn, batch.tags)
             if batch.metrics:
-                rows = [
-                    (r, k, s, ts, None if math.isnan(v) else v) for r, k, v, s, ts in batch.metrics
-                ]
-                conn.exec_driver_sql(self._insert_points, rows)
+                conn.exec_driver_sql(self._insert_points, batch.metrics)
                 upsert_summaries(conn, aggregate(batch.metrics))
             for run_id, status, end_time in ends:
                 self._set_status(conn, run_id, status, end_time)
