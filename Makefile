@@ -45,6 +45,7 @@ bench: $(BENCH_VENV)/.installed
 	$(BENCH_BIN)/python bench/tracking.py
 	$(BENCH_BIN)/python bench/registry.py
 	$(BENCH_BIN)/python bench/data.py
+	$(BENCH_BIN)/python bench/modelkits.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -21,6 +21,7 @@ from knot.config import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from step_data import register_and_validate
+from step_packaging import pack_and_push, stop_registry
 from step_registry import register_and_promote
 from train import load_churn, split, train_candidate
 
@@ -132,6 +133,10 @@ def main() -> None:
     best = find_and_compare(parent)
     version = register_and_promote(best, pipelines[best], valid)
     through_the_server()
+    try:
+        kit = pack_and_push(version)
+    finally:
+        stop_registry()
     s = settings()
     console.print("\n[bold green]Done.[/] Where to look:")
     console.print(f"   metadata store : {s.store_uri}")
@@ -145,6 +150,7 @@ def main() -> None:
     console.print(
         "   .venv/bin/knot runs list -e churn -f 'metrics.val_auc > 0.8' -o 'metrics.val_auc DESC'"
     )
+    console.print(f"   .venv/bin/knot kits inspect {kit.rsplit('/', 1)[-1]}")
     console.print(f"   open {OUT / 'compare.html'}")
 
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from knot.errors import Conflict, Corrupted, Invalid, KnotError, NotFound, SchemaTooNew
     from knot.governance.fluent import lineage
     from knot.governance.lineage_graph import LineageGraph
+    from knot.packaging.from_registry import pack_model_version
+    from knot.packaging.loading import load_model_from_kit
     from knot.registry.card import model_card
     from knot.registry.entities import (
         LoggedModel,
@@ -144,6 +146,7 @@ __all__ = [
     "list_promotion_requests",
     "load_dataset",
     "load_model",
+    "load_model_from_kit",
     "log_artifact",
     "log_metric",
     "log_metrics",
@@ -151,6 +154,7 @@ __all__ = [
     "log_param",
     "log_params",
     "model_card",
+    "pack_model_version",
     "profile_dataset",
     "promote",
     "register_dataset",
@@ -224,6 +228,8 @@ _HOME = {
     "model_card": "knot.registry.card",
     "LineageGraph": "knot.governance.lineage_graph",
     "lineage": "knot.governance.fluent",
+    "load_model_from_kit": "knot.packaging.loading",
+    "pack_model_version": "knot.packaging.from_registry",
 }
 
 

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import typer
 
-from knot.cli import audit, data, experiments, lineage, models, runs, server, tokens
+from knot.cli import (
+    audit,
+    data,
+    experiments,
+    lineage,
+    models,
+    packaging,
+    runs,
+    server,
+    serving,
+    tokens,
+)
 
 app = typer.Typer(
     name="knot",
@@ -22,6 +33,17 @@ app.command("server")(server.serve)
 app.command("lineage")(lineage.lineage)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
+app.command("serve")(serving.serve)
+app.command("predict")(serving.predict)
+app.command("rollback")(serving.rollback)
+app.command("pack")(packaging.pack)
+app.add_typer(packaging.kits_app, name="kits")
+app.command("push")(packaging.push)
+app.command("pull")(packaging.pull)
+app.command("unpack")(packaging.unpack)
+app.command("sign")(packaging.sign)
+app.command("verify")(packaging.verify)
+app.add_typer(packaging.keys_app, name="keys")
 
 
 @app.callback(invoke_without_command=True)

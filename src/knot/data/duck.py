@@ -12,12 +12,15 @@ from pathlib import Path
 
 import duckdb
 
+from knot.data.lanes import threads
+
 __all__ = ["connect", "ident", "literal", "sandboxed"]
 
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET threads = {threads()}")
     return con
 
 

@@ -1,10 +1,16 @@
-"""Per-column statistics of a Parquet file, computed by DuckDB in a few streaming scans.
+"""Per-column statistics of a Parquet file, computed by DuckDB and NumPy in parallel.
 
 Count, nulls, distinct (a HyperLogLog estimate), min/max/mean/std, quantiles and a
 20-bin histogram for numeric columns, top-10 values for text, categorical and
 boolean columns. The histogram's bin edges are kept: drift detection later counts
 new data over the same edges. Quantiles are exact while the numeric values fit
 EXACT_QUANTILE_VALUES, and a t-digest estimate beyond, so memory stays bounded.
+
+Min and max come first (mostly from the Parquet footer), as they fix the bin edges.
+Then everything else runs at once, `knot.data.lanes` at a time: DuckDB scans for counts,
+distinct counts and top values, and, while quantiles are exact, one NumPy task per
+numeric column (knot.data.numeric), which reads that column alone; beyond, DuckDB
+streams those statistics too.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knot.data.canonical import column_kind
 from knot.data.duck import connect, ident, literal
+from knot.data.lanes import lanes, query, run_tasks, split
+from knot.data.numeric import numeric_statistics
 
 __all__ = [
     "QUANTILES",
@@ -36,6 +45,9 @@ BINS = 20
 TOP_K = 10
 EXACT_QUANTILE_VALUES = 50_000_000
 NUMERIC = ("integer", "float", "decimal")
+# what a statistic costs per row, counting being 1, measured with DuckDB; only used to
+# balance lanes (knot.data.lanes)
+_COST = {"quantiles": 8, "bins": 3, "mean": 2, "std": 2, "numpy": 7}
 COUNTED = ("string", "categorical", "boolean")
 Value = float | int | str | None
 
@@ -93,7 +105,7 @@ def exact_quantiles(rows: int, numeric_columns: int) -> bool:
 
 
 def compute_profile(path: Path, on_step: Callable[[str], None] | None = None) -> Profile:
-    """Profile the Parquet file at `path`; `on_step` hears as each scan starts."""
+    """Profile the Parquet file at `path`; `on_step` hears as each of the two steps starts."""
     schema = pq.ParquetFile(path).schema_arrow
     rows = pq.ParquetFile(path).metadata.num_rows
     kinds = {f.name: column_kind(f.type) for f in schema}
@@ -106,9 +118,7 @@ def compute_profile(path: Path, on_step: Callable[[str], None] | None = None) ->
         step("ranges")
         ranges = _ranges(con, table, numeric, kinds)
         step("statistics")
-        stats = _statistics(con, table, schema.names, kinds, ranges, exact)
-        step("top values")
-        top = _top_values(con, table, [n for n, k in kinds.items() if k in COUNTED])
+        stats, top = _statistics(con, path, table, schema.names, kinds, ranges, exact)
     finally:
         con.close()
     columns = []
@@ -179,44 +189,50 @@ def _ranges(
 
 def _statistics(
     con: Any,
+    path: Path,
     table: str,
     names: list[str],
     kinds: dict[str, str],
     ranges: dict[str, tuple[float | None, float | None, bool]],
     exact: bool,
-) -> dict[str, dict[str, Any]]:
-    """Everything but top values, in one scan: the query has a slot per statistic."""
-    exprs: list[str] = []
-    slots: list[tuple[str, str]] = []
-
-    def add(name: str, stat: str, sql: str) -> None:
-        exprs.append(sql)
-        slots.append((name, stat))
-
-    for name in names:
-        kind, col = kinds[name], ident(name)
-        add(name, "count", f"count({col})")
-        if kind in ("binary", "other"):
-            continue
-        add(name, "distinct", f"approx_count_distinct({col})")
-        if kind in ("timestamp", "date"):
-            add(name, "min", f"min({col})")
-            add(name, "max", f"max({col})")
-        if kind not in NUMERIC:
-            continue
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[TopValue]]]:
+    """Every statistic: one slot per statistic in one DuckDB scan per lane (see
+    knot.data.lanes), alongside the top values query and, while quantiles are exact, a
+    NumPy task per numeric column for mean, std, quantiles and histogram."""
+    by_numpy = list(ranges) if exact else []
+    per_column = [
+        _column_slots(name, kinds[name], None if name in by_numpy else ranges.get(name), exact)
+        for name in names
+    ]
+    lanes_ = split(per_column, _slots_cost, lanes(path))
+    tasks: list[tuple[float, Callable[[], Any]]] = [
+        (
+            _slots_cost([slot for slots in lane for slot in slots]),
+            query(
+                con, f"SELECT {', '.join(sql for slots in lane for *_, sql in slots)} FROM {table}"
+            ),
+        )
+        for lane in lanes_
+    ]
+    counted = [n for n, k in kinds.items() if k in COUNTED]
+    if counted:
+        tasks.append((2.0 * len(counted), query(con, _top_values_sql(table, counted))))
+    for name in by_numpy:
         lo, hi, finite_only = ranges[name]
-        x = _value_expr(name, kind, finite_only)
-        add(name, "mean", f"avg({x})")
-        add(name, "std", f"stddev_samp({x})")
-        add(name, "quantiles", quantile_sql(x, QUANTILES, exact))
-        if lo is not None and hi is not None and hi > lo:
-            width = (hi - lo) / BINS
-            bin_of = f"least(floor(({x} - {lo!r}) / {width!r}), {BINS - 1})::INTEGER"
-            add(name, "bins", f"histogram({bin_of}) FILTER (WHERE {x} IS NOT NULL)")
-    row = con.execute(f"SELECT {', '.join(exprs)} FROM {table}").fetchone()
+        tasks.append(
+            (
+                _COST["numpy"],
+                partial(numeric_statistics, path, name, QUANTILES, BINS, lo, hi, finite_only),
+            )
+        )
+    results = run_tasks(tasks)
     out: dict[str, dict[str, Any]] = {name: {} for name in names}
-    for (name, stat), value in zip(slots, row, strict=True):
-        out[name][stat] = value
+    for lane, rows in zip(lanes_, results[: len(lanes_)], strict=True):
+        slots = [slot for column_slots in lane for slot in column_slots]
+        for (name, stat, _), value in zip(slots, rows[0], strict=True):
+            out[name][stat] = value
+    for name, values in zip(by_numpy, results[len(results) - len(by_numpy) :], strict=True):
+        out[name].update(values)
     for name, (lo, hi, _) in ranges.items():
         s = out[name]
         s["min"], s["max"] = lo, hi
@@ -226,7 +242,43 @@ def _statistics(
             if v is not None
         }
         s["histogram"] = _histogram(lo, hi, s.pop("bins", None), int(s["count"]))
-    return out
+    top: dict[str, list[TopValue]] = {name: [] for name in counted}
+    for col, value, n in results[len(lanes_)] if counted else []:
+        top[col].append(TopValue(value=value, count=int(n)))
+    for values in top.values():
+        values.sort(key=lambda t: (-t.count, t.value))
+    return out, top
+
+
+def _column_slots(
+    name: str, kind: str, range_: tuple[float | None, float | None, bool] | None, exact: bool
+) -> list[tuple[str, str, str]]:
+    """(column, statistic, aggregate SQL) for each statistic of one column."""
+    col = ident(name)
+    slots = [(name, "count", f"count({col})")]
+    if kind in ("binary", "other"):
+        return slots
+    slots.append((name, "distinct", f"approx_count_distinct({col})"))
+    if kind in ("timestamp", "date"):
+        slots += [(name, "min", f"min({col})"), (name, "max", f"max({col})")]
+    if kind not in NUMERIC or range_ is None:
+        return slots
+    lo, hi, finite_only = range_
+    x = _value_expr(name, kind, finite_only)
+    slots += [
+        (name, "mean", f"avg({x})"),
+        (name, "std", f"stddev_samp({x})"),
+        (name, "quantiles", quantile_sql(x, QUANTILES, exact)),
+    ]
+    if lo is not None and hi is not None and hi > lo:
+        width = (hi - lo) / BINS
+        bin_of = f"least(floor(({x} - {lo!r}) / {width!r}), {BINS - 1})::INTEGER"
+        slots.append((name, "bins", f"histogram({bin_of}) FILTER (WHERE {x} IS NOT NULL)"))
+    return slots
+
+
+def _slots_cost(slots: list[tuple[str, str, str]]) -> float:
+    return float(sum(_COST.get(stat, 1) for _, stat, _ in slots))
 
 
 def _histogram(lo: float | None, hi: float | None, bins: Any, count: int) -> Histogram | None:
@@ -243,21 +295,13 @@ def _histogram(lo: float | None, hi: float | None, bins: Any, count: int) -> His
     return Histogram(edges=edges, counts=counts)
 
 
-def _top_values(con: Any, table: str, names: list[str]) -> dict[str, list[TopValue]]:
-    if not names:
-        return {}
-    parts = [
+def _top_values_sql(table: str, names: list[str]) -> str:
+    return " UNION ALL ".join(
         f"(SELECT {literal(name)} AS col, CAST({ident(name)} AS VARCHAR) AS value, count(*) AS n "
         f"FROM {table} WHERE {ident(name)} IS NOT NULL GROUP BY {ident(name)} "
         f"ORDER BY n DESC, value LIMIT {TOP_K})"
         for name in names
-    ]
-    out: dict[str, list[TopValue]] = {name: [] for name in names}
-    for col, value, n in con.execute(" UNION ALL ".join(parts)).fetchall():
-        out[col].append(TopValue(value=value, count=int(n)))
-    for values in out.values():
-        values.sort(key=lambda t: (-t.count, t.value))
-    return out
+    )
 
 
 def _number(value: Any) -> float | None:

@@ -31,7 +31,7 @@ class Staged:
 
     @cached_property
     def profile(self) -> Profile:
-        with step_progress("profiling", 3, self.large) as step:
+        with step_progress("profiling", 2, self.large) as step:
             return compute_profile(self.path, step)
 
 

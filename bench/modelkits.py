@@ -1,0 +1,197 @@
+"""Packing, pushing and pulling a large model folder: Knot against the `oras` Python SDK
+(and Python's tarfile for packing), side by side in one process run.
+
+    python bench/modelkits.py [--size-mb 1024] [--files 4]
+
+A generated model folder (random bytes in `--files` files, `--size-mb` in all) is packed
+into a ModelKit, pushed to a local registry (Debian's docker-registry started here), pushed
+again (it must send no blob), and pulled into an empty store. The peers do the same work
+on the same bytes: tarfile writes the folder's tar, oras pushes and pulls the model layer
+file. Each operation runs in a forked child, so its peak memory (max RSS) is its own; a
+streaming implementation stays flat whatever the size. Results go to
+bench/results/packaging.json. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+RESULTS = Path(__file__).resolve().parent / "results" / "packaging.json"
+console = Console(width=150)
+
+
+def _child(fn: Callable[[], Any], queue: Any) -> None:
+    started = time.perf_counter()
+    try:
+        extra = fn()
+        error = ""
+    except Exception as exc:  # the peer may fail; report it in the table
+        extra, error = None, f"{type(exc).__name__}: {exc}"
+    elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put((elapsed, peak_mb, extra, error))
+
+
+def measure(fn: Callable[[], Any]) -> tuple[float, float, Any, str]:
+    """(seconds, peak RSS in MB, what fn returned, error) of fn run in a forked child."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    process = ctx.Process(target=_child, args=(fn, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result  # type: ignore[no-any-return]
+
+
+def make_folder(root: Path, size_mb: int, files: int) -> None:
+    model = root / "model"
+    model.mkdir(parents=True)
+    per_file = size_mb * (1 << 20) // files
+    for i in range(files):
+        with (model / f"weights-{i:03d}.bin").open("wb") as f:
+            left = per_file
+            while left:
+                chunk = min(left, 8 << 20)
+                f.write(os.urandom(chunk))
+                left -= chunk
+    (model / "config.json").write_text('{"layers": 48}')
+    (root / "Kitfile").write_text(
+        'manifestVersion: "1.0"\npackage: {name: bench}\nmodel: {name: bench, path: model}\n'
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mb", type=int, default=1024, help="model folder size (MB)")
+    parser.add_argument("--files", type=int, default=4, help="files in the folder")
+    args = parser.parse_args()
+
+    from knot.packaging.layout import open_kit_store
+    from knot.packaging.local_registry import local_registry
+    from knot.packaging.pack import pack_folder
+    from knot.packaging.transfer import pull, push
+
+    with tempfile.TemporaryDirectory(prefix="knot-bench-pack-") as tmp:
+        root = Path(tmp)
+        os.environ["KNOT_HOME"] = str(root / "home")
+        context = root / "context"
+        with console.status(f"generating a {args.size_mb} MB model folder"):
+            make_folder(context, args.size_mb, args.files)
+        mb = sum(p.stat().st_size for p in context.rglob("*") if p.is_file()) / (1 << 20)
+        with local_registry(root / "registry") as address:
+            target = f"{address}/bench/model:1"
+            rows: list[dict[str, Any]] = []
+
+            def row(
+                op: str,
+                knot: tuple[float, float, Any, str],
+                peer: str,
+                other: tuple[float, float, Any, str] | None,
+                note: str = "",
+            ) -> None:
+                rows.append(
+                    {
+                        "operation": op,
+                        "mb": mb,
+                        "knot_s": knot[0],
+                        "knot_peak_mb": knot[1],
+                        "peer": peer,
+                        "peer_s": other[0] if other else None,
+                        "peer_peak_mb": other[1] if other else None,
+                        "peer_error": other[3] if other else "",
+                        "note": note or knot[3],
+                    }
+                )
+
+            packed = measure(lambda: pack_folder(context, "bench:1").digest)
+            tarred = measure(lambda: _tar(context, root / "peer.tar"))
+            row("pack", packed, "tarfile", tarred)
+            first = measure(lambda: len(push("bench:1", target).sent))
+            layer = _model_layer(open_kit_store())
+            oras_push = measure(lambda: _oras_push(address, layer))
+            row("push", first, "oras", oras_push, f"{first[2]} blobs sent")
+            second = measure(lambda: len(push("bench:1", target).sent))
+            oras_again = measure(lambda: _oras_push(address, layer))
+            row("push again", second, "oras", oras_again, f"{second[2]} blobs sent")
+            pulled = measure(lambda: pull(target, store=open_kit_store(root / "pulled")).digest)
+            oras_pull = measure(lambda: _oras_pull(address, root / "oras-out"))
+            row("pull", pulled, "oras", oras_pull)
+        _print(rows)
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps({"size_mb": args.size_mb, "rows": rows}, indent=2))
+        console.print(f"results: {RESULTS}")
+
+
+def _tar(context: Path, dest: Path) -> None:
+    with tarfile.open(dest, "w") as tar:
+        tar.add(context / "model", "model")
+
+
+def _model_layer(store: Any) -> Path:
+    _, manifest = store.resolve("bench:1")
+    return Path(store.blob_path(manifest["layers"][0]["digest"]))
+
+
+def _oras_push(address: str, layer: Path) -> None:
+    import oras.client
+
+    os.chdir(layer.parent)
+    client = oras.client.OrasClient(hostname=address, insecure=True)
+    client.push(files=[layer.name], target=f"{address}/oras/model:1", disable_path_validation=True)
+
+
+def _oras_pull(address: str, out: Path) -> None:
+    import oras.client
+
+    client = oras.client.OrasClient(hostname=address, insecure=True)
+    client.pull(target=f"{address}/oras/model:1", outdir=str(out))
+
+
+def _print(rows: list[dict[str, Any]]) -> None:
+    table = Table(title=f"ModelKit packing, {rows[0]['mb']:.0f} MB model folder")
+    for column in (
+        "operation",
+        "Knot MB/s",
+        "Knot peak MB",
+        "peer",
+        "peer MB/s",
+        "peer peak MB",
+        "Knot / peer speed",
+        "note",
+    ):
+        table.add_column(column)
+    for r in rows:
+        knot_rate = r["mb"] / r["knot_s"]
+        peer_rate = r["mb"] / r["peer_s"] if r["peer_s"] and not r["peer_error"] else None
+        table.add_row(
+            r["operation"],
+            f"{knot_rate:,.0f}" if r["operation"] != "push again" else f"{r['knot_s']:.3f} s",
+            f"{r['knot_peak_mb']:.0f}",
+            r["peer"],
+            "failed"
+            if r["peer_error"]
+            else (
+                f"{peer_rate:,.0f}" if r["operation"] != "push again" else f"{r['peer_s']:.3f} s"
+            ),
+            "" if r["peer_peak_mb"] is None else f"{r['peer_peak_mb']:.0f}",
+            f"{(r['peer_s'] / r['knot_s']):.2f}x" if peer_rate else "",
+            r["note"] or r["peer_error"][:60],
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

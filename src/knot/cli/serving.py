@@ -1,0 +1,91 @@
+"""`knot serve`, `knot predict` and `knot rollback`: the prediction service, batch
+scoring of Parquet files, and moving an alias back (the service follows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def serve(
+    model: str = typer.Argument(..., help="models:/NAME@ALIAS (followed), models:/NAME/VERSION"),
+    port: int = typer.Option(8080, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0: all)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    challenger: str | None = typer.Option(
+        None, help="A second model, e.g. models:/NAME@challenger."
+    ),
+    weight: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="Share of traffic the challenger answers."
+    ),
+    shadow: bool = typer.Option(
+        False, help="Copy all traffic to the challenger; log, never return, its answers."
+    ),
+    poll: float = typer.Option(1.0, min=0.01, help="Seconds between checks of the aliases."),
+    log_sample: float = typer.Option(1.0, min=0.0, max=1.0, help="Share of requests logged."),
+    log_dir: Path | None = typer.Option(
+        None, help="Prediction log folder (default KNOT_HOME/predictions)."
+    ),
+    max_body_mb: float = typer.Option(64.0, min=0.001, help="Largest request body accepted."),
+    batch_wait_ms: float = typer.Option(
+        1.0, min=0.0, help="Longest wait to fill a micro-batch under load."
+    ),
+) -> None:
+    """Serve a registered model over HTTP (POST /predict, /health, /ready, /metrics)."""
+    import uvicorn
+
+    from knot.serving.config import ServeConfig
+
+    config = ServeConfig(
+        model=model,
+        challenger=challenger,
+        weight=weight,
+        shadow=shadow,
+        poll_seconds=poll,
+        log_sample=log_sample,
+        log_dir=str(log_dir.resolve()) if log_dir else None,
+        max_body_bytes=int(max_body_mb * 2**20),
+        batch_wait_ms=batch_wait_ms,
+    ).check()
+    if model.startswith("models:/"):
+        import knot
+
+        knot.get_model_version(model)  # fail here, clearly, if it names nothing
+    config.to_env()
+    typer.echo(f"serving {model} on http://{host}:{port} ({workers} worker(s))", err=True)
+    uvicorn.run(
+        "knot.serving.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+    )
+
+
+def predict(
+    model: str = typer.Argument(..., help="models:/NAME@ALIAS or models:/NAME/VERSION"),
+    input_path: Path = typer.Option(..., "--input", help="Parquet file with the model's columns."),
+    output_path: Path = typer.Option(..., "--output", help="Parquet file to write."),
+    chunk_rows: int = typer.Option(50_000, help="Rows scored at a time."),
+    column: str = typer.Option("prediction", help="Name of the prediction column."),
+) -> None:
+    """Score a Parquet file in chunks; writes the input rows with their predictions."""
+    from knot.serving.batch import score_file
+
+    rows = score_file(model, input_path, output_path, chunk_rows=chunk_rows, column=column)
+    typer.echo(f"scored {rows} rows -> {output_path}")
+
+
+def rollback(
+    name: str = typer.Argument(..., help="Registered model name."),
+    alias: str = typer.Option("champion", help="The alias to move back."),
+    to: int | None = typer.Option(None, help="Version to move to (default: the previous one)."),
+) -> None:
+    """Move an alias back to the version it pointed at before (audited); services follow."""
+    from knot.serving.rollback import rollback as run_rollback
+
+    version = run_rollback(name, alias, to)
+    typer.echo(f"{name}@{alias} -> version {version.version}")

@@ -1,0 +1,52 @@
+"""What a prediction service serves and how, passed to every worker process as JSON."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from knot.errors import Invalid
+
+__all__ = ["ENV_VAR", "ServeConfig"]
+
+ENV_VAR = "KNOT_SERVE_CONFIG"
+
+
+class ServeConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str  # models:/churn@champion, or a reference a registered source loads
+    challenger: str | None = None  # models:/churn@challenger: served with `weight`
+    weight: float = Field(default=0.0, ge=0.0, le=1.0)  # share of traffic the challenger gets
+    shadow: bool = False  # the challenger sees a copy of all traffic, its answers only logged
+    poll_seconds: float = Field(default=1.0, gt=0)
+    load_wait_seconds: float = Field(default=60.0, ge=0)  # a request may wait for the load
+    max_batch_rows: int = Field(default=256, ge=1)
+    batch_wait_ms: float = Field(default=1.0, ge=0)
+    max_body_bytes: int = Field(default=64 * 2**20, ge=1)
+    log_sample: float = Field(default=1.0, ge=0.0, le=1.0)  # share of requests logged
+    log_dir: str | None = None  # default: KNOT_HOME/predictions
+
+    def check(self) -> ServeConfig:
+        """Raise Invalid for settings that contradict each other."""
+        if (self.weight > 0 or self.shadow) and self.challenger is None:
+            raise Invalid(
+                "a traffic weight or shadow mode needs a challenger; pass --challenger "
+                "models:/NAME@ALIAS",
+                field="challenger",
+            )
+        return self
+
+    def to_env(self) -> None:
+        os.environ[ENV_VAR] = self.model_dump_json()
+
+    @classmethod
+    def from_env(cls) -> ServeConfig:
+        text = os.environ.get(ENV_VAR)
+        if not text:
+            raise Invalid(
+                f"{ENV_VAR} is not set; start the service with `knot serve MODEL`",
+                field=ENV_VAR,
+            )
+        return cls.model_validate_json(text)

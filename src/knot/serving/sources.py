@@ -1,0 +1,90 @@
+"""Where served models come from. `models:/` URIs resolve through the registry; other
+schemes (a ModelKit's `oci://`, say) plug in with `register_source(scheme, loader)`,
+so serving never imports the area that implements them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from knot.errors import Invalid
+from knot.registry.entities import Signature
+from knot.registry.model_folder import LoadedModel, load_folder
+from knot.registry.uri import parse_model_uri
+
+__all__ = [
+    "ServedModel",
+    "SourceLoader",
+    "load_source",
+    "register_source",
+    "watched_alias",
+]
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded model and who it is: name, version and the digest of its folder."""
+
+    name: str
+    version: int
+    digest: str
+    model: LoadedModel
+
+    @property
+    def signature(self) -> Signature | None:
+        return self.model.signature
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}/{self.version}"
+
+
+#: uri -> ServedModel. Registered per scheme (the text before "://" or ":/").
+SourceLoader = Callable[[str], ServedModel]
+
+
+def _load_registered(uri: str) -> ServedModel:
+    from knot.registry.fluent import registry
+    from knot.tracking.fluent import session
+
+    version = registry().resolve(uri)
+    with tempfile.TemporaryDirectory(prefix="knot-serve-") as tmp:
+        session().artifacts.download_folder(version.artifact_digest, tmp)
+        model = load_folder(Path(tmp), version.uri)
+    return ServedModel(version.name, version.version, version.artifact_digest, model)
+
+
+_SOURCES: dict[str, SourceLoader] = {"models": _load_registered}
+
+
+def register_source(scheme: str, loader: SourceLoader) -> None:
+    """Serve `scheme://...` references with `loader` (e.g. "oci" for ModelKits)."""
+    _SOURCES[scheme] = loader
+
+
+def _scheme(uri: str) -> str:
+    return uri.split(":", 1)[0].lower() if isinstance(uri, str) and ":" in uri else ""
+
+
+def load_source(uri: str) -> ServedModel:
+    """Load what `uri` names, with the loader registered for its scheme."""
+    loader = _SOURCES.get(_scheme(uri))
+    if loader is None:
+        known = ", ".join(f"{s}:" for s in sorted(_SOURCES))
+        raise Invalid(
+            f"cannot serve {uri!r}: its scheme is not one of {known}; serve a registered "
+            "model as models:/NAME@ALIAS or models:/NAME/VERSION",
+            field="model",
+        )
+    return loader(uri)
+
+
+def watched_alias(uri: str) -> tuple[str, str] | None:
+    """(name, alias) when `uri` follows an alias (models:/NAME@ALIAS), else None."""
+    if _scheme(uri) != "models":
+        return None
+    ref = parse_model_uri(uri)
+    return (ref.name, ref.alias) if ref.alias is not None else None
