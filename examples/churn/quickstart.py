@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from step_data import register_and_validate
 from step_packaging import pack_and_push, stop_registry
 from step_registry import register_and_promote
+from step_serving import serve_and_canary, serve_from_kit
 from train import load_churn, split, train_candidate
 
 OUT = Path(__file__).parent / "out"
@@ -135,8 +136,10 @@ def main() -> None:
     through_the_server()
     try:
         kit = pack_and_push(version)
+        serve_from_kit(kit, "churn")
     finally:
         stop_registry()
+    serve_and_canary("churn")
     s = settings()
     console.print("\n[bold green]Done.[/] Where to look:")
     console.print(f"   metadata store : {s.store_uri}")

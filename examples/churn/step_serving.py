@@ -90,7 +90,7 @@ def serve_and_canary(name: str, requests: int = 400) -> None:
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         ready = _wait_ready(url, server)
-        console.print(f"[bold]6. serving[/] models:/{name}@champion ready at {url} in {ready:.2f}s")
+        console.print(f"[bold]7. serving[/] models:/{name}@champion ready at {url} in {ready:.2f}s")
         with httpx.Client(base_url=url, timeout=30) as client:
             before = _send(client, rows)
             challenger = _challenger(name)
@@ -117,3 +117,27 @@ def serve_and_canary(name: str, requests: int = 400) -> None:
         console.print(f"     version {version} as {role}: {n} rows")
     last = log.iloc[-1]
     console.print(f"     last: request {last.request_id} -> {last.prediction} ({last.digest[:19]})")
+
+
+def serve_from_kit(ref: str, name: str) -> None:
+    """Serve the ModelKit `ref` (pulled from its registry, digests and signature checked)
+    and answer one request with it."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    target = f"oci://{ref}" if "/" in ref else ref if ref.startswith("oci://") else f"oci://{ref}"
+    command = [
+        *(sys.executable, "-c", "from knot.cli import main; main()"),
+        *("serve", target, "--port", str(port)),
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ready = _wait_ready(url, server)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            answer = client.post("/predict", json={"inputs": _rows(name, 3)}).json()
+        console.print(
+            f"   served {target} in {ready:.2f}s: predictions {answer['predictions']} "
+            f"from {answer['model_name']}/{answer['model_version']}"
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)

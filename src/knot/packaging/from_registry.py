@@ -41,12 +41,13 @@ def pack_model_version(
     uri: str, tag: str | None = None, *, include_datasets: bool = True, compression: str = "none"
 ) -> PackedKit:
     """Pack `models:/NAME/VERSION` (or @ALIAS) as ModelKit `tag` (default NAME:VERSION)."""
-    import knot
     from knot.registry.card import model_card
-    from knot.tracking.fluent import session
+    from knot.registry.fluent import get_model_version
+    from knot.tracking.datasets import get_dataset
+    from knot.tracking.fluent import get_run, session
 
-    version = knot.get_model_version(uri)
-    run = knot.get_run(version.run_id)
+    version = get_model_version(uri)
+    run = get_run(version.run_id)
     metrics = {k: m.latest for k, m in sorted(run.metrics.items())}
     s = session()
     with tempfile.TemporaryDirectory(prefix="knot-pack-") as tmp:
@@ -54,7 +55,7 @@ def pack_model_version(
         s.artifacts.download_folder(version.artifact_digest, context / "model")
         datasets, entries = [], []
         for ref in version.datasets if include_datasets else []:
-            found = knot.get_dataset(ref)
+            found = get_dataset(ref)
             path = f"datasets/{found.name}-v{found.version}.parquet"
             s.artifacts.download_file(found.digest, context / path)
             info = {"ref": ref, "digest": found.digest, "rows": found.rows}

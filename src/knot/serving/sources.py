@@ -1,10 +1,11 @@
 """Where served models come from. `models:/` URIs resolve through the registry; other
-schemes (a ModelKit's `oci://`, say) plug in with `register_source(scheme, loader)`,
-so serving never imports the area that implements them.
+schemes plug in with `register_source(scheme, loader)`; `oci://` serves a ModelKit
+through knot.packaging.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +58,31 @@ def _load_registered(uri: str) -> ServedModel:
     return ServedModel(version.name, version.version, version.artifact_digest, model)
 
 
-_SOURCES: dict[str, SourceLoader] = {"models": _load_registered}
+def _load_kit(uri: str) -> ServedModel:
+    """A ModelKit, `oci://REGISTRY/REPO:TAG` (pulled, digests verified) or `oci://NAME:TAG`
+    from the local kit store. With KNOT_KIT_PUBLIC_KEY set, unsigned or badly signed kits
+    are refused before anything is loaded."""
+    from knot.packaging.layout import open_kit_store
+    from knot.packaging.loading import load_model_from_kit
+    from knot.packaging.reference import parse_reference
+    from knot.packaging.transfer import pull
+    from knot.packaging.unpack import kitfile_of
+
+    store = open_kit_store()
+    text = uri.removeprefix("oci://")
+    if parse_reference(text).registry is not None:
+        text = pull(text, store=store).reference
+    digest, manifest = store.resolve(text)
+    package = kitfile_of(store, manifest).package
+    key = os.environ.get("KNOT_KIT_PUBLIC_KEY")
+    model = load_model_from_kit(text, public_key=Path(key) if key else None, store=store)
+    name = package.name if package is not None and package.name else text
+    raw = package.version if package is not None else None
+    version = int(raw) if raw is not None and str(raw).isdigit() else 0
+    return ServedModel(name, version, digest, model)
+
+
+_SOURCES: dict[str, SourceLoader] = {"models": _load_registered, "oci": _load_kit}
 
 
 def register_source(scheme: str, loader: SourceLoader) -> None:
