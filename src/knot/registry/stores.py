@@ -3,11 +3,10 @@ postgresql:// open the SQL repository, http(s):// the REST client of a Knot serv
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
-from knot.errors import Invalid
 from knot.registry.protocol import RegistryStore
+from knot.store.backends import backend_for, schemes
 
 __all__ = ["open_registry_store", "register_scheme"]
 
@@ -16,14 +15,9 @@ __all__ = ["open_registry_store", "register_scheme"]
 Factory = Callable[[str, object], RegistryStore]
 
 # scheme -> "module:factory", imported on first use (the REST client is a door above us)
-_SCHEMES: dict[str, str] = {
-    "sqlite": "knot.registry.sql_store:open_sql_registry",
-    "postgresql": "knot.registry.sql_store:open_sql_registry",
-    "postgres": "knot.registry.sql_store:open_sql_registry",
-    "postgresql+psycopg": "knot.registry.sql_store:open_sql_registry",
-    "http": "knot.client.rest_registry:open_rest_registry",
-    "https": "knot.client.rest_registry:open_rest_registry",
-}
+_SCHEMES: dict[str, str] = schemes(
+    "knot.registry.sql_store:open_sql_registry", "knot.client.rest_registry:open_rest_registry"
+)
 
 
 def register_scheme(scheme: str, target: str) -> None:
@@ -32,14 +26,5 @@ def register_scheme(scheme: str, target: str) -> None:
 
 
 def open_registry_store(uri: str, tracking: object = None) -> RegistryStore:
-    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
-    target = _SCHEMES.get(scheme)
-    if target is None:
-        raise Invalid(
-            f"store URI {uri!r} has no supported scheme; use one of "
-            "sqlite:////abs/path/knot.db, postgresql://user@host:port/db, http://host:port",
-            field="store",
-        )
-    module, _, name = target.partition(":")
-    factory: Factory = getattr(importlib.import_module(module), name)
+    factory: Factory = backend_for(uri, _SCHEMES)
     return factory(uri, tracking)

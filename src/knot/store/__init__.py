@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-
-from knot.errors import Invalid
+from knot.store.backends import backend_for, schemes
 from knot.store.protocol import TrackingStore
 
 __all__ = ["TrackingStore", "open_tracking_store", "register_scheme"]
 
-# scheme -> "module:factory", imported only when used so `import knot` stays fast
-_SCHEMES: dict[str, str] = {
-    "sqlite": "knot.tracking.sql_store:SqlTrackingStore",
-    "postgresql": "knot.tracking.sql_store:SqlTrackingStore",
-    "postgres": "knot.tracking.sql_store:SqlTrackingStore",
-    "postgresql+psycopg": "knot.tracking.sql_store:SqlTrackingStore",
-    "http": "knot.client.rest_store:RestTrackingStore",
-    "https": "knot.client.rest_store:RestTrackingStore",
-}
+_SCHEMES: dict[str, str] = schemes(
+    "knot.tracking.sql_store:SqlTrackingStore", "knot.client.rest_store:RestTrackingStore"
+)
 
 
 def register_scheme(scheme: str, target: str) -> None:
@@ -28,14 +19,5 @@ def register_scheme(scheme: str, target: str) -> None:
 
 def open_tracking_store(uri: str) -> TrackingStore:
     """Open the tracking store a URI names; an unknown scheme says which ones exist."""
-    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
-    target = _SCHEMES.get(scheme)
-    if target is None:
-        raise Invalid(
-            f"store URI {uri!r} has no supported scheme; use one of "
-            "sqlite:////abs/path/knot.db, postgresql://user@host:port/db, http://host:port",
-            field="store",
-        )
-    module, _, name = target.partition(":")
-    factory: Callable[[str], TrackingStore] = getattr(importlib.import_module(module), name)
-    return factory(uri)
+    store: TrackingStore = backend_for(uri, _SCHEMES)(uri)
+    return store
