@@ -47,7 +47,6 @@ class BatchWriter:
         self._pending = Batch()
         self._appended = 0  # items ever appended
         self._written = 0  # items ever written (or dropped after an error)
-        self._flush_wanted = False
         self._closed = False
         self._error: KnotError | None = None
         self._thread: threading.Thread | None = None
@@ -101,28 +100,28 @@ class BatchWriter:
 
     # durability ----------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> None:
-        """Block until everything appended so far is written; re-raise a writer error."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        # Write what is pending in this thread: no hand-off latency to the writer thread.
-        if self._write_lock.acquire(timeout=-1 if timeout is None else timeout):
-            try:
-                self._take_and_write()
-            finally:
-                self._write_lock.release()
+        """Block until everything appended so far is written; re-raise a writer error.
+
+        The caller writes what is pending itself, under the write lock: once it holds
+        the lock, any batch the writer thread had taken is already committed, so
+        there is no hand-off to wait for and no second transaction.
+        """
         with self._cond:
             target = self._appended
-            self._flush_wanted = True
-            self._cond.notify_all()
-            while self._written < target and self._error is None:
-                if self._thread is None or not self._thread.is_alive():
-                    break
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    raise Unavailable(
-                        f"flush timed out after {timeout}s with {target - self._written} "
-                        f"items unwritten to {self.store.uri}"
-                    )
-                self._cond.wait(left if left is not None else 0.5)
+        if not self._write_lock.acquire(timeout=-1 if timeout is None else timeout):
+            with self._cond:
+                left = target - self._written
+            raise Unavailable(
+                f"flush timed out after {timeout}s with {left} items unwritten to {self.store.uri}"
+            )
+        try:
+            with self._cond:
+                behind = self._written < target
+            if behind:
+                self._take_and_write()
+        finally:
+            self._write_lock.release()
+        with self._cond:
             error, self._error = self._error, None
         if error is not None:
             raise error
@@ -141,14 +140,13 @@ class BatchWriter:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._closed and not self._flush_wanted:
+                while not self._closed:
                     if self._appended - self._written >= self.max_batch:
                         break
                     if not self._cond.wait(self.interval) and len(self._pending):
                         break
                 if self._closed and not len(self._pending):
                     return
-                self._flush_wanted = False
             with self._write_lock:
                 self._take_and_write()
 
