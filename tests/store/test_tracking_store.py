@@ -271,6 +271,7 @@ def test_runs_created_inside_a_batch_commit_with_their_points(
     tracking_store.log_batch(
         Batch(
             starts=[parent, child],
+            params=[(child.run_id, "lr", "0.1")],
             metrics=[(child.run_id, "m", 1.0, 0, 7)],
             ends=[(child.run_id, "FINISHED", 8)],
         )
@@ -278,6 +279,7 @@ def test_runs_created_inside_a_batch_commit_with_their_points(
     got = tracking_store.get_run(child.run_id)
     assert got.parent_run_id == parent.run_id and got.name == "child" and got.tags == {"k": "v"}
     assert got.status is RunStatus.FINISHED and got.metrics["m"].count == 1
+    assert got.params == {"lr": "0.1"}
     ghost_exp = NewRun(run_id=uuid.uuid4().hex, experiment_id="f" * 32, user="x", start_time=1)
     with pytest.raises(NotFound, match="experiment"):
         tracking_store.log_batch(

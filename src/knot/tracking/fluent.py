@@ -229,7 +229,7 @@ def search_runs(
     ids = list(experiment_ids or [])
     names = [experiment] if isinstance(experiment, str) else list(experiment or [])
     for name in names:
-        found = s.store.get_experiment_by_name(name)
+        found = s.find_experiment(name)
         if found is None:
             known = ", ".join(e.name for e in s.store.list_experiments()) or "none"
             raise NotFound(f"experiment {name!r} not found; experiments: {known}")

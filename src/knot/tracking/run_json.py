@@ -9,6 +9,7 @@ knows both.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Float, Table, Text, case, cast, func, literal, select
@@ -46,6 +47,7 @@ def _group(dialect: str, key: Any, value: Any, where: Any) -> ColumnElement[Any]
     return func.json(select(func.json_group_object(key, value)).where(where).scalar_subquery())
 
 
+@lru_cache(maxsize=8)
 def run_json(dialect: str, runs: Table) -> ColumnElement[Any]:
     """A column holding each run as JSON text in the shape of knot.store.entities.Run."""
     s = metric_summaries

@@ -77,6 +77,13 @@ class Session:
         self._experiments[name] = found
         return found
 
+    def find_experiment(self, name: str) -> Experiment | None:
+        """An existing experiment by name, from the session's cache when seen before."""
+        found = self._experiments.get(name) or self.store.get_experiment_by_name(name)
+        if found is not None:
+            self._experiments[name] = found
+        return found
+
     # runs ------------------------------------------------------------------------
     def start_run(
         self,

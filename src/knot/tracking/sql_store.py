@@ -286,13 +286,15 @@ class SqlTrackingStore:
             missing = run_ids - found
             if missing:
                 raise _run_not_found(sorted(missing)[0])
-            if new_params:
+            started = {new.run_id for new in batch.starts}
+            if new_params and not {r for r, _ in new_params} <= started:
+                # a run created in this very batch has no stored params to clash with
                 new_params = self._check_params(conn, new_params)
-                if new_params:
-                    conn.execute(
-                        _INSERT_PARAM,
-                        [{"run_id": r, "key": k, "value": v} for (r, k), v in new_params.items()],
-                    )
+            if new_params:
+                conn.execute(
+                    _INSERT_PARAM,
+                    [{"run_id": r, "key": k, "value": v} for (r, k), v in new_params.items()],
+                )
             if batch.tags:
                 self._upsert_tags(conn, batch.tags)
             if batch.metrics:
