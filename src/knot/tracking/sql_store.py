@@ -7,10 +7,9 @@ import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, Row, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from knot.errors import Conflict, Invalid, NotFound
@@ -28,7 +27,7 @@ from knot.store.entities import (
     RunSource,
     RunStatus,
 )
-from knot.store.tables import artifacts, experiments, metric_summaries, metrics, params, runs
+from knot.store.tables import artifacts, experiments, metrics, params, runs
 from knot.store.tables import tags as tags_table
 from knot.tracking.filters import parse_filter, parse_order_by
 from knot.tracking.run_json import run_json
@@ -197,72 +196,12 @@ class SqlTrackingStore:
         )
 
     def get_run(self, run_id: str) -> Run:
+        query = select(run_json(self.db.dialect, runs)).where(runs.c.run_id == run_id)
         with self.db.read() as conn:
-            row = conn.execute(select(runs).where(runs.c.run_id == run_id)).first()
-            if row is None:
-                raise _run_not_found(run_id)
-            return self._load(conn, [row])[0]
-
-    def _load(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[Run]:
-        """Build Run objects for rows, reading params, tags and metric summaries in bulk.
-
-        Plain dicts are assembled first and validated in one pass by pydantic-core
-        (in Rust), which is what keeps search over thousands of runs fast.
-        """
-        found: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            found[r.run_id] = {
-                "run_id": r.run_id,
-                "experiment_id": r.experiment_id,
-                "name": r.name,
-                "status": r.status,
-                "start_time": r.start_time,
-                "end_time": r.end_time,
-                "user": r.user,
-                "parent_run_id": r.parent_run_id,
-                "source": {
-                    "git_commit": r.git_commit,
-                    "git_dirty": r.git_dirty,
-                    "command": r.command,
-                    "python_version": r.python_version,
-                    "packages": json.loads(r.packages) if r.packages else {},
-                },
-                "params": {},
-                "tags": {},
-                "metrics": {},
-            }
-        ids = list(found)
-        nan = math.nan
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            for field, table in (("params", params), ("tags", tags_table)):
-                query = select(table.c.run_id, table.c.key, table.c.value)
-                for run_id, key, value in conn.execute(query.where(table.c.run_id.in_(chunk))):
-                    found[run_id][field][key] = value
-            s = metric_summaries
-            query = select(
-                s.c.run_id,
-                s.c.key,
-                s.c.latest,
-                s.c.latest_step,
-                s.c.latest_timestamp,
-                s.c.min,
-                s.c.max,
-                s.c.count,
-            )
-            summary: Any
-            for summary in conn.execute(query.where(s.c.run_id.in_(chunk))):
-                run_id, key, latest, step, ts, low, high, count = summary
-                found[run_id]["metrics"][key] = {
-                    "key": key,
-                    "latest": nan if latest is None else latest,
-                    "latest_step": step,
-                    "latest_timestamp": ts,
-                    "min": nan if low is None else low,
-                    "max": nan if high is None else high,
-                    "count": count,
-                }
-        return _RUNS.validate_python(list(found.values()))
+            text = conn.execute(query).scalar()
+        if text is None:
+            raise _run_not_found(run_id)
+        return Run.model_validate_json(text)
 
     # logging -----------------------------------------------------------------
     def log_batch(self, batch: Batch) -> None:
