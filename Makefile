@@ -46,6 +46,9 @@ bench: $(BENCH_VENV)/.installed
 	$(BENCH_BIN)/python bench/registry.py
 	$(BENCH_BIN)/python bench/data.py
 	$(BENCH_BIN)/python bench/modelkits.py
+	$(BENCH_BIN)/python bench/serving.py
+	$(BENCH_BIN)/python bench/drift.py
+	$(BENCH_BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,7 @@
-"""Knot quickstart on the IBM Telco churn table: track a sweep, find and compare the
-best runs, then do the same against a tracking server. Run it with `make demo`."""
+"""Knot quickstart on the IBM Telco churn table, the whole loop: versioned and validated
+data, a tracked sweep, the registry and its champion, a tracking server, a ModelKit,
+serving with a canary, drift and accuracy alerts on moved traffic, and the loop that
+retrains, evaluates, canaries and promotes a new champion. Run it with `make demo`."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from knot.config import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from step_data import register_and_validate
+from step_loop import run_the_loop
+from step_monitoring import LiveService, watch_the_market_move
 from step_packaging import pack_and_push, stop_registry
 from step_registry import register_and_promote
 from step_serving import serve_and_canary, serve_from_kit
@@ -140,6 +144,9 @@ def main() -> None:
     finally:
         stop_registry()
     serve_and_canary("churn")
+    with LiveService("churn") as service:
+        watch_the_market_move(service, frame)
+        champion = run_the_loop(service, frame)
     s = settings()
     console.print("\n[bold green]Done.[/] Where to look:")
     console.print(f"   metadata store : {s.store_uri}")
@@ -147,14 +154,16 @@ def main() -> None:
     console.print("   .venv/bin/knot runs list -e churn")
     console.print(f"   .venv/bin/knot data show {dataset}")
     console.print("   .venv/bin/knot models show churn")
-    console.print(f"   .venv/bin/knot lineage models:/churn/{version.version}")
+    console.print(f"   .venv/bin/knot lineage {champion.uri}")
+    console.print("   .venv/bin/knot monitor alerts churn")
+    console.print("   .venv/bin/knot loop status churn")
     console.print("   .venv/bin/knot audit verify")
     console.print(f"   .venv/bin/knot runs show {parent}")
     console.print(
         "   .venv/bin/knot runs list -e churn -f 'metrics.val_auc > 0.8' -o 'metrics.val_auc DESC'"
     )
     console.print(f"   .venv/bin/knot kits inspect {kit.rsplit('/', 1)[-1]}")
-    console.print(f"   open {OUT / 'compare.html'}")
+    console.print(f"   open {OUT / 'compare.html'} {OUT / 'monitoring.html'}")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,22 @@ from typing import TYPE_CHECKING, Any
 from knot._version import __version__
 
 if TYPE_CHECKING:
+    from knot.automation.check import check
+    from knot.automation.check_result import CheckReport
+    from knot.automation.evaluate import ComparisonPolicy, Evaluation, evaluate_challenger
+    from knot.automation.loop import retrain
+    from knot.automation.pipeline import Pipeline, get_pipeline_run, pipeline
+    from knot.automation.pipeline_result import PipelineFailed, PipelineResult, StepResult
+    from knot.automation.steps import Step, step
     from knot.data.entities import Dataset, DatasetVersion
     from knot.data.report import ValidationReport
     from knot.data.rules import RuleSet
     from knot.errors import Conflict, Corrupted, Invalid, KnotError, NotFound, SchemaTooNew
     from knot.governance.fluent import lineage
     from knot.governance.lineage_graph import LineageGraph
+    from knot.monitoring.drift import drift
+    from knot.monitoring.drift_report import DriftReport
+    from knot.monitoring.feedback import feedback
     from knot.packaging.from_registry import pack_model_version
     from knot.packaging.loading import load_model_from_kit
     from knot.registry.card import model_card
@@ -53,6 +63,7 @@ if TYPE_CHECKING:
         update_model_version,
     )
     from knot.registry.model_folder import LoadedModel
+    from knot.serving.traffic import Traffic, clear_traffic, get_traffic, set_traffic
     from knot.store.entities import Experiment, MetricPoint, Run, RunStatus
     from knot.tracking.autolog import autolog
     from knot.tracking.compare import compare_runs
@@ -95,10 +106,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActiveRun",
+    "CheckReport",
+    "ComparisonPolicy",
     "Conflict",
     "Corrupted",
     "Dataset",
     "DatasetVersion",
+    "DriftReport",
+    "Evaluation",
     "Experiment",
     "Invalid",
     "KnotError",
@@ -108,6 +123,9 @@ __all__ = [
     "MetricPoint",
     "ModelVersion",
     "NotFound",
+    "Pipeline",
+    "PipelineFailed",
+    "PipelineResult",
     "PromotionPolicy",
     "PromotionRequest",
     "RegisteredModel",
@@ -115,11 +133,16 @@ __all__ = [
     "Run",
     "RunStatus",
     "SchemaTooNew",
+    "Step",
+    "StepResult",
+    "Traffic",
     "ValidationReport",
     "__version__",
     "active_run",
     "approve",
     "autolog",
+    "check",
+    "clear_traffic",
     "compare_runs",
     "create_experiment",
     "dataset_reports",
@@ -127,15 +150,20 @@ __all__ = [
     "delete_promotion_policy",
     "diff_datasets",
     "download_artifact",
+    "drift",
     "end_run",
+    "evaluate_challenger",
+    "feedback",
     "flush",
     "get_dataset",
     "get_experiment_by_name",
     "get_metric_history",
     "get_model",
     "get_model_version",
+    "get_pipeline_run",
     "get_promotion_policy",
     "get_run",
+    "get_traffic",
     "lineage",
     "list_artifacts",
     "list_dataset_versions",
@@ -155,12 +183,14 @@ __all__ = [
     "log_params",
     "model_card",
     "pack_model_version",
+    "pipeline",
     "profile_dataset",
     "promote",
     "register_dataset",
     "register_model",
     "reject",
     "reset",
+    "retrain",
     "search_runs",
     "set_alias",
     "set_dataset_alias",
@@ -168,12 +198,28 @@ __all__ = [
     "set_promotion_policy",
     "set_tag",
     "set_tags",
+    "set_traffic",
     "start_run",
+    "step",
     "update_model_version",
     "validate_dataset",
 ]
 
 _HOME = {
+    "check": "knot.automation.check",
+    "CheckReport": "knot.automation.check_result",
+    "ComparisonPolicy": "knot.automation.evaluate",
+    "Evaluation": "knot.automation.evaluate",
+    "evaluate_challenger": "knot.automation.evaluate",
+    "retrain": "knot.automation.loop",
+    "Pipeline": "knot.automation.pipeline",
+    "get_pipeline_run": "knot.automation.pipeline",
+    "pipeline": "knot.automation.pipeline",
+    "PipelineFailed": "knot.automation.pipeline_result",
+    "PipelineResult": "knot.automation.pipeline_result",
+    "StepResult": "knot.automation.pipeline_result",
+    "Step": "knot.automation.steps",
+    "step": "knot.automation.steps",
     "ActiveRun": "knot.tracking.run",
     "Experiment": "knot.store.entities",
     "MetricPoint": "knot.store.entities",
@@ -227,9 +273,16 @@ _HOME = {
     "update_model_version": "knot.registry.fluent",
     "model_card": "knot.registry.card",
     "LineageGraph": "knot.governance.lineage_graph",
+    "DriftReport": "knot.monitoring.drift_report",
+    "drift": "knot.monitoring.drift",
     "lineage": "knot.governance.fluent",
+    "feedback": "knot.monitoring.feedback",
     "load_model_from_kit": "knot.packaging.loading",
     "pack_model_version": "knot.packaging.from_registry",
+    "Traffic": "knot.serving.traffic",
+    "clear_traffic": "knot.serving.traffic",
+    "get_traffic": "knot.serving.traffic",
+    "set_traffic": "knot.serving.traffic",
 }
 
 

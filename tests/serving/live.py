@@ -35,6 +35,7 @@ def knot_serve(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: a test can kill it with its workers
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -7,15 +7,21 @@ import typer
 
 from knot.cli import (
     audit,
+    check,
     data,
     experiments,
     lineage,
+    loop,
     models,
+    monitor,
+    monitor_alerts,
     packaging,
+    pipelines,
     runs,
     server,
     serving,
     tokens,
+    traffic,
 )
 
 app = typer.Typer(
@@ -36,6 +42,7 @@ app.add_typer(tokens.app, name="tokens")
 app.command("serve")(serving.serve)
 app.command("predict")(serving.predict)
 app.command("rollback")(serving.rollback)
+app.add_typer(traffic.app, name="traffic")
 app.command("pack")(packaging.pack)
 app.add_typer(packaging.kits_app, name="kits")
 app.command("push")(packaging.push)
@@ -44,6 +51,12 @@ app.command("unpack")(packaging.unpack)
 app.command("sign")(packaging.sign)
 app.command("verify")(packaging.verify)
 app.add_typer(packaging.keys_app, name="keys")
+app.add_typer(monitor.monitor_app, name="monitor")
+app.command("feedback")(monitor_alerts.feedback)
+app.command("check")(check.check)
+app.add_typer(loop.app, name="loop")
+app.command("retrain")(loop.retrain)
+app.add_typer(pipelines.app, name="pipeline")
 
 
 @app.callback(invoke_without_command=True)

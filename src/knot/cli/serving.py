@@ -31,11 +31,13 @@ def serve(
     batch_wait_ms: float = typer.Option(
         1.0, min=0.0, help="Longest wait to fill a micro-batch under load."
     ),
+    plugin: list[str] = typer.Option(
+        [], "--plugin", help="Monitor plugin module:factory (repeatable), see knot.serving.plugins."
+    ),
 ) -> None:
     """Serve a registered model over HTTP (POST /predict, /health, /ready, /metrics)."""
-    import uvicorn
-
     from knot.serving.config import ServeConfig
+    from knot.serving.workers import serve as run_service
 
     config = ServeConfig(
         model=model,
@@ -47,22 +49,14 @@ def serve(
         log_dir=str(log_dir.resolve()) if log_dir else None,
         max_body_bytes=int(max_body_mb * 2**20),
         batch_wait_ms=batch_wait_ms,
+        plugins=tuple(plugin or ()),
     ).check()
     if model.startswith("models:/"):
         import knot
 
         knot.get_model_version(model)  # fail here, clearly, if it names nothing
-    config.to_env()
     typer.echo(f"serving {model} on http://{host}:{port} ({workers} worker(s))", err=True)
-    uvicorn.run(
-        "knot.serving.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        timeout_graceful_shutdown=30,
-    )
+    run_service(config, host=host, port=port, workers=workers)
 
 
 def predict(

@@ -86,6 +86,8 @@ class VersionSource(_Body):
     signature: Signature | None = None
     environment: Environment
     description: str | None = None
+    # the model's fast-load form, a blob in the artifact store (see knot.registry.fast_load)
+    fast_load_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
 
 
 class VersionUpdate(_Body):
@@ -129,6 +131,7 @@ class ModelVersion(_Model):
     created_at: int
     created_by: str
     aliases: list[str] = []
+    fast_load_digest: str | None = None  # see knot.registry.fast_load
 
     @property
     def uri(self) -> str:

@@ -27,7 +27,8 @@ from knot.registry.entities import (
     VersionStatus,
     VersionUpdate,
 )
-from knot.registry.model_folder import LoadedModel, load_folder, read_meta, save
+from knot.registry.fast_load import build as build_fast_load
+from knot.registry.model_folder import LoadedModel, ModelMeta, load_folder, read_meta, save
 from knot.registry.protocol import RegistryStore
 from knot.registry.stores import open_registry_store
 from knot.registry.uri import parse_run_uri
@@ -120,6 +121,7 @@ def log_model(
         folder.mkdir()
         meta = save(model, folder, flavor=flavor, input_example=input_example)
         record = s.log_artifact(run.run_id, folder, artifact_path)
+        fast = _store_fast_load(s, folder, meta) if registered_model_name is not None else None
     logged = LoggedModel(
         run_id=run.run_id,
         artifact_path=record.path,
@@ -138,8 +140,16 @@ def log_model(
         signature=logged.signature,
         environment=logged.environment,
         description=description,
+        fast_load_digest=fast,
     )
     return registry().create_version(registered_model_name, source)
+
+
+def _store_fast_load(s: Session, folder: Path, meta: ModelMeta) -> str | None:
+    """Put the fast-load form of the model in `folder` in the artifact store (the
+    digest the version records), for formats slow to load; else None."""
+    blob = build_fast_load(folder, meta)
+    return s.artifacts.put_bytes(blob) if blob is not None else None
 
 
 def register_model(
@@ -158,6 +168,7 @@ def register_model(
     with tempfile.TemporaryDirectory(prefix="knot-model-") as tmp:
         s.artifacts.download_folder(record.digest, tmp)
         meta = read_meta(Path(tmp))
+        fast = _store_fast_load(s, Path(tmp), meta)
     source = VersionSource(
         run_id=run_id,
         artifact_path=artifact_path,
@@ -166,6 +177,7 @@ def register_model(
         signature=meta.signature,
         environment=meta.environment,
         description=description,
+        fast_load_digest=fast,
     )
     return registry().create_version(name, source)
 

@@ -133,4 +133,5 @@ def version_entity(row: Row[Any], aliases: dict[str, int]) -> ModelVersion:
         created_at=row.created_at,
         created_by=row.created_by,
         aliases=sorted(a for a, v in aliases.items() if v == row.version),
+        fast_load_digest=row.fast_load_digest,
     )

@@ -126,6 +126,7 @@ class SqlRegistryStore:
                 "limitations": None,
                 "created_at": now_ms(),
                 "created_by": current_actor(),
+                "fast_load_digest": source.fast_load_digest,
             }
             conn.execute(t.insert(), row)
             node = f"{name}/{version}"
@@ -385,7 +386,10 @@ def _validations(conn: Connection, dataset: str) -> list[LineageRef]:
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
     """What the audit log keeps of a new version: everything but the bulky JSON."""
     keep = ("run_id", "artifact_path", "artifact_digest", "flavor", "status", "datasets")
-    return {k: row[k] for k in keep}
+    summary = {k: row[k] for k in keep}
+    if row["fast_load_digest"] is not None:
+        summary["fast_load_digest"] = row["fast_load_digest"]
+    return summary
 
 
 def open_sql_registry(uri: str, tracking: object = None) -> SqlRegistryStore:

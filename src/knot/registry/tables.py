@@ -56,6 +56,7 @@ model_versions = Table(
     Column("limitations", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("created_by", String(256), nullable=False),
+    Column("fast_load_digest", String(71), nullable=True),  # migration 0010
     Index("ix_model_versions_run", "run_id"),
 )
 

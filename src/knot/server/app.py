@@ -82,7 +82,13 @@ def create_app(
     requires an API token on every route but /health (see knot.server.auth)."""
     from knot._version import __version__
     from knot.server import auth as access
-    from knot.server import batch_routes, governance_routes, registry_routes, tracking_routes
+    from knot.server import (
+        batch_routes,
+        governance_routes,
+        registry_routes,
+        tracking_routes,
+        traffic_routes,
+    )
     from knot.server.error_handlers import install_error_handlers
 
     holder = StoreHolder(store.uri if store is not None else store_uri, store)
@@ -123,6 +129,7 @@ def create_app(
     app.include_router(batch_routes.router, prefix="/api/v1")
     app.include_router(governance_routes.router, prefix="/api/v1")
     app.include_router(registry_routes.router, prefix="/api/v1")
+    app.include_router(traffic_routes.router, prefix="/api/v1")
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:

@@ -1,7 +1,7 @@
-"""The prediction service as a small Starlette app: POST /predict, GET /health, /ready
-and /metrics. The hot path reads the body, checks it against the signature, queues it
-for the micro-batcher and answers with orjson; the prediction log is written later, by
-a background thread."""
+"""The prediction service as a small Starlette app: POST /predict, POST /feedback (labels
+that arrive later), GET /health, /ready and /metrics. The hot path reads the body,
+checks it against the signature, queues it for the micro-batcher and answers with
+orjson; the prediction log is written later, by a background thread."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from knot.errors import KnotError
 from knot.serving.bodies import BadRequest, parse_body
 from knot.serving.columns import Columns, check_columns
 from knot.serving.config import ServeConfig
+from knot.serving.labels import append_labels, labels_from_body
 from knot.serving.metrics import CONTENT_TYPE
 from knot.serving.service import Service
 from knot.serving.slot import ModelFailed, Slot
@@ -126,6 +127,20 @@ def create_app(config: ServeConfig) -> Starlette:
         if service.log is not None:
             service.log.add(request_id, served, "shadow", columns, predictions)
 
+    async def feedback(request: Request) -> Response:
+        """Store labels for earlier predictions; answers once they are on disk (fsync)."""
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        name = service.model_name
+        if name is None:
+            return _error(503, service.failure or "the model is still loading", request_id)
+        try:
+            body = await _read_body(request, config.max_body_bytes)
+            labels = labels_from_body(request.headers.get("content-type", ""), body)
+            accepted = await asyncio.to_thread(append_labels, name, labels, service.log_root)
+        except KnotError as exc:
+            return _error(exc.status_code, exc.message, request_id, exc.field)
+        return _json({"accepted": accepted, "request_id": request_id})
+
     async def health(request: Request) -> Response:
         return _json({"status": "ok"})
 
@@ -141,6 +156,7 @@ def create_app(config: ServeConfig) -> Starlette:
     app = Starlette(
         routes=[
             Route("/predict", predict, methods=["POST"]),
+            Route("/feedback", feedback, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

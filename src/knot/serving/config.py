@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,7 +27,11 @@ class ServeConfig(BaseModel):
     batch_wait_ms: float = Field(default=1.0, ge=0)
     max_body_bytes: int = Field(default=64 * 2**20, ge=1)
     log_sample: float = Field(default=1.0, ge=0.0, le=1.0)  # share of requests logged
-    log_dir: str | None = None  # default: KNOT_HOME/predictions
+    log_dir: str | None = None  # default: KNOT_HOME/predictions (labels under its labels/)
+    plugins: tuple[str, ...] = ()  # "module:factory" monitor plugins (knot.serving.plugins)
+    # One id per `knot serve`, shared by its workers (they get this config as JSON): the
+    # key of the marker that makes one slot switch one audit row (knot.serving.switches).
+    service_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:16], max_length=32)
 
     def check(self) -> ServeConfig:
         """Raise Invalid for settings that contradict each other."""
@@ -36,6 +41,10 @@ class ServeConfig(BaseModel):
                 "models:/NAME@ALIAS",
                 field="challenger",
             )
+        from knot.serving.plugins import resolve_factory
+
+        for spec in self.plugins:  # a misspelt plugin fails here, before any worker starts
+            resolve_factory(spec)
         return self
 
     def to_env(self) -> None:

@@ -2,9 +2,13 @@
 a background thread, never on the response's path.
 
 Files land under ROOT/model=NAME/version=V/date=YYYY-MM-DD/ (hive partitions), one row
-per input row: request_id, row, timestamp (ms), model, version, digest, role
-(champion, challenger or shadow), inputs and prediction as JSON. Labels that arrive
-later join on (request_id, row). `close` writes what is buffered.
+per input row: request_id, row (int32), timestamp (ms, UTC), digest, role (champion,
+challenger or shadow), features (a struct of the signature's columns with their Arrow
+types, list<double> for a tensor model), prediction (typed) and score (the positive
+class's probability of a binary classifier, else null; see knot.serving.predlog_table).
+Labels that arrive later join on (request_id, row) (knot.serving.labels). The same
+thread gives each written batch to the service's monitor plugins. `close` writes what
+is buffered.
 """
 
 from __future__ import annotations
@@ -16,19 +20,37 @@ import queue
 import random
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
-from knot.serving.columns import TENSOR, Columns
+from knot.serving.columns import Columns, concat, row_count
+from knot.serving.plugins import ObservedBatch, ServicePlugin, notify
+from knot.serving.predlog_table import Scorer, features_array, prediction_array
 from knot.serving.sources import ServedModel
 
-__all__ = ["PredictionLog", "default_log_dir", "read_prediction_log"]
+__all__ = [
+    "LOG_COLUMNS",
+    "PredictionLog",
+    "default_log_dir",
+    "prediction_log_dataset",
+    "read_prediction_log",
+]
 
 log = logging.getLogger("knot.serving")
+LOG_COLUMNS = (
+    "request_id",
+    "row",
+    "timestamp",
+    "digest",
+    "role",
+    "features",
+    "prediction",
+    "score",
+)
 
 
 def default_log_dir() -> Path:
@@ -55,11 +77,14 @@ class PredictionLog:
         sample: float = 1.0,
         flush_rows: int = 5000,
         flush_seconds: float = 1.0,
+        plugins: Sequence[ServicePlugin] = (),
     ) -> None:
         self.root = root
         self._sample = sample
         self._flush_rows = flush_rows
         self._flush_seconds = flush_seconds
+        self._plugins = list(plugins)
+        self._scores = Scorer()
         self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()
         self._seq = 0
         self._thread = threading.Thread(target=self._run, name="knot-prediction-log", daemon=True)
@@ -105,43 +130,57 @@ class PredictionLog:
                 deadline = time.monotonic() + self._flush_seconds
 
     def _write(self, entries: list[_Entry]) -> None:
-        if not entries:
-            return
-        groups: dict[tuple[str, int, str], list[_Entry]] = {}
+        # One batch per model version, role and set of columns: concatenated, scored
+        # with one predict_proba call, written, then shown to the plugins.
+        groups: dict[tuple[str, int, str, str, tuple[str, ...]], list[_Entry]] = {}
         for e in entries:
-            day = dt.datetime.fromtimestamp(e.at / 1000, dt.UTC).date().isoformat()
-            groups.setdefault((e.served.name, e.served.version, day), []).append(e)
-        for (name, version, day), group in groups.items():
+            key = (e.served.name, e.served.version, e.served.digest, e.role, tuple(e.columns))
+            groups.setdefault(key, []).append(e)
+        for group in groups.values():
             try:
-                self._write_group(name, version, day, group)
+                batch = _batch(group)
+                scores = self._scores(batch.served, batch.columns)
+                self._write_batch(
+                    batch, [e.at for e in group], [len(e.predictions) for e in group], scores
+                )
             except Exception:  # a full disk must not take the service down
                 log.exception("could not write %d prediction log entries", len(group))
+                continue
+            if self._plugins:
+                notify(self._plugins, replace(batch, scores=scores))
 
-    def _write_group(self, name: str, version: int, day: str, group: list[_Entry]) -> None:
+    def _write_batch(
+        self, batch: ObservedBatch, ats: list[int], sizes: list[int], scores: np.ndarray | None
+    ) -> None:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        cols: dict[str, list[Any]] = {
-            k: []
-            for k in ("request_id", "row", "timestamp", "digest", "role", "inputs", "prediction")
-        }
-        for e in group:
-            inputs = _rows(e.columns)
-            for i, (row, pred) in enumerate(zip(inputs, e.predictions.tolist(), strict=True)):
-                cols["request_id"].append(e.request_id)
-                cols["row"].append(i)
-                cols["timestamp"].append(e.at)
-                cols["digest"].append(e.served.digest)
-                cols["role"].append(e.role)
-                cols["inputs"].append(orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY).decode())
-                cols["prediction"].append(orjson.dumps(pred).decode())
+        n = len(batch.predictions)
+        rows = np.concatenate([np.arange(k, dtype=np.int32) for k in sizes])
+        stamps = np.repeat(np.asarray(ats, dtype=np.int64), sizes)
         table = pa.table(
             {
-                **{k: v for k, v in cols.items() if k != "timestamp"},
-                "timestamp": pa.array(cols["timestamp"], pa.timestamp("ms", tz="UTC")),
+                "request_id": pa.array(batch.request_ids, pa.string()),
+                "row": pa.array(rows, pa.int32()),
+                "timestamp": pa.array(stamps, pa.timestamp("ms", tz="UTC")),
+                "digest": pa.array([batch.served.digest] * n, pa.string()),
+                "role": pa.array([batch.role] * n, pa.string()),
+                "features": features_array(batch.columns),
+                "prediction": prediction_array(batch.predictions),
+                "score": pa.array(scores, pa.float64())
+                if scores is not None
+                else pa.nulls(n, pa.float64()),
             }
         )
-        folder = self.root / f"model={name}" / f"version={version}" / f"date={day}"
+        days = [dt.datetime.fromtimestamp(at / 1000, dt.UTC).date().isoformat() for at in ats]
+        for day in sorted(set(days)):  # a batch written across midnight: one file per day
+            mask = np.repeat(np.asarray([d == day for d in days]), sizes)
+            part = table if len(set(days)) == 1 else table.filter(pa.array(mask))
+            self._write_file(batch.served, day, part)
+
+    def _write_file(self, served: ServedModel, day: str, table: Any) -> None:
+        import pyarrow.parquet as pq
+
+        folder = self.root / f"model={served.name}" / f"version={served.version}" / f"date={day}"
         folder.mkdir(parents=True, exist_ok=True)
         self._seq += 1
         part = folder / f"part-{os.getpid()}-{time.time_ns()}-{self._seq}.parquet"
@@ -153,28 +192,58 @@ class PredictionLog:
 _TICK: Any = object()
 
 
-def _rows(columns: Columns) -> list[Any]:
-    if TENSOR in columns:
-        return list(columns[TENSOR].tolist())
-    names = list(columns)
-    values = [columns[n].tolist() for n in names]
-    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+def _batch(group: list[_Entry]) -> ObservedBatch:
+    first = group[0]
+    ids = [e.request_id for e in group for _ in range(row_count(e.columns))]
+    columns = concat([e.columns for e in group])
+    predictions = np.concatenate([np.asarray(e.predictions) for e in group])
+    return ObservedBatch(first.served, first.role, columns, predictions, ids)
+
+
+def prediction_log_dataset(model: str, root: Path | None = None) -> Any:
+    """The prediction log of `model` as a pyarrow Dataset (None when nothing is logged),
+    for scanners and DuckDB windows that need not load it whole. Partition columns
+    `version` (int32) and `date` (date32) come with it; each version's schema is unified
+    with the others' (an int prediction next to a float one reads as double). The files
+    are the ones present now: open it again to see later writes."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    folder = (root or default_log_dir()) / f"model={model}"
+    files = sorted(folder.glob("version=*/date=*/part-*.parquet"))
+    if not files:
+        return None
+    first_per_version: dict[str, Path] = {}
+    for f in files:
+        first_per_version.setdefault(f.parent.parent.name, f)
+    schemas = [pq.read_schema(f) for f in first_per_version.values()]
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    keys = pa.schema([("version", pa.int32()), ("date", pa.date32())])
+    return ds.dataset(
+        [str(f) for f in files],
+        schema=pa.schema([*schema, *keys]),
+        format="parquet",
+        partitioning=ds.partitioning(keys, flavor="hive"),
+        partition_base_dir=str(folder),
+    )
 
 
 def read_prediction_log(model: str | None = None, root: Path | None = None) -> Any:
-    """The logged predictions (of `model`, or all) as a pandas DataFrame, with the
-    partition columns model, version and date."""
+    """The logged predictions (of `model`, or of every model) as a pandas DataFrame, with
+    the columns model, version and date; `features` holds one dict of inputs per row."""
     import pandas as pd
-    import pyarrow.dataset as ds
 
     base = root or default_log_dir()
-    folder = base / f"model={model}" if model else base
-    if not folder.is_dir():
-        return pd.DataFrame(
-            columns=["request_id", "row", "timestamp", "digest", "role", "inputs", "prediction"]
-        )
-    dataset = ds.dataset(folder, format="parquet", partitioning="hive")
-    frame = dataset.to_table().to_pandas()
-    if model:
-        frame["model"] = model
+    names = (
+        [model] if model else sorted(p.name.removeprefix("model=") for p in base.glob("model=*"))
+    )
+    frames = []
+    for name in names:
+        dataset = prediction_log_dataset(name, base)
+        if dataset is not None:
+            frames.append(dataset.to_table().to_pandas().assign(model=name))
+    if not frames:
+        return pd.DataFrame(columns=[*LOG_COLUMNS, "version", "date", "model"])
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return frame.sort_values(["timestamp", "request_id", "row"], ignore_index=True)

@@ -1,11 +1,15 @@
 """The running service's state: the champion and challenger slots, the traffic split,
-the prediction log, and the watcher that follows aliases.
+the prediction log, and the watcher that follows aliases and the traffic record.
 
 Loading happens after start-up in the background (`/health` answers at once, `/ready`
-once the model is loaded and warmed up). The watcher polls the model's aliases every
-`poll_seconds` (one small query); when one moved it loads the new version beside the
-old one, warms it up and swaps the slot's reference: requests already checked against
-the old version finish on it, later ones go to the new one, none fail.
+once the model is loaded and warmed up). The watcher polls every `poll_seconds`: the
+model's traffic record (knot.serving.traffic; when one exists it overrides the
+--challenger/--weight/--shadow flags, which are only the starting values, and once one
+was followed, clearing it sends all traffic to the champion) and the aliases served.
+When an alias moved it loads the new version beside the old one, warms it up and swaps
+the slot's reference: requests already checked against the old version finish on it,
+later ones go to the new one, none fail. Each switch is audited once per service
+(knot.serving.switches).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import hashlib
 import logging
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +28,15 @@ from knot.registry.entities import Signature
 from knot.serving.columns import TENSOR, Columns, model_input
 from knot.serving.config import ServeConfig
 from knot.serving.metrics import ServiceMetrics
+from knot.serving.plugins import load_plugins
 from knot.serving.predlog import PredictionLog, default_log_dir
 from knot.serving.slot import Slot
 from knot.serving.sources import ServedModel, load_source, watched_alias
+from knot.serving.switches import mark_served, record_switch
+from knot.serving.traffic import Traffic, sql_database, traffic_store
+from knot.store.database import Database
 
-__all__ = ["Service", "route_share"]
+__all__ = ["Service", "Split", "route_share"]
 
 log = logging.getLogger("knot.serving")
 
@@ -68,10 +77,34 @@ def load_and_warm(uri: str) -> ServedModel:
     return served
 
 
+@dataclass(frozen=True)
+class Split:
+    """How requests are routed now: the challenger's URI (None: the champion answers
+    everything), the share of requests it answers, and shadow mode."""
+
+    challenger: str | None
+    weight: float
+    shadow: bool
+
+    @classmethod
+    def of(cls, traffic: Traffic) -> Split:
+        return cls(f"models:/{traffic.model}@{traffic.challenger}", traffic.weight, traffic.shadow)
+
+
+def _registered_name(uri: str) -> str | None:
+    """The registered model a models:/ URI names (its traffic record's key), else None."""
+    if not uri.lower().startswith("models:"):
+        return None
+    from knot.registry.uri import parse_model_uri
+
+    return parse_model_uri(uri).name
+
+
 class Service:
     def __init__(self, config: ServeConfig) -> None:
         self.config = config.check()
         self.metrics = ServiceMetrics()
+        self.plugins = load_plugins(config, self.metrics.registry)
         wait = config.batch_wait_ms / 1000
         self.champion = Slot(
             "champion", self.metrics, max_batch_rows=config.max_batch_rows, wait_s=wait
@@ -79,21 +112,30 @@ class Service:
         self.challenger = Slot(
             "challenger", self.metrics, max_batch_rows=config.max_batch_rows, wait_s=wait
         )
+        self.split = Split(config.challenger, config.weight, config.shadow)
+        self.log_root = default_log_dir() if config.log_dir is None else Path(config.log_dir)
         self.log: PredictionLog | None = None
         self.ready = False
         self.settled = asyncio.Event()  # set once loading succeeded or failed
         self.failure: str | None = None
+        self._name = _registered_name(config.model)
+        self._record_seen = False  # a traffic record was followed: its absence means 0
+        self._split_error: str | None = None
+        self._challenger_uri = config.challenger
+        self._sql = True  # False once the store turned out to be a Knot server
         self._watcher: asyncio.Task[None] | None = None
         self.background: set[asyncio.Task[None]] = set()
+
+    @property
+    def model_name(self) -> str | None:
+        """The served model's name (labels for it are kept under it)."""
+        served = self.champion.served
+        return self._name or (served.name if served is not None else None)
 
     async def start(self) -> None:
         self.champion.start()
         self.challenger.start()
-        root = self.config.log_dir
-        self.log = PredictionLog(
-            default_log_dir() if root is None else Path(root),
-            sample=self.config.log_sample,
-        )
+        self.log = PredictionLog(self.log_root, sample=self.config.log_sample, plugins=self.plugins)
         self._watcher = asyncio.get_running_loop().create_task(self._load_then_watch())
 
     async def stop(self) -> None:
@@ -109,14 +151,14 @@ class Service:
 
     def route(self, key: str | None) -> Slot:
         """The slot that answers: the challenger for its `weight` share (never in shadow)."""
-        c = self.config
-        if self.challenger.served is None or c.shadow or c.weight <= 0:
+        split = self.split
+        if self.challenger.served is None or split.shadow or split.weight <= 0:
             return self.champion
-        return self.challenger if route_share(key) < c.weight else self.champion
+        return self.challenger if route_share(key) < split.weight else self.champion
 
     @property
     def shadowing(self) -> bool:
-        return self.config.shadow and self.challenger.served is not None
+        return self.split.shadow and self.challenger.served is not None
 
     async def until_ready(self) -> bool:
         """Wait (at most `load_wait_seconds`) for loading to end: a worker that got a
@@ -128,6 +170,17 @@ class Service:
                 return False
         return self.ready
 
+    def _database(self) -> Database | None:
+        """The SQL store the swap markers live in; None (said once) when KNOT_STORE is a
+        Knot server, which has no route for them."""
+        if not self._sql:
+            return None
+        db = sql_database()
+        if db is None:
+            self._sql = False
+            log.warning("KNOT_STORE is a Knot server: slot switches are not audited")
+        return db
+
     async def _load_then_watch(self) -> None:
         try:
             self.champion.served = await asyncio.to_thread(load_and_warm, self.config.model)
@@ -136,49 +189,120 @@ class Service:
             log.exception("could not load %s", self.config.model)
             self.settled.set()
             return
-        if self.config.challenger is not None:
+        try:
+            await self._refresh_split()
+        except Exception:  # the flags still say what to serve
+            log.exception("could not read the traffic record of %s", self._name)
+        uri = self._challenger_uri = self.split.challenger
+        if uri is not None:
             try:
-                served = await asyncio.to_thread(load_and_warm, self.config.challenger)
-                self.challenger.served = served
+                self.challenger.served = await asyncio.to_thread(load_and_warm, uri)
             except NotFound:
-                log.info("challenger %s is not set yet; watching it", self.config.challenger)
+                log.info("challenger %s is not set yet; watching it", uri)
+            except Exception:
+                log.exception("could not load the challenger %s; retrying as it is watched", uri)
+        await asyncio.to_thread(self._mark_loaded)
         self.ready = True
         self.settled.set()
         log.info("serving %s", self.champion.served.label)
         await self._watch()
 
-    async def _watch(self) -> None:
-        targets = [
-            (slot, ref)
-            for slot, uri in (
-                (self.champion, self.config.model),
-                (self.challenger, self.config.challenger),
-            )
-            if uri is not None and (ref := watched_alias(uri)) is not None
-        ]
-        if not targets:
+    def _mark_loaded(self) -> None:
+        db = self._database()
+        if db is None:
             return
-        from knot.registry.fluent import registry
+        for slot in (self.champion, self.challenger):
+            if slot.served is not None:
+                try:
+                    mark_served(db, self.config.service_id, slot.role, slot.served)
+                except Exception:
+                    log.exception(
+                        "could not record that %s serves %s", slot.role, slot.served.label
+                    )
 
+    async def _watch(self) -> None:
+        challenger = self._challenger_uri
+        if self._name is None and (challenger is None or watched_alias(challenger) is None):
+            return  # a kit or other source with no traffic record: nothing can change
         while True:
             await asyncio.sleep(self.config.poll_seconds)
-            for slot, (name, alias) in targets:
-                try:
-                    aliases = (await asyncio.to_thread(registry().get_model, name)).aliases
-                    await self._follow(slot, name, aliases.get(alias))
-                except Exception:  # the registry being away must not stop the service
-                    log.exception("could not follow %s@%s", name, alias)
+            try:
+                await self._poll()
+            except Exception:  # the registry being away must not stop the service
+                log.exception("could not follow %s", self.config.model)
 
-    async def _follow(self, slot: Slot, name: str, version: int | None) -> None:
-        current = slot.served.version if slot.served is not None else None
-        if version == current:
+    async def _refresh_split(self) -> None:
+        name = self._name
+        if name is None:
             return
+        record = await asyncio.to_thread(lambda: traffic_store().get(name))
+        if record is not None:
+            self._record_seen = True
+            split = Split.of(record)
+        elif self._record_seen:
+            split = Split(None, 0.0, False)  # the record was cleared: all to the champion
+        else:
+            return
+        if split != self.split:
+            log.info("traffic of %s now %s", self._name, split)
+            self.split = split
+
+    async def _poll(self) -> None:
+        try:
+            await self._refresh_split()
+            self._split_error = None
+        except Exception as exc:  # aliases are still followed; the error is said once
+            if str(exc) != self._split_error:
+                log.warning("could not read the traffic record of %s: %s", self._name, exc)
+            self._split_error = str(exc)
+        aliases: dict[str, dict[str, int]] = {}
+        ref = watched_alias(self.config.model)
+        if ref is not None:
+            await self._follow(self.champion, ref, aliases)
+        uri = self.split.challenger
+        if uri is None:
+            await self._switch(self.challenger, None)
+        elif (ref := watched_alias(uri)) is not None:
+            await self._follow(self.challenger, ref, aliases)
+        elif uri != self._challenger_uri or self.challenger.served is None:
+            await self._switch(self.challenger, await asyncio.to_thread(load_and_warm, uri))
+        self._challenger_uri = uri
+
+    async def _follow(
+        self, slot: Slot, ref: tuple[str, str], aliases: dict[str, dict[str, int]]
+    ) -> None:
+        name, alias = ref
+        if name not in aliases:
+            from knot.registry.fluent import registry
+
+            aliases[name] = (await asyncio.to_thread(registry().get_model, name)).aliases
+        version = aliases[name].get(alias)
+        current = slot.served
         if version is None:
-            if slot is self.challenger:
+            if slot is self.challenger and current is not None:
                 log.info("challenger alias removed: all traffic to the champion")
-                slot.served = None
+                await self._switch(slot, None)
             return
-        served = await asyncio.to_thread(load_and_warm, f"models:/{name}/{version}")
+        if current is not None and (current.name, current.version) == (name, version):
+            return
+        await self._switch(
+            slot, await asyncio.to_thread(load_and_warm, f"models:/{name}/{version}")
+        )
+
+    async def _switch(self, slot: Slot, served: ServedModel | None) -> None:
+        before = slot.served
+        if before is None and served is None:
+            return
         slot.served = served  # one reference assignment: the swap
-        self.metrics.swaps.labels(slot.role).inc()
-        log.info("%s now %s (was version %s)", slot.role, served.label, current)
+        if served is not None:
+            self.metrics.swaps.labels(slot.role).inc()
+        was = before.label if before is not None else "nothing"
+        log.info("%s now %s (was %s)", slot.role, served.label if served else "unset", was)
+        db = self._database()
+        if db is not None:
+            try:
+                await asyncio.to_thread(
+                    record_switch, db, self.config.service_id, slot.role, before, served
+                )
+            except Exception:
+                log.exception("could not audit the switch of %s", slot.role)

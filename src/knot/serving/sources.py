@@ -13,13 +13,16 @@ from pathlib import Path
 
 from knot.errors import Invalid
 from knot.registry.entities import Signature
-from knot.registry.model_folder import LoadedModel, load_folder
+from knot.registry.model_folder import LoadedModel
 from knot.registry.uri import parse_model_uri
+from knot.serving.model_cache import cached_model, fast_load_model, load_model_folder
 
 __all__ = [
     "ServedModel",
     "SourceLoader",
+    "forget_preloaded",
     "load_source",
+    "preload",
     "register_source",
     "watched_alias",
 ]
@@ -52,10 +55,16 @@ def _load_registered(uri: str) -> ServedModel:
     from knot.tracking.fluent import session
 
     version = registry().resolve(uri)
-    with tempfile.TemporaryDirectory(prefix="knot-serve-") as tmp:
-        session().artifacts.download_folder(version.artifact_digest, tmp)
-        model = load_folder(Path(tmp), version.uri)
-    return ServedModel(version.name, version.version, version.artifact_digest, model)
+    digest = version.artifact_digest
+    model = cached_model(digest, version.uri)
+    if model is None and version.fast_load_digest is not None:
+        fast = version.fast_load_digest  # checked as it is read: see knot.registry.fast_load
+        model = fast_load_model(session().artifacts, digest, fast, version.uri)
+    if model is None:
+        with tempfile.TemporaryDirectory(prefix="knot-serve-") as tmp:
+            session().artifacts.download_folder(digest, tmp)
+            model = load_model_folder(Path(tmp), digest, version.uri)
+    return ServedModel(version.name, version.version, digest, model)
 
 
 def _load_kit(uri: str) -> ServedModel:
@@ -83,6 +92,8 @@ def _load_kit(uri: str) -> ServedModel:
 
 
 _SOURCES: dict[str, SourceLoader] = {"models": _load_registered, "oci": _load_kit}
+#: uri -> a model loaded before this process forked its workers (see knot.serving.workers)
+_PRELOADED: dict[str, ServedModel] = {}
 
 
 def register_source(scheme: str, loader: SourceLoader) -> None:
@@ -94,8 +105,23 @@ def _scheme(uri: str) -> str:
     return uri.split(":", 1)[0].lower() if isinstance(uri, str) and ":" in uri else ""
 
 
+def preload(uri: str, served: ServedModel) -> None:
+    """Make the next `load_source(uri)` of this process (and of each process forked from
+    it) return `served` instead of loading it again."""
+    _PRELOADED[uri] = served
+
+
+def forget_preloaded() -> None:
+    """Drop preloaded models: later loads, and later forks, go to the source again."""
+    _PRELOADED.clear()
+
+
 def load_source(uri: str) -> ServedModel:
-    """Load what `uri` names, with the loader registered for its scheme."""
+    """Load what `uri` names, with the loader registered for its scheme (once, for a
+    preloaded model)."""
+    preloaded = _PRELOADED.pop(uri, None)
+    if preloaded is not None:
+        return preloaded
     loader = _SOURCES.get(_scheme(uri))
     if loader is None:
         known = ", ".join(f"{s}:" for s in sorted(_SOURCES))

@@ -1,0 +1,1 @@
+"""Automation: pipelines (steps, caching, executors), triggers and the retrain loop."""

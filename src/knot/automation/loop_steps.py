@@ -1,0 +1,248 @@
+"""The steps of one retraining, each ending in one transaction that moves the loop's
+persisted state with its lineage edges and audit rows (see knot.automation.loop).
+
+`RetrainSteps` is the base of the Controller: it holds what every step needs (the
+model's config, the database, this controller's owner name) and one method per state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
+
+from knot.automation.loop_canary import judge, read_canary
+from knot.automation.loop_config import LoopConfig, resolve_pipeline
+from knot.automation.loop_state import (
+    LeaseLost,
+    LoopState,
+    State,
+    finish_retrain,
+    start_retrain,
+    transition,
+    update_retrain,
+)
+from knot.automation.pipeline import Pipeline
+from knot.automation.triggers import Fired, advance, poll
+from knot.errors import Conflict, Invalid, KnotError, NotFound
+from knot.governance import audit
+from knot.governance.lineage import Edge, add_edges
+from knot.registry.entities import ModelVersion
+from knot.store.database import Database, now_ms
+
+__all__ = ["CHALLENGER", "RetrainSteps"]
+
+CHALLENGER = "challenger"
+
+
+class RetrainSteps:
+    config: LoopConfig
+    model: str
+    owner: str
+    db: Database
+    say: Callable[[str], None]
+    progress: bool
+
+    def _poll(self) -> list[Fired]:
+        return poll(self.db, self.model, self.config.triggers)
+
+    def _start(self, state: LoopState, triggers: list[Fired]) -> str:
+        with self.db.write() as conn:
+            retrain = start_retrain(conn, self.model, self.owner, [t.to_dict() for t in triggers])
+            detail = {"triggers": [t.to_dict() for t in triggers]}
+            self._move(conn, state, State.TRAINING, retrain, detail)
+            advance(conn, self.model, triggers)
+            nodes = [t.node for t in triggers if t.node is not None]
+            add_edges(conn, [Edge(k, i, "triggered", "retrain", retrain) for k, i in nodes])
+        kinds = "; ".join(
+            t.kind + "".join(f" {k}={v}" for k, v in t.detail.items()) for t in triggers
+        )
+        self.say(f"retrain {retrain} of {self.model} started by {kinds}")
+        return retrain
+
+    def _train(self, state: LoopState) -> None:
+        import knot
+
+        retrain = state.retrain_id
+        assert retrain is not None
+        self.say(f"training: {self.config.pipeline}")
+        try:
+            fn = resolve_pipeline(self.config.pipeline)
+            params = self.config.params
+            # a @knot.pipeline shows a progress bar of its steps; a plain function runs as is
+            result = (
+                fn.run(**params, progress=self.progress)
+                if isinstance(fn, Pipeline)
+                else fn(**params)
+            )
+            version, run_id = _version_of(result, self.config.pipeline)
+            if version.name != self.model:
+                raise Invalid(
+                    f"pipeline {self.config.pipeline} registered {version.name}/"
+                    f"{version.version}, not a version of {self.model}",
+                    field="pipeline",
+                )
+            knot.set_alias(self.model, CHALLENGER, version.version)
+        except LeaseLost:
+            raise
+        except Exception as exc:  # a failing pipeline ends this retraining, not the loop
+            self._finish(state, "failed", f"pipeline {self.config.pipeline} failed: {exc}")
+            return
+        detail = {**state.detail, "challenger": version.version, "run_id": run_id}
+        with self.db.write() as conn:
+            self._move(conn, state, State.EVALUATING, retrain, detail)
+            update_retrain(conn, retrain, challenger_version=version.version, run_id=run_id)
+            node = f"{self.model}/{version.version}"
+            edges = [Edge("retrain", retrain, "produced", "model_version", node)]
+            edges.append(Edge("retrain", retrain, "ran", "run", run_id))
+            add_edges(conn, edges)
+        self.say(f"trained challenger {self.model}/{version.version}")
+
+    def _evaluate(self, state: LoopState) -> None:
+        import knot
+        from knot.automation.evaluate import evaluate_challenger
+
+        retrain, version = state.retrain_id, int(state.detail["challenger"])
+        assert retrain is not None
+        detail = dict(state.detail)
+        ev = self.config.evaluation
+        if ev is not None:
+            try:
+                evaluation = evaluate_challenger(
+                    self.model,
+                    version,
+                    dataset=ev.dataset,
+                    label=ev.label,
+                    policy=ev.policy(),
+                    champion=ev.champion,
+                )
+            except KnotError as exc:  # a missing held-out dataset, unmappable labels, ...
+                self._finish(state, "failed", f"evaluation failed: {exc.message}")
+                return
+            detail["evaluation"] = evaluation.summary()
+            self.say(evaluation.summary())
+            held_out = Edge(
+                "dataset", evaluation.dataset or ev.dataset, "evaluated", "retrain", retrain
+            )
+            with self.db.write() as conn:
+                add_edges(conn, [held_out])
+            if not evaluation.passed:
+                self._finish(state, "rejected", "; ".join(evaluation.reasons), detail)
+                return
+            detail["champion"] = _version_number(evaluation.champion)
+        canary = self.config.canary
+        if canary is None:
+            with self.db.write() as conn:
+                self._move(conn, state, State.PROMOTING, retrain, detail)
+            return
+        knot.set_traffic(self.model, challenger=CHALLENGER, weight=canary.weight)
+        detail["canary_started"] = now_ms()
+        with self.db.write() as conn:
+            self._move(conn, state, State.CANARY, retrain, detail)
+        self.say(f"canary: {canary.weight:.0%} of requests to {self.model}/{version}")
+
+    def _watch(self, state: LoopState) -> str | None:
+        canary = self.config.canary
+        retrain = state.retrain_id
+        assert canary is not None and retrain is not None
+        started = int(state.detail["canary_started"])
+        champion = state.detail.get("champion")
+        reading = read_canary(
+            self.model, int(state.detail["challenger"]), champion, started, canary.window
+        )
+        verdict = judge(canary, reading, (now_ms() - started) / 1000)
+        if verdict.action == "wait":
+            return verdict.reason
+        if verdict.action == "rollback":
+            self._finish(state, "rolled_back", verdict.reason)
+            return None
+        with self.db.write() as conn:
+            detail = {**state.detail, "canary": verdict.reason}
+            self._move(conn, state, State.PROMOTING, retrain, detail)
+        return None
+
+    def _promote(self, state: LoopState) -> None:
+        import knot
+
+        retrain, version = state.retrain_id, int(state.detail["challenger"])
+        assert retrain is not None
+        try:
+            request = knot.promote(self.model, version, "champion", comment=f"retrain {retrain}")
+        except Conflict as exc:  # the registry's policy thresholds said no
+            self._finish(state, "rolled_back", exc.message)
+            return
+        if request.status.value == "pending":
+            with self.db.write() as conn:
+                detail = {**state.detail, "request_id": request.request_id}
+                self._move(conn, state, State.APPROVAL, retrain, detail)
+            self.say(f"promotion waits for approval: request {request.request_id}")
+            return
+        self._finish(state, "promoted", f"{self.model}/{version} is the champion")
+
+    def _await_approval(self, state: LoopState) -> str | None:
+        import knot
+
+        request_id = state.detail["request_id"]
+        requests = {r.request_id: r for r in knot.list_promotion_requests(self.model)}
+        request = requests.get(request_id)
+        if request is None or request.status.value == "pending":
+            return f"waiting for approval of promotion request {request_id}"
+        if request.status.value == "rejected":
+            why = request.decision_comment or "no reason given"
+            self._finish(state, "rolled_back", f"promotion rejected by {request.decided_by}: {why}")
+        else:
+            version = state.detail["challenger"]
+            self._finish(
+                state, "promoted", f"{self.model}/{version} approved by {request.decided_by}"
+            )
+        return None
+
+    def _finish(
+        self, state: LoopState, status: str, reason: str, detail: dict[str, Any] | None = None
+    ) -> None:
+        """End the retraining: traffic back to the champion, the challenger alias gone,
+        the outcome recorded, the loop idle."""
+        import knot
+
+        retrain = state.retrain_id
+        assert retrain is not None
+        # a model the pipeline never registered has neither traffic nor a challenger alias;
+        # an interrupted attempt may have removed them already
+        with suppress(NotFound):
+            knot.clear_traffic(self.model)
+            knot.delete_alias(self.model, CHALLENGER)
+        with self.db.write() as conn:
+            finish_retrain(conn, retrain, status, reason)
+            last = {"last_retrain": retrain, "last_status": status, **(detail or {})}
+            self._move(conn, state, State.IDLE, None, last)
+        self.say(f"retrain {retrain}: {status}: {reason}")
+
+    def _move(
+        self, conn: Any, state: LoopState, to: State, retrain: str | None, detail: dict[str, Any]
+    ) -> None:
+        transition(conn, self.model, self.owner, to, retrain_id=retrain, detail=detail)
+        audit.record(
+            conn,
+            "loop.state",
+            "model",
+            self.model,
+            {"state": state.state.value, "retrain_id": state.retrain_id},
+            {"state": to.value, "retrain_id": retrain or state.retrain_id},
+        )
+
+
+def _version_of(result: Any, target: str) -> tuple[ModelVersion, str]:
+    """The new ModelVersion a pipeline returned (itself, or a PipelineResult's output)."""
+    version = getattr(result, "output", result)
+    if not isinstance(version, ModelVersion):
+        raise Invalid(
+            f"pipeline {target} returned {type(result).__name__}; it must return the new "
+            "ModelVersion (what knot.log_model(..., registered_model_name=...) gives)",
+            field="pipeline",
+        )
+    run_id = getattr(result, "run_id", None) or version.run_id
+    return version, str(run_id)
+
+
+def _version_number(name: str | None) -> int | None:
+    return int(name.rpartition("/")[2]) if name else None

@@ -1,0 +1,141 @@
+"""Step outputs as content-addressed blobs: how each kind of value is stored and loaded.
+
+  pandas DataFrame, pyarrow Table   -> Parquet           (kind "parquet")
+  NumPy array (not of objects)      -> .npy              (kind "npy")
+  knot ModelVersion / DatasetVersion -> a reference: the name, version and digest as
+                                       JSON; loading it reads the registry or the
+                                       dataset store  (kinds "model_version", "dataset")
+  anything else                     -> pickle            (kind "pickle")
+
+Trust boundary: loading a "pickle" output runs whatever code the pickle names, like any
+pickle. Blobs are checked against their digest on every read, so nobody can swap the
+bytes under a digest, but whoever can write to the metadata store (the cache table) and
+the artifact store can make a pipeline load a pickle of their choosing. Give write access
+to those stores only to people you would let run code in your pipelines.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from knot.errors import Invalid
+
+if TYPE_CHECKING:
+    from knot.artifacts import ArtifactStore
+
+__all__ = ["KINDS", "StoredValue", "encode_value", "lineage_node", "load_value", "store_value"]
+
+KINDS = ("parquet", "npy", "pickle", "model_version", "dataset")
+
+
+@dataclass(frozen=True)
+class StoredValue:
+    """Where a value went: its blob digest and how to read it back."""
+
+    digest: str
+    kind: str
+
+
+def store_value(value: Any, store: ArtifactStore) -> StoredValue:
+    """Serialise `value` by its kind and put it in the artifact store."""
+    kind, data = encode_value(value)
+    return StoredValue(store.put_bytes(data), kind)
+
+
+def encode_value(value: Any) -> tuple[str, bytes]:
+    """(kind, bytes) of a value, as store_value would store it."""
+    from knot.data.entities import DatasetVersion
+    from knot.registry.entities import ModelVersion
+
+    if isinstance(value, ModelVersion):
+        ref = {"model": value.name, "version": value.version, "digest": value.artifact_digest}
+        return "model_version", json.dumps(ref, sort_keys=True).encode()
+    if isinstance(value, DatasetVersion):
+        ref = {"dataset": value.name, "version": value.version, "digest": value.digest}
+        return "dataset", json.dumps(ref, sort_keys=True).encode()
+    table = _arrow_table(value)
+    if table is not None:
+        import pyarrow.parquet as pq
+
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer)
+        return "parquet", buffer.getvalue()
+    array = _numeric_array(value)
+    if array is not None:
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        return "npy", buffer.getvalue()
+    try:
+        return "pickle", pickle.dumps(value, protocol=5)
+    except Exception as exc:
+        raise Invalid(
+            f"the step returned a {type(value).__module__}.{type(value).__qualname__} "
+            f"that cannot be stored ({type(exc).__name__}: {exc}); return a DataFrame, an "
+            "array, a model version, or a value pickle can serialise",
+            field="output",
+        ) from None
+
+
+def _arrow_table(value: Any) -> Any:
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(value, pa.Table):
+        return value
+    if isinstance(value, pd.DataFrame):
+        try:
+            return pa.Table.from_pandas(value)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            return None  # mixed-type object columns: stored with pickle instead
+    return None
+
+
+def _numeric_array(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+        return value
+    return None
+
+
+def load_value(digest: str, kind: str, store: ArtifactStore) -> Any:
+    """The value stored under `digest`, verified; raises Corrupted if the bytes changed."""
+    data = store.get_bytes(digest)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(io.BytesIO(data))
+        is_pandas = table.schema.metadata is not None and b"pandas" in table.schema.metadata
+        return table.to_pandas() if is_pandas else table
+    if kind == "npy":
+        import numpy as np
+
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    if kind == "pickle":
+        return pickle.loads(data)
+    ref = json.loads(data)
+    if kind == "model_version":
+        from knot.registry.fluent import get_model_version
+
+        return get_model_version(ref["model"], ref["version"])
+    if kind == "dataset":
+        from knot.tracking.datasets import get_dataset
+
+        return get_dataset(f"{ref['dataset']}@{ref['version']}")
+    raise Invalid(f"unknown output kind {kind!r}; known: {', '.join(KINDS)}", field="kind")
+
+
+def lineage_node(digest: str, kind: str, store: ArtifactStore) -> tuple[str, str]:
+    """The lineage node an output is: the model version or dataset it names, or its blob."""
+    if kind not in ("model_version", "dataset"):
+        return "artifact", digest
+    ref = json.loads(store.get_bytes(digest))
+    if kind == "model_version":
+        return "model_version", f"{ref['model']}/{ref['version']}"
+    return "dataset", f"{ref['dataset']}@{ref['version']}"

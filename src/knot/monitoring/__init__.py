@@ -1,0 +1,1 @@
+"""Monitoring: drift statistics, delayed-label performance, alert rules and reports."""

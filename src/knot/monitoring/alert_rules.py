@@ -1,0 +1,247 @@
+"""Alert rules: which metric of which model, compared how with what threshold, over which
+window, for how many consecutive windows; stored one row per rule, changes audited.
+
+Metrics are the performance metrics (accuracy, error_rate, precision, recall, f1,
+roc_auc, log_loss, mae, rmse, r2), counts (rows, served_rows, labeled), and drift:
+"drift.share" (share of drifted features), "drift.dataset" (1 when the dataset drifted),
+"drift.<feature>" (that feature's statistic), and prediction drift, which the share
+leaves out: "drift.prediction" (the statistic of the window's predictions against the
+version's own predictions on its reference; categorical for classifiers) and
+"drift.score" (the same for a binary classifier's positive-class probability).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from sqlalchemy import Connection, delete, select
+
+from knot.errors import Invalid, NotFound
+from knot.governance import audit
+from knot.governance.identity import current_actor
+from knot.monitoring.model_metrics import CLASSIFIER_METRICS, REGRESSOR_METRICS
+from knot.monitoring.store import monitor_db
+from knot.monitoring.tables import alert_rules, alert_state
+from knot.monitoring.windows import parse_window
+from knot.registry.uri import check_model_name
+from knot.store.database import now_ms
+
+__all__ = [
+    "METRICS",
+    "OPS",
+    "AlertRule",
+    "delete_alert_rule",
+    "get_alert_rule",
+    "list_alert_rules",
+    "set_alert_rule",
+]
+
+OPS = (">", ">=", "<", "<=")
+COUNTS = ("rows", "served_rows", "labeled")
+DRIFT = ("drift.share", "drift.dataset", "drift.prediction", "drift.score")
+METRICS = (*CLASSIFIER_METRICS, *REGRESSOR_METRICS, *COUNTS, *DRIFT)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$")
+
+
+class AlertRule(BaseModel):
+    """Fire when `metric op threshold` holds for `consecutive` windows of length `window`
+    in a row; resolve on the first window where it does not. `version` pins the rule to
+    one model version; by default each window is judged on the version that answered
+    most of its traffic."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    model: str
+    metric: str
+    op: str = ">"
+    threshold: float
+    window: str = "1h"
+    consecutive: int = 1
+    version: int | None = None
+    webhook: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                "use 1-256 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        try:
+            return check_model_name(value)
+        except Invalid as exc:
+            raise ValueError(exc.message) from None
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        if value in METRICS or (value.startswith("drift.") and len(value) > len("drift.")):
+            return value
+        raise ValueError(f"use one of {', '.join(METRICS)}, or drift.<feature>")
+
+    @field_validator("op")
+    @classmethod
+    def _op(cls, value: str) -> str:
+        if value not in OPS:
+            raise ValueError(f"use one of {' '.join(OPS)}")
+        return value
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("use a finite number")
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        try:
+            parse_window(value)
+        except Invalid as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("consecutive")
+    @classmethod
+    def _consecutive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("use a whole number of windows, 1 or more")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("use a model version number, 1 or more, or leave it out")
+        return value
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("use an http:// or https:// URL")
+        return value
+
+    @classmethod
+    def parse(cls, data: Any, where: str = "alert rule") -> AlertRule:
+        """A rule from a mapping (YAML, JSON); Invalid names the field and the fix."""
+        if not isinstance(data, Mapping):
+            raise Invalid(
+                f"{where} must be a mapping with name, model, metric, op, threshold, window, "
+                f"consecutive and optionally version and webhook; got {data!r}",
+                field="rules",
+            )
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            loc = ".".join(str(p) for p in error["loc"]) or "rule"
+            name = data.get("name", "?")
+            got = error.get("input")
+            raise Invalid(
+                f"{where} {name!r}: {loc} = {got!r} is not valid: {error['msg']}",
+                field=loc,
+            ) from None
+
+    def breached(self, value: float) -> bool:
+        """Whether `value` is on the alerting side of the threshold."""
+        if self.op == ">":
+            return value > self.threshold
+        if self.op == ">=":
+            return value >= self.threshold
+        if self.op == "<":
+            return value < self.threshold
+        return value <= self.threshold
+
+
+def _row(rule: AlertRule) -> dict[str, Any]:
+    return {
+        "name": rule.name,
+        "model": rule.model,
+        "metric": rule.metric,
+        "op": rule.op,
+        "threshold": rule.threshold,
+        "window_size": rule.window,
+        "consecutive": rule.consecutive,
+        "version": rule.version,
+        "webhook": rule.webhook,
+    }
+
+
+def _rule(row: Any) -> AlertRule:
+    return AlertRule(
+        name=row.name,
+        model=row.model,
+        metric=row.metric,
+        op=row.op,
+        threshold=row.threshold,
+        window=row.window_size,
+        consecutive=row.consecutive,
+        version=row.version,
+        webhook=row.webhook,
+    )
+
+
+def set_alert_rule(rule: AlertRule) -> AlertRule:
+    """Create or replace the rule named `rule.name` (audited). Changing what a rule
+    measures starts its state over; changing only its webhook keeps it."""
+    with monitor_db().write() as conn:
+        write_rule(conn, rule)
+    return rule
+
+
+def write_rule(conn: Connection, rule: AlertRule) -> None:
+    """`set_alert_rule` inside the caller's transaction (applying a file is one)."""
+    before = conn.execute(select(alert_rules).where(alert_rules.c.name == rule.name)).first()
+    row = {**_row(rule), "updated_at": now_ms(), "updated_by": current_actor()}
+    old = _row(_rule(before)) if before is not None else None
+    if old == _row(rule):
+        return
+    if before is None:
+        conn.execute(alert_rules.insert(), row)
+    else:
+        conn.execute(alert_rules.update().where(alert_rules.c.name == rule.name), row)
+        measured = ("model", "metric", "op", "threshold", "window_size", "consecutive", "version")
+        if any(old[k] != row[k] for k in measured):  # type: ignore[index]
+            conn.execute(delete(alert_state).where(alert_state.c.rule == rule.name))
+    audit.record(conn, "alert_rule.set", "alert_rule", rule.name, old, _row(rule))
+
+
+def get_alert_rule(name: str) -> AlertRule:
+    with monitor_db().read() as conn:
+        row = conn.execute(select(alert_rules).where(alert_rules.c.name == name)).first()
+    if row is None:
+        raise NotFound(
+            f"alert rule {name!r} does not exist; list rules with `knot monitor rules list`",
+            field="name",
+        )
+    return _rule(row)
+
+
+def list_alert_rules(model: str | None = None) -> list[AlertRule]:
+    """Rules of `model` (or all), by name."""
+    query = select(alert_rules).order_by(alert_rules.c.name)
+    if model is not None:
+        query = query.where(alert_rules.c.model == model)
+    with monitor_db().read() as conn:
+        return [_rule(r) for r in conn.execute(query)]
+
+
+def delete_alert_rule(name: str) -> None:
+    """Remove a rule and its state (its events stay in the history); audited."""
+    rule = get_alert_rule(name)
+    with monitor_db().write() as conn:
+        conn.execute(delete(alert_state).where(alert_state.c.rule == name))
+        conn.execute(delete(alert_rules).where(alert_rules.c.name == name))
+        audit.record(conn, "alert_rule.delete", "alert_rule", name, _row(rule), None)

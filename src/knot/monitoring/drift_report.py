@@ -1,0 +1,85 @@
+"""What `knot.drift` answers: per column the test, its statistic or p-value, the
+threshold and whether the column drifted; over the dataset the share of drifted
+columns; and the prediction column's drift apart from the features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, computed_field
+
+__all__ = ["ColumnDrift", "Distribution", "DriftReport"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(ser_json_inf_nan="strings", frozen=True)
+
+
+class Distribution(_Model):
+    """Shares of reference and current values per bin, for pictures: numeric columns
+    have `edges` (one more than the shares), categorical ones `categories`."""
+
+    edges: list[float] | None = None
+    categories: list[str] | None = None
+    reference: list[float]
+    current: list[float]
+
+
+class ColumnDrift(_Model):
+    column: str
+    kind: Literal["numeric", "categorical"]
+    test: str
+    statistic: float | None
+    p_value: float | None = None
+    threshold: float
+    drifted: bool
+    missing_share_ref: float
+    missing_share_cur: float
+    new_categories: list[str] = []
+    approximate: bool = False
+    reference_count: int
+    current_count: int
+    distribution: Distribution | None = None
+
+    @property
+    def score(self) -> float | None:
+        """The number compared with the threshold: the p-value of a test, else the
+        distance."""
+        return self.p_value if self.p_value is not None else self.statistic
+
+
+class DriftReport(_Model):
+    columns: list[ColumnDrift]
+    prediction: ColumnDrift | None = None
+    drift_share: float
+    reference_rows: int
+    current_rows: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def drifted_columns(self) -> list[str]:
+        return [c.column for c in self.columns if c.drifted]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def share_drifted(self) -> float:
+        return len(self.drifted_columns) / len(self.columns) if self.columns else 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def dataset_drifted(self) -> bool:
+        return bool(self.columns) and self.share_drifted >= self.drift_share
+
+    def column(self, name: str) -> ColumnDrift | None:
+        return next((c for c in self.columns if c.column == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_html(self, path: str | Path, title: str = "Data drift") -> Path:
+        """A self-contained Plotly page: the per-column table, then reference vs
+        current distributions of every column."""
+        from knot.monitoring.drift_html import write_drift_html
+
+        return write_drift_html(self, path, title)

@@ -1,0 +1,163 @@
+"""A model's monitoring set-up, from a YAML file or the SDK: the reference data drift
+compares against, the segment column, the default window, and the alert rules.
+
+    model: churn
+    reference: dataset:churn@1     # default: the dataset the served version trained on
+    segment: plan                  # optional: results also per value of this feature
+    window: 1h                     # optional: the window when no rule names one
+    rules:
+      - {name: churn-drift, metric: drift.share, op: ">=", threshold: 0.3, consecutive: 2}
+      - {name: churn-accuracy, metric: accuracy, op: "<", threshold: 0.7, window: 1h}
+
+`apply_config` stores it all in one transaction (audited), so a bad rule changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import delete, select
+
+from knot.errors import Invalid
+from knot.governance import audit
+from knot.governance.identity import current_actor
+from knot.monitoring.alert_rules import AlertRule, write_rule
+from knot.monitoring.store import monitor_db
+from knot.monitoring.tables import monitor_settings
+from knot.monitoring.windows import parse_window
+from knot.registry.uri import check_model_name
+from knot.store.database import now_ms
+
+__all__ = [
+    "MonitorConfig",
+    "MonitorSettings",
+    "apply_config",
+    "get_monitor_settings",
+    "load_config",
+]
+
+_KEYS = ("model", "reference", "segment", "window", "rules")
+
+
+class MonitorSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    reference: str | None = None
+    segment: str | None = None
+    window: str | None = None
+
+
+class MonitorConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    settings: MonitorSettings
+    rules: list[AlertRule]
+
+
+def load_config(path: Path) -> MonitorConfig:
+    """Read and check a monitoring YAML file; Invalid names the file, the field and the fix."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise Invalid(f"{path} does not exist; pass the path of a rules YAML file") from None
+    except yaml.YAMLError as exc:
+        raise Invalid(f"{path} is not valid YAML ({exc}); fix the file") from None
+    return parse_config(data, str(path))
+
+
+def parse_config(data: Any, where: str = "monitoring config") -> MonitorConfig:
+    if not isinstance(data, dict):
+        raise Invalid(
+            f"{where} must be a mapping with model, rules and optionally reference, segment "
+            f"and window; got {type(data).__name__}",
+            field="model",
+        )
+    unknown = sorted(set(data) - set(_KEYS))
+    if unknown:
+        raise Invalid(
+            f"{where}: {unknown[0]!r} is not a setting; use {', '.join(_KEYS)}", field=unknown[0]
+        )
+    model = data.get("model")
+    try:
+        check_model_name(model)  # type: ignore[arg-type]
+    except Invalid as exc:
+        raise Invalid(f"{where}: {exc.message}", field="model") from None
+    for key in ("reference", "segment", "window"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise Invalid(f"{where}: {key} must be text, got {data[key]!r}", field=key)
+    if data.get("window") is not None:
+        parse_window(data["window"])
+    reference = data.get("reference")
+    if reference is not None and not reference.startswith("dataset:"):
+        raise Invalid(
+            f"{where}: reference {reference!r} is not a dataset URI; write dataset:NAME@VERSION",
+            field="reference",
+        )
+    raw_rules = data.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise Invalid(f"{where}: rules must be a list of rules", field="rules")
+    rules = [
+        AlertRule.parse({"model": model, **r} if isinstance(r, dict) else r, f"{where}: rule {i}")
+        for i, r in enumerate(raw_rules)
+    ]
+    names = [r.name for r in rules]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise Invalid(f"{where}: rule {twice[0]!r} is defined twice; rename one", field="rules")
+    other = [r.name for r in rules if r.model != model]
+    if other:
+        raise Invalid(
+            f"{where}: rule {other[0]!r} is for another model than {model!r}; put it in that "
+            "model's file",
+            field="rules",
+        )
+    settings = MonitorSettings(
+        model=model, reference=reference, segment=data.get("segment"), window=data.get("window")
+    )
+    return MonitorConfig(settings=settings, rules=rules)
+
+
+def apply_config(config: MonitorConfig) -> MonitorConfig:
+    """Store the settings and every rule, in one transaction."""
+    s = config.settings
+    with monitor_db().write() as conn:
+        t = monitor_settings
+        before = conn.execute(select(t).where(t.c.model == s.model)).first()
+        conn.execute(delete(t).where(t.c.model == s.model))
+        conn.execute(
+            t.insert(),
+            {
+                "model": s.model,
+                "reference": s.reference,
+                "segment": s.segment,
+                "window_size": s.window,
+                "updated_at": now_ms(),
+                "updated_by": current_actor(),
+            },
+        )
+        old = _settings(before).model_dump() if before is not None else None
+        if old != s.model_dump():
+            audit.record(conn, "monitor.settings", "model", s.model, old, s.model_dump())
+        for rule in config.rules:
+            write_rule(conn, rule)
+    return config
+
+
+def get_monitor_settings(model: str) -> MonitorSettings:
+    """The stored settings of `model` (all defaults when none were applied)."""
+    with monitor_db().read() as conn:
+        row = conn.execute(
+            select(monitor_settings).where(monitor_settings.c.model == model)
+        ).first()
+    return _settings(row) if row is not None else MonitorSettings(model=model)
+
+
+def _settings(row: Any) -> MonitorSettings:
+    return MonitorSettings(
+        model=row.model, reference=row.reference, segment=row.segment, window=row.window_size
+    )

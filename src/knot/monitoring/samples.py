@@ -1,0 +1,179 @@
+"""What drift compares: tables from any source, and one column of them as a sorted
+numeric `Sample` or as category counts.
+
+A source is a pandas DataFrame, an Arrow table or record batch, a dataset URI
+("dataset:churn@3"), or a Parquet/CSV file or folder of Parquet files. A table with a
+`features` struct column (a window of the prediction log) has that struct's fields
+and its `prediction` as its columns (request ids, timestamps and the like are left
+out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from knot.errors import Invalid
+from knot.monitoring.stats import Sample
+
+__all__ = [
+    "Categories",
+    "Family",
+    "category_counts",
+    "family",
+    "load_table",
+    "numeric_sample",
+]
+
+Family = Literal["numeric", "categorical"]
+DATASET_SCHEME = "dataset:"
+FEATURES = "features"
+PREDICTION = "prediction"
+
+
+@dataclass(frozen=True)
+class Categories:
+    """Counts per category (values as text) and how many values were null."""
+
+    counts: dict[str, int]
+    missing: int = 0
+
+    @property
+    def n(self) -> int:
+        return sum(self.counts.values())
+
+
+def family(t: pa.DataType) -> Family | None:
+    """numeric for integers, floats, decimals, dates and timestamps; categorical for
+    text, dictionaries and booleans; None for what drift cannot compare (binary,
+    nested)."""
+    if pa.types.is_dictionary(t) or pa.types.is_boolean(t):
+        return "categorical"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "categorical"
+    if (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_temporal(t)
+    ):
+        return "numeric"
+    return None
+
+
+def load_table(source: Any, side: str) -> pa.Table:
+    """The rows of `source` as an Arrow table; `side` ("reference"/"current") names it
+    in errors."""
+    if isinstance(source, pa.Table):
+        table = source
+    elif isinstance(source, pa.RecordBatch):
+        table = pa.Table.from_batches([source])
+    elif isinstance(source, str | Path):
+        table = _read(source, side)
+    elif _is_dataframe(source):
+        table = pa.Table.from_pandas(source, preserve_index=False)
+    else:
+        raise Invalid(
+            f"{side} must be a pandas DataFrame, an Arrow table, a dataset URI "
+            f"('dataset:NAME@VERSION') or a .parquet/.csv path, got {type(source).__name__}",
+            field=side,
+        )
+    return _flatten_features(table, side)
+
+
+def _is_dataframe(value: Any) -> bool:
+    import pandas as pd
+
+    return isinstance(value, pd.DataFrame)
+
+
+def _read(source: str | Path, side: str) -> pa.Table:
+    text = str(source)
+    if text.startswith(DATASET_SCHEME):
+        from knot.tracking.datasets import load_dataset
+
+        ref = text[len(DATASET_SCHEME) :]
+        if not ref:
+            raise Invalid(
+                f"{side} {text!r} names no dataset; write dataset:NAME@VERSION", field=side
+            )
+        table = load_dataset(ref, format="arrow")
+        assert isinstance(table, pa.Table)
+        return table
+    path = Path(text)
+    if not path.exists():
+        raise Invalid(
+            f"{side} {text!r} is neither a dataset URI (dataset:NAME@VERSION) nor an "
+            "existing file; check the path",
+            field=side,
+        )
+    try:
+        if path.suffix.lower() == ".csv":
+            import pyarrow.csv as pcsv
+
+            return pcsv.read_csv(path)
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise Invalid(
+            f"{side} {text!r} could not be read as Parquet or CSV ({exc}); pass a .parquet "
+            "file, a folder of them or a .csv file",
+            field=side,
+        ) from exc
+
+
+def _flatten_features(table: pa.Table, side: str) -> pa.Table:
+    if FEATURES not in table.column_names:
+        return table
+    column = table.column(FEATURES)
+    if not pa.types.is_struct(column.type):
+        return table
+    fields = [column.type.field(i).name for i in range(column.type.num_fields)]
+    clash = sorted(set(fields) & set(table.column_names))
+    if clash:
+        raise Invalid(
+            f"{side} has both a features struct and top-level columns {clash}; rename one of them",
+            field=side,
+        )
+    # a prediction log window: its features and the prediction, not the log's bookkeeping
+    arrays = [pc.struct_field(column, name) for name in fields]
+    if PREDICTION in table.column_names:
+        fields, arrays = [*fields, PREDICTION], [*arrays, table.column(PREDICTION)]
+    return pa.Table.from_arrays(arrays, names=fields)
+
+
+def numeric_sample(column: pa.ChunkedArray) -> Sample:
+    """The column's finite values sorted, nulls and NaN counted as missing."""
+    t = column.type
+    if pa.types.is_temporal(t):
+        column = column.cast(pa.int64()) if not pa.types.is_date32(t) else column.cast(pa.int32())
+    if not pa.types.is_float64(column.type):
+        column = pc.cast(column, pa.float64())
+    nulls = column.null_count
+    if nulls:
+        column = pc.fill_null(column, np.nan)
+    return Sample.of(column.to_numpy())
+
+
+def category_counts(column: pa.ChunkedArray) -> Categories:
+    """Counts per category in one hash pass (Arrow's value_counts)."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    counted = pc.value_counts(column)
+    values = counted.field("values").to_pylist()
+    numbers = counted.field("counts").to_pylist()
+    counts = {_text(v): int(n) for v, n in zip(values, numbers, strict=True) if v is not None}
+    return Categories(counts, column.null_count)
+
+
+def _text(value: Any) -> str:
+    # booleans read as DuckDB writes them in profiles, so both sides name them alike
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)

@@ -1,0 +1,209 @@
+"""The label log: ground truth that arrives after the prediction (delayed feedback),
+joined to the prediction log on (request_id, row).
+
+Files are ROOT/labels/model=NAME/date=YYYY-MM-DD/part-*.parquet (ROOT is the prediction
+log's folder) with columns request_id (string), row (int32), label (string: the JSON
+encoding of the value) and timestamp (ms, UTC: when the label arrived). Each call writes
+one file and fsyncs it and its folder before returning, so an acknowledged label
+survives a crash. Labels are never rewritten: a later label for the same (request_id,
+row) wins, and readers dedupe by keeping the newest timestamp (ties: the later file,
+whose name sorts later) per key, as `latest_labels` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from knot.errors import Invalid
+from knot.registry.uri import check_model_name
+from knot.serving.bodies import BadRequest
+from knot.serving.predlog import default_log_dir
+
+__all__ = [
+    "append_labels",
+    "label_dataset",
+    "labels_dir",
+    "labels_from_body",
+    "latest_labels",
+    "parse_labels",
+]
+
+_seq = itertools.count()
+
+
+def labels_dir(model: str, root: Path | None = None) -> Path:
+    return (root or default_log_dir()) / "labels" / f"model={check_model_name(model)}"
+
+
+def _bad(i: int, name: str, why: str) -> Invalid:
+    return Invalid(f"labels[{i}].{name} {why}", field=f"labels.{i}.{name}")
+
+
+def parse_labels(labels: object) -> list[tuple[str, int, str]]:
+    """(request_id, row, JSON label) per label; Invalid names the first bad field."""
+    if not isinstance(labels, Sequence) or isinstance(labels, str | bytes):
+        raise Invalid(
+            'labels must be a list such as [{"request_id": "...", "row": 0, "label": 1}]',
+            field="labels",
+        )
+    if not labels:
+        raise Invalid("labels is empty; send at least one label", field="labels")
+    out: list[tuple[str, int, str]] = []
+    for i, item in enumerate(labels):
+        if not isinstance(item, Mapping):
+            raise Invalid(
+                f'labels[{i}] is {type(item).__name__}, not an object {{"request_id": ..., '
+                '"label": ...}',
+                field=f"labels.{i}",
+            )
+        extra = sorted(set(item) - {"request_id", "row", "label"})
+        if extra:
+            raise _bad(i, str(extra[0]), "is not a label field; give request_id, row and label")
+        request_id = item.get("request_id")
+        if not isinstance(request_id, str) or not request_id:
+            raise _bad(i, "request_id", f"is {request_id!r}; give the id a prediction answered")
+        row = item.get("row", 0)
+        if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < 2**31:
+            raise _bad(i, "row", f"is {row!r}; give the input row's index (0 for the first)")
+        if "label" not in item:
+            raise _bad(i, "label", "is missing; give the true value for that row")
+        try:
+            label = orjson.dumps(item["label"], option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        except TypeError as exc:
+            raise _bad(i, "label", f"cannot be stored as JSON ({exc})") from None
+        out.append((request_id, row, label))
+    return out
+
+
+def labels_from_body(content_type: str, body: bytes) -> Any:
+    """The "labels" list of a POST /feedback body (checked by append_labels)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise BadRequest(
+            f"content type {content_type or '(none)'!r} is not supported; send "
+            'application/json: {"labels": [{"request_id": "...", "row": 0, "label": 1}]}',
+            status_code=415,
+            field="content-type",
+        )
+    if not body:
+        raise BadRequest('the request body is empty; send {"labels": [...]}')
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or "labels" not in doc:
+        raise Invalid(
+            'the JSON body needs a "labels" field: [{"request_id": "...", "row": 0, '
+            '"label": 1}, ...]',
+            field="labels",
+        )
+    extra = sorted(set(doc) - {"labels"})
+    if extra:
+        raise Invalid(f"field {extra[0]!r} is not part of a feedback body", field=extra[0])
+    return doc["labels"]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mkdirs(folder: Path) -> None:
+    """Create `folder` and fsync each parent that gained an entry, so the path survives."""
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for created in reversed(missing):
+        _fsync_dir(created.parent)
+
+
+def append_labels(model: str, labels: Sequence[Mapping[str, Any]], root: Path | None = None) -> int:
+    """Store `labels` ({"request_id", "row" (default 0), "label"}) for `model`'s
+    predictions; returns how many. Durable when it returns; nothing is written if any
+    label is bad."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = parse_labels(labels)
+    at = time.time_ns()
+    table = pa.table(
+        {
+            "request_id": pa.array([r[0] for r in rows], pa.string()),
+            "row": pa.array([r[1] for r in rows], pa.int32()),
+            "label": pa.array([r[2] for r in rows], pa.string()),
+            "timestamp": pa.array([at // 1_000_000] * len(rows), pa.timestamp("ms", tz="UTC")),
+        }
+    )
+    day = dt.datetime.fromtimestamp(at / 1e9, dt.UTC).date().isoformat()
+    folder = labels_dir(model, root) / f"date={day}"
+    _mkdirs(folder)
+    name = f"part-{at:020d}-{os.getpid()}-{next(_seq):06d}.parquet"
+    tmp = folder / f".{name}.tmp"  # dot files are skipped by readers
+    with open(tmp, "wb") as handle:
+        pq.write_table(table, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.rename(folder / name)
+    _fsync_dir(folder)
+    return len(rows)
+
+
+def _files(model: str, root: Path | None) -> list[Path]:
+    return sorted(
+        labels_dir(model, root).glob("date=*/part-*.parquet"), key=lambda p: (p.parent.name, p.name)
+    )
+
+
+def label_dataset(model: str, root: Path | None = None) -> Any:
+    """Every label stored for `model` (duplicates included) as a pyarrow Dataset with
+    the partition column `date` (date32), or None when there are none."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    files = _files(model, root)
+    if not files:
+        return None
+    keys = pa.schema([("date", pa.date32())])
+    return ds.dataset(
+        [str(f) for f in files],
+        format="parquet",
+        partitioning=ds.partitioning(keys, flavor="hive"),
+        partition_base_dir=str(labels_dir(model, root)),
+    )
+
+
+def latest_labels(model: str, root: Path | None = None) -> Any:
+    """One label per (request_id, row): the latest to arrive. A pyarrow Table with the
+    columns request_id, row, label, timestamp (empty when no label is stored)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = _files(model, root)
+    if not files:
+        return pa.table(
+            {
+                "request_id": pa.array([], pa.string()),
+                "row": pa.array([], pa.int32()),
+                "label": pa.array([], pa.string()),
+                "timestamp": pa.array([], pa.timestamp("ms", tz="UTC")),
+            }
+        )
+    frame = pa.concat_tables([pq.read_table(f) for f in files]).to_pandas()
+    # read in file order (which is arrival order), so a stable sort keeps ties in it
+    frame = frame.sort_values("timestamp", kind="stable")
+    latest = frame.drop_duplicates(["request_id", "row"], keep="last")
+    return pa.Table.from_pandas(latest.sort_index(), preserve_index=False)

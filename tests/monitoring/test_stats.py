@@ -1,0 +1,159 @@
+"""Each drift statistic against SciPy's reference value, plus properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy import stats
+from scipy.spatial.distance import jensenshannon as scipy_js
+
+from knot.monitoring.stats import (
+    EPSILON,
+    Sample,
+    bin_counts,
+    chisquare,
+    jensenshannon,
+    ks,
+    ks_to_cdf,
+    psi,
+    quantile_edges,
+    wasserstein,
+    wasserstein_normed,
+    wasserstein_to_cdf,
+)
+
+SIZES = [(5, 7), (200, 200), (1000, 333), (9_000, 10_000), (30_000, 12_345)]
+
+
+def _pair(n1: int, n2: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=n1), rng.normal(0.05, 1.1, size=n2)
+
+
+@pytest.mark.parametrize(("n1", "n2"), SIZES)
+def test_ks_matches_scipy(n1: int, n2: int) -> None:
+    x, y = _pair(n1, n2)
+    ours = ks(Sample.of(x), Sample.of(y))
+    ref = stats.ks_2samp(x, y)
+    assert ours.statistic == pytest.approx(ref.statistic, abs=1e-12)
+    assert ours.p_value == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
+
+
+def test_ks_with_ties_matches_scipy() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 8, size=20_000).astype(float)
+    y = rng.integers(0, 9, size=15_000).astype(float)
+    ours = ks(Sample.of(x), Sample.of(y))
+    ref = stats.ks_2samp(x, y)
+    assert ours.statistic == pytest.approx(ref.statistic, abs=1e-12)
+    assert ours.p_value == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize(("n1", "n2"), [*SIZES, (1, 3)])
+def test_wasserstein_matches_scipy(n1: int, n2: int) -> None:
+    x, y = _pair(n1, n2, seed=1)
+    assert wasserstein(Sample.of(x), Sample.of(y)) == pytest.approx(
+        stats.wasserstein_distance(x, y), rel=1e-9
+    )
+    assert wasserstein_normed(Sample.of(x), Sample.of(y)) == pytest.approx(
+        stats.wasserstein_distance(x, y) / max(np.std(x), 0.001), rel=1e-9
+    )
+
+
+def test_sample_drops_missing_values() -> None:
+    s = Sample.of([3.0, np.nan, 1.0, np.inf, 2.0])
+    assert s.values.tolist() == [1.0, 2.0, 3.0]
+    assert s.missing == 2
+    assert s.distinct() == 3
+
+
+def test_quantile_edges_match_numpy_and_counts_match_histogram() -> None:
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=5001), rng.normal(0.3, size=4000)
+    edges = quantile_edges(Sample.of(x), 10)
+    np.testing.assert_allclose(edges, np.quantile(x, np.arange(1, 10) / 10))
+    full = np.concatenate([[-np.inf], edges, [np.inf]])
+    np.testing.assert_array_equal(bin_counts(Sample.of(y), edges), np.histogram(y, full)[0])
+    assert bin_counts(Sample.of(x), edges).sum() == x.size
+
+
+def test_psi_matches_the_formula() -> None:
+    ref = np.array([10, 20, 30, 40])
+    cur = np.array([15, 25, 0, 60])
+    r, c = ref / ref.sum(), cur / cur.sum()
+    c = np.where(c == 0, EPSILON, c)
+    assert psi(ref, cur) == pytest.approx(np.sum((c - r) * np.log(c / r)))
+    assert psi(ref, ref * 3) == pytest.approx(0.0)
+
+
+def test_jensenshannon_matches_scipy_base_2() -> None:
+    ref = np.array([5, 0, 10, 3])
+    cur = np.array([1, 7, 2, 0])
+    assert jensenshannon(ref, cur) == pytest.approx(scipy_js(ref, cur, base=2))
+    assert jensenshannon([1, 0], [0, 1]) == pytest.approx(1.0)
+
+
+def test_chisquare_matches_scipy() -> None:
+    ref = np.array([500, 300, 200])
+    cur = np.array([60, 25, 15])
+    ours = chisquare(ref, cur)
+    expected = ref / ref.sum() * cur.sum()
+    theirs = stats.chisquare(cur, expected)
+    assert ours.statistic == pytest.approx(theirs.statistic)
+    assert ours.p_value == pytest.approx(theirs.pvalue)
+
+
+def test_chisquare_new_category_is_certain_drift() -> None:
+    result = chisquare(np.array([10, 10, 0]), np.array([5, 5, 1]))
+    assert result.statistic == float("inf")
+    assert result.p_value == 0.0
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@pytest.mark.filterwarnings("ignore:ks_2samp. Exact calculation unsuccessful")
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(np.float64, st.integers(1, 60), elements=finite),
+    arrays(np.float64, st.integers(1, 60), elements=finite),
+)
+def test_ks_and_wasserstein_agree_with_scipy_on_any_sample(x: np.ndarray, y: np.ndarray) -> None:
+    a, b = Sample.of(x), Sample.of(y)
+    assert ks(a, b).statistic == pytest.approx(stats.ks_2samp(x, y).statistic, abs=1e-12)
+    assert wasserstein(a, b) == pytest.approx(stats.wasserstein_distance(x, y), rel=1e-7, abs=1e-6)
+    assert wasserstein(a, b) == pytest.approx(wasserstein(b, a), rel=1e-9, abs=1e-9)
+
+
+counts = arrays(np.int64, 6, elements=st.integers(0, 1000)).filter(lambda c: c.sum() > 0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(counts, counts)
+def test_binned_distances_are_bounded_and_symmetric(r: np.ndarray, c: np.ndarray) -> None:
+    js = jensenshannon(r, c)
+    assert 0.0 <= js <= 1.0 + 1e-12
+    assert js == pytest.approx(jensenshannon(c, r), abs=1e-12)
+    assert js == pytest.approx(scipy_js(r, c, base=2), abs=1e-9)
+    assert psi(r, c) >= -1e-12
+    assert psi(r, c) == pytest.approx(psi(c, r), rel=1e-9, abs=1e-12)
+    assert psi(r, r) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_statistics_against_a_histogram_cdf_approach_the_exact_ones() -> None:
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=50_000), rng.normal(0.3, 1.0, size=20_000)
+    counts, edges = np.histogram(x, bins=400)
+    cdf = np.concatenate([[0.0], np.cumsum(counts) / counts.sum()])
+    exact_ks = stats.ks_2samp(x, y)
+    approx = ks_to_cdf(edges, cdf, x.size, Sample.of(y))
+    assert approx.statistic == pytest.approx(exact_ks.statistic, abs=0.005)
+    assert approx.p_value is not None and approx.p_value < 1e-10
+    assert wasserstein_to_cdf(edges, cdf, Sample.of(y)) == pytest.approx(
+        stats.wasserstein_distance(x, y), rel=0.02
+    )
+    # a sample against its own histogram is close to zero distance
+    assert wasserstein_to_cdf(edges, cdf, Sample.of(x)) < 0.01

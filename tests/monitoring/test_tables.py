@@ -1,0 +1,50 @@
+"""Migration 0007 builds exactly the tables knot.monitoring.tables declares, and its
+downgrade removes them again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from knot.monitoring import tables
+from knot.store.database import Database
+from knot.store.schema import upgrade
+
+MONITORING_TABLES = [getattr(tables, name) for name in tables.__all__]
+
+
+def test_migration_matches_the_declared_tables(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'knot.db'}")
+    found = inspect(db.engine)
+    for table in MONITORING_TABLES:
+        columns = {c["name"]: c for c in found.get_columns(table.name)}
+        assert list(columns) == [c.name for c in table.columns], table.name
+        for column in table.columns:
+            assert columns[column.name]["nullable"] == column.nullable, (table.name, column.name)
+        primary = found.get_pk_constraint(table.name)["constrained_columns"]
+        assert primary == [c.name for c in table.primary_key.columns], table.name
+        indexes = {i["name"] for i in found.get_indexes(table.name)}
+        assert indexes == {i.name for i in table.indexes}, table.name
+    db.close()
+
+
+def test_downgrade_to_0006_drops_them(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'knot.db'}"
+    db = Database(uri)
+    from alembic import command
+    from alembic.config import Config
+
+    from knot.store.schema import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+        conn.commit()
+    names = set(inspect(db.engine).get_table_names())
+    assert not names & {t.name for t in MONITORING_TABLES}
+    upgrade(db.engine, uri, "0007")
+    assert {t.name for t in MONITORING_TABLES} <= set(inspect(db.engine).get_table_names())
+    db.close()
