@@ -11,8 +11,9 @@ and the memory of the server's whole process tree. The floor is the model's own 
 on one row. Results go to bench/results/serving.json. Nothing here asserts a time.
 
 Every server starts twice: the first start is timed and stopped, the second is timed
-and then measured. For Knot the first is the one that audits the skops file (its
-served-model cache is empty); the second loads from that cache. Memory is that of the
+and then measured. For Knot the first starts with an empty served-model cache (it
+reads the version's registered fast-load form, digest-checked); the second loads from
+that cache. Memory is that of the
 whole process tree three ways: each resident page once (read from /proc/PID/pagemap,
 which needs root; the number to compare), the resident sets summed (RSS, counting a page
 shared by forked workers once per worker) and the proportional sets summed (PSS, which
