@@ -4,13 +4,18 @@ Summed RSS counts a page that forked workers share once per worker; summed PSS s
 shared pages among all the processes that map them, including ones outside the tree (so
 it reads low on a machine running other Python processes); counting each physical page
 frame once (from /proc/PID/pagemap, which gives frame numbers only to root) is the memory
-the tree really holds.
+the tree really holds. `in_fresh_process` runs one worker of a benchmark script in a new
+interpreter and reads the seconds and peak memory it reports.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 from _servers import tree_pids
 
@@ -59,3 +64,21 @@ def tree_memory(pid: int) -> dict[str, float]:
     if frames is not None:
         out["unique"] = len(frames) * PAGE / 2**20
     return out
+
+
+def in_fresh_process(script: str, worker: str, arg: Path, timeout: float) -> dict[str, Any]:
+    """Run `script --worker WORKER ARG` in a fresh interpreter: the JSON object on its last
+    stdout line, or {"error": its last stderr line} when it failed."""
+    proc = subprocess.run(
+        # -P: bench/ is not put on sys.path, so bench scripts never shadow a library
+        [sys.executable, "-P", script, "--worker", worker, str(arg)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": tail[:160]}
+    got: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return got

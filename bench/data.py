@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 FLOATS = [f"f{i}" for i in range(10)]
 INTS = [f"i{i}" for i in range(5)]
 STRINGS = [f"s{i}" for i in range(5)]
@@ -340,19 +338,9 @@ def _report(start: float, checks: int) -> None:
 
 def measure(worker: str, path: Path) -> dict[str, Any]:
     """One fresh process running `worker`: its seconds and peak memory, or the error."""
-    proc = subprocess.run(
-        # -P: bench/ is not put on sys.path, so bench scripts never shadow a library
-        [sys.executable, "-P", __file__, "--worker", worker, str(path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=1800,
-    )
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"error": tail[:160]}
-    got: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return got
+    from _memory import in_fresh_process  # not at the top: workers run without bench/ on sys.path
+
+    return in_fresh_process(__file__, worker, path, timeout=1800)
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ import argparse
 import gc
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 COLUMNS = [f"x{i}" for i in range(20)]
 SHIFTED = ["x2", "x5", "x9", "x14", "x17"]
 SHIFT_SD = 0.25
@@ -153,18 +151,10 @@ def run_worker(name: str, folder: Path) -> None:
 
 
 def measure(worker: str, folder: Path) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-P", __file__, "--worker", worker, str(folder)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=3600,
-    )
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"error": tail[:160]}
-    got: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return got
+    """One fresh process running `worker`: its seconds and peak memory, or the error."""
+    from _memory import in_fresh_process  # not at the top: workers run without bench/ on sys.path
+
+    return in_fresh_process(__file__, worker, folder, timeout=3600)
 
 
 PLAN = [  # worker, label, goal: ("time ratio", x) means tool time / Knot time >= x

@@ -38,7 +38,6 @@ import subprocess
 import tempfile
 import textwrap
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +47,7 @@ from rich.table import Table
 
 from _common import RESULTS_DIR, console, venv_script
 from _memory import tree_memory
-from _servers import _stop, free_port
+from _servers import _healthy, _stop, free_port
 
 PEERS = ("mlflow", "bentoml", "knot")
 CLIENTS = 16
@@ -68,14 +67,6 @@ class Target:
     numbers: dict[str, float] = field(default_factory=dict)
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def start(
     name: str, cmd: list[str], port: int, ready_path: str, workdir: Path, env: dict[str, str]
@@ -87,7 +78,7 @@ def start(
             cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        while not _ready(f"http://127.0.0.1:{port}{ready_path}"):
+        while not _healthy(f"http://127.0.0.1:{port}{ready_path}"):
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited: {log.read_text()[-1500:]}")
             if time.perf_counter() - began > 180:

@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 import knot
 from knot.automation import tables
 from knot.cli import app
-from knot.store.database import Database
+from tests.migrations import assert_migration_builds
 
 runner = CliRunner()
 
@@ -81,15 +80,4 @@ def test_a_file_path_target_runs(knot_home: Path, tmp_path: Path) -> None:
 
 
 def test_migration_matches_the_declared_tables(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'knot.db'}")
-    found = inspect(db.engine)
-    for table in (getattr(tables, name) for name in tables.__all__):
-        columns = {c["name"]: c for c in found.get_columns(table.name)}
-        assert list(columns) == [c.name for c in table.columns], table.name
-        for column in table.columns:
-            assert columns[column.name]["nullable"] == column.nullable, (table.name, column.name)
-        primary = found.get_pk_constraint(table.name)["constrained_columns"]
-        assert primary == [c.name for c in table.primary_key.columns], table.name
-        indexes = {i["name"] for i in found.get_indexes(table.name)}
-        assert indexes == {i.name for i in table.indexes}, table.name
-    db.close()
+    assert_migration_builds(tables, tmp_path)

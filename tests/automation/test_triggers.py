@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import inspect
-
 import knot
 from knot.automation import loop_tables
 from knot.automation.loop_config import TriggerConfig
 from knot.automation.loop_state import loop_db
 from knot.automation.triggers import advance, next_fire, poll, request_manual
-from knot.store.database import Database
 from tests.automation.conftest_loop import frame, register
+from tests.migrations import assert_migration_builds
 
 MINUTE = 60_000
 
@@ -94,15 +92,4 @@ def test_a_manual_request_fires_once(knot_home: Path) -> None:
 
 
 def test_migration_matches_the_declared_tables(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'knot.db'}")
-    found = inspect(db.engine)
-    for name in loop_tables.__all__:
-        table = getattr(loop_tables, name)
-        columns = {c["name"]: c for c in found.get_columns(table.name)}
-        assert list(columns) == [c.name for c in table.columns], table.name
-        for column in table.columns:
-            assert columns[column.name]["nullable"] == column.nullable, (table.name, column.name)
-        primary = found.get_pk_constraint(table.name)["constrained_columns"]
-        assert primary == [c.name for c in table.primary_key.columns], table.name
-        assert {i["name"] for i in found.get_indexes(table.name)} == {i.name for i in table.indexes}
-    db.close()
+    assert_migration_builds(loop_tables, tmp_path)

@@ -33,7 +33,13 @@ from tests.monitoring.logs import HOUR
 T0 = 1_780_000_000_000 - 1_780_000_000_000 % HOUR
 
 
-def _store(hour: int, value: float | None, metric: str = "accuracy", version: int = 1) -> None:
+def _store(
+    hour: int,
+    value: float | None,
+    metric: str = "accuracy",
+    version: int = 1,
+    served: float = 100.0,
+) -> None:
     start = T0 + hour * HOUR
     save_results(
         [
@@ -53,7 +59,7 @@ def _store(hour: int, value: float | None, metric: str = "accuracy", version: in
                 window_start=start,
                 window_end=start + HOUR,
                 metric="served_rows",
-                value=100.0,
+                value=served,
             ),
         ]
     )
@@ -142,28 +148,7 @@ def test_rules_follow_the_version_serving_most_rows_unless_pinned(knot_home: Pat
     set_alert_rule(_rule(consecutive=1))
     set_alert_rule(_rule(name="v2-only", consecutive=1, version=2))
     _store(0, 0.9, version=1)
-    save_results(
-        [
-            ResultPoint(
-                model="churn",
-                version=2,
-                window="1h",
-                window_start=T0,
-                window_end=T0 + HOUR,
-                metric="accuracy",
-                value=0.1,
-            ),
-            ResultPoint(
-                model="churn",
-                version=2,
-                window="1h",
-                window_start=T0,
-                window_end=T0 + HOUR,
-                metric="served_rows",
-                value=5.0,
-            ),
-        ]
-    )
+    _store(0, 0.1, version=2, served=5.0)
     (event,) = evaluate("churn")
     assert (event.rule, event.version) == ("v2-only", 2)
 

@@ -10,23 +10,13 @@ from sqlalchemy import inspect
 from knot.monitoring import tables
 from knot.store.database import Database
 from knot.store.schema import upgrade
+from tests.migrations import assert_migration_builds
 
 MONITORING_TABLES = [getattr(tables, name) for name in tables.__all__]
 
 
 def test_migration_matches_the_declared_tables(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'knot.db'}")
-    found = inspect(db.engine)
-    for table in MONITORING_TABLES:
-        columns = {c["name"]: c for c in found.get_columns(table.name)}
-        assert list(columns) == [c.name for c in table.columns], table.name
-        for column in table.columns:
-            assert columns[column.name]["nullable"] == column.nullable, (table.name, column.name)
-        primary = found.get_pk_constraint(table.name)["constrained_columns"]
-        assert primary == [c.name for c in table.primary_key.columns], table.name
-        indexes = {i["name"] for i in found.get_indexes(table.name)}
-        assert indexes == {i.name for i in table.indexes}, table.name
-    db.close()
+    assert_migration_builds(tables, tmp_path)
 
 
 def test_downgrade_to_0006_drops_them(tmp_path: Path) -> None:

@@ -8,31 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from tests.migrations import assert_migration_builds
 
 from knot.registry import tables
-from knot.store.database import Database
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-REGISTRY_TABLES = [getattr(tables, name) for name in tables.__all__]
-
 
 def test_migration_matches_the_declared_tables(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'knot.db'}")
-    found = inspect(db.engine)
-    for table in REGISTRY_TABLES:
-        columns = {c["name"]: c for c in found.get_columns(table.name)}
-        assert list(columns) == [c.name for c in table.columns], table.name
-        for column in table.columns:
-            assert columns[column.name]["nullable"] == column.nullable, (table.name, column.name)
-        primary = found.get_pk_constraint(table.name)["constrained_columns"]
-        assert primary == [c.name for c in table.primary_key.columns], table.name
-        indexes = {i["name"] for i in found.get_indexes(table.name)}
-        assert indexes == {i.name for i in table.indexes}, table.name
-    db.close()
+    assert_migration_builds(tables, tmp_path)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 import knot
@@ -23,7 +22,7 @@ from knot.serving import tables
 from knot.serving.sources import ServedModel
 from knot.serving.switches import mark_served, record_switch
 from knot.serving.traffic import sql_database
-from knot.store.database import Database
+from tests.migrations import assert_migration_builds
 from tests.serving.conftest import EXAMPLE
 from tests.serving.models import Threshold
 
@@ -159,17 +158,7 @@ def test_one_switch_made_by_every_worker_is_one_audit_row(sql_model: str) -> Non
 
 
 def test_migration_matches_the_declared_tables(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'knot.db'}")
-    found = inspect(db.engine)
-    for name in tables.__all__:
-        table = getattr(tables, name)
-        columns = {c["name"]: c for c in found.get_columns(table.name)}
-        assert list(columns) == [c.name for c in table.columns], table.name
-        for column in table.columns:
-            assert columns[column.name]["nullable"] == column.nullable, (table.name, column.name)
-        primary = found.get_pk_constraint(table.name)["constrained_columns"]
-        assert primary == [c.name for c in table.primary_key.columns], table.name
-    db.close()
+    assert_migration_builds(tables, tmp_path)
 
 
 def test_the_cli_sets_shows_and_clears(model: str) -> None:

@@ -10,6 +10,7 @@ write is durable and whole before it returns.
 
 from __future__ import annotations
 
+from knot.artifacts._atomic import fsync_dir
 from knot.artifacts._digest import check_digest, digest_bytes, digest_file, is_digest
 from knot.artifacts._registry import BackendFactory, open_blob_store, register_backend
 from knot.artifacts.local import LocalBlobStore
@@ -31,6 +32,7 @@ __all__ = [
     "check_digest",
     "digest_bytes",
     "digest_file",
+    "fsync_dir",
     "is_digest",
     "open_blob_store",
     "register_backend",

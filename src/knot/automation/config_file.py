@@ -35,10 +35,6 @@ def load_config(cls: type[_M], path: str | Path) -> _M:
         raise Invalid(
             f"{origin} must hold a mapping of keys, got {type(data).__name__}", field="config"
         )
-    return validate_config(cls, data, origin)
-
-
-def validate_config(cls: type[_M], data: object, origin: str) -> _M:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:

@@ -25,9 +25,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from knot.automation.loop_tables import loop_retrains, loop_state
-from knot.errors import Conflict, Invalid, KnotError
+from knot.errors import Conflict, KnotError
 from knot.governance import audit
-from knot.store.database import Database, now_ms
+from knot.store.database import Database, database_of, now_ms
 
 __all__ = [
     "LeaseLost",
@@ -100,14 +100,7 @@ def loop_db() -> Database:
     from knot.tracking.fluent import session
 
     s = session()
-    db = getattr(s.store, "db", None)
-    if not isinstance(db, Database):
-        raise Invalid(
-            f"the retrain loop keeps its state in a SQL metadata store, but KNOT_STORE is "
-            f"{s.store_uri!r}; run it where KNOT_STORE is sqlite:/// or postgresql://",
-            field="store",
-        )
-    return db
+    return database_of(s.store, s.store_uri, "the retrain loop needs")
 
 
 def _state(row: Any) -> LoopState:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, cast, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from knot.automation.pipeline_graph import Trace, current_trace, map_handles, tracing
 from knot.automation.pipeline_result import PipelineResult
@@ -223,15 +223,9 @@ def _check_parameters(graph: Trace) -> None:
 
 
 def _database(s: Session) -> Database:
-    db = getattr(s.store, "db", None)
-    if db is None:
-        raise Invalid(
-            f"pipelines need a local or PostgreSQL metadata store, but KNOT_STORE is "
-            f"{s.store_uri!r} (a knot server); set KNOT_STORE to sqlite:///path/knot.db or "
-            "postgresql://user@host/db to run pipelines",
-            field="store",
-        )
-    return cast("Database", db)
+    from knot.store.database import database_of
+
+    return database_of(s.store, s.store_uri, "pipelines need")
 
 
 def _progress(show: bool) -> AbstractContextManager[Progress | None]:

@@ -50,6 +50,7 @@ class _Running:
     node: Node
     run: ActiveRun
     key: str
+    bound: inspect.BoundArguments
 
 
 class Execution:
@@ -99,7 +100,8 @@ class Execution:
             caching={n.key: n.step.cache for n in self.trace.nodes},
             progress=self._progress,
         )
-        root.log_params({k: text(v) for k, v in self.params.items()})
+        params = {k: text(v) for k, v in self.params.items()}
+        root.log_params(params)
         root.flush()
         with self.db.write() as conn:
             pipeline_store.start_execution(
@@ -107,7 +109,7 @@ class Execution:
                 run_id=root.run_id,
                 pipeline=self.pipeline,
                 executor=self.executor.name,
-                params={k: text(v) for k, v in self.params.items()},
+                params=params,
                 resumed_from=self.resume,
                 nodes=[(n.key, n.step.name, _upstream(n)) for n in self.trace.nodes],
             )
@@ -231,7 +233,7 @@ class Execution:
         except BaseException:
             run.end(RunStatus.KILLED)  # Ctrl-C inside an in-process step
             raise
-        return future, _Running(node, run, key)
+        return future, _Running(node, run, key, bound)
 
     def _reusable(self, node: Node, key: str) -> tuple[StoredValue, str, str] | None:
         finished = self.reusable.get(node.key)
@@ -288,9 +290,7 @@ class Execution:
             started_at=outcome.started_ms,
             upstream=_upstream(node),
         )
-        args = map_handles(node.args, lambda h: self.outputs[h.node.key])
-        kwargs = map_handles(node.kwargs, lambda h: self.outputs[h.node.key])
-        self._record(result, node.step.signature.bind(*args, **kwargs), outcome.output)
+        self._record(result, running.bound, outcome.output)
         return True
 
     def _record(

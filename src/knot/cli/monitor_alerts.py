@@ -102,23 +102,22 @@ def watch(
     passes: int = typer.Option(0, min=0, help="Stop after this many passes (0: until Ctrl-C)."),
 ) -> None:
     """Run `knot monitor run` every INTERVAL seconds with a live view; Ctrl-C stops."""
-    import threading
+    import time
 
     from rich.live import Live
 
     from knot.monitoring.run import monitor_run
 
-    stop = threading.Event()
     done = 0
     try:
         with Live(f"first pass over {model}...", refresh_per_second=4) as live:
-            while not stop.is_set():
+            while True:
                 result = monitor_run(model, window=window)
                 done += 1
                 live.update(_summary(result))
                 if passes and done >= passes:
                     break
-                stop.wait(interval)
+                time.sleep(interval)
     except KeyboardInterrupt:
         pass
     typer.echo(f"stopped after {done} pass(es)", err=True)

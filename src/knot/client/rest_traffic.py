@@ -44,8 +44,8 @@ class RestTraffic:
         return Traffic.model_validate_json(data)
 
     def get(self, model: str) -> Traffic | None:
-        data = send(self._client, self.uri, "GET", self._path(model))
-        return None if orjson.loads(data) is None else Traffic.model_validate_json(data)
+        doc = orjson.loads(send(self._client, self.uri, "GET", self._path(model)))
+        return None if doc is None else Traffic.model_validate(doc)
 
     def clear(self, model: str) -> None:
         send(self._client, self.uri, "DELETE", self._path(model))

@@ -41,7 +41,6 @@ from knot.monitoring.stats import DEFAULT_THRESHOLDS, P_VALUE_TESTS, Sample
 __all__ = ["BINNED_TESTS", "DriftAccumulator"]
 
 BINNED_TESTS = ("chisquare", "jensenshannon", "psi")
-PREDICTION = "prediction"
 
 
 @dataclass(frozen=True)
@@ -199,9 +198,8 @@ class DriftAccumulator:
                     field="tests",
                 )
         results = [self._column(n, tests.get(n), thresholds.get(n)) for n in self._missing]
-        return DriftReport(
-            columns=[r for r in results if r.column != PREDICTION],
-            prediction=next((r for r in results if r.column == PREDICTION), None),
+        return DriftReport.of(
+            results,
             drift_share=drift_share,
             reference_rows=self.reference.rows,
             current_rows=self.rows,

@@ -64,11 +64,11 @@ class AlertEvent(BaseModel):
 def evaluate(model: str) -> list[AlertEvent]:
     """Judge every rule of `model` on the windows stored since it was last judged; the
     events this caused, oldest first (webhooks already sent)."""
-    events: list[AlertEvent] = []
+    events: list[tuple[AlertEvent, AlertRule]] = []
     for rule in list_alert_rules(model):
         with monitor_db().write() as conn:
-            events.extend(_evaluate_rule(conn, rule))
-    return [_notify(e, r) for e, r in ((e, get_alert_rule(e.rule)) for e in events)]
+            events.extend((e, rule) for e in _evaluate_rule(conn, rule))
+    return [_notify(e, rule) for e, rule in events]
 
 
 def _evaluate_rule(conn: Connection, rule: AlertRule) -> list[AlertEvent]:

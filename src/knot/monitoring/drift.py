@@ -21,14 +21,13 @@ import pyarrow as pa
 
 from knot.errors import Invalid
 from knot.monitoring.drift_compare import compare
-from knot.monitoring.drift_report import ColumnDrift, DriftReport
+from knot.monitoring.drift_report import PREDICTION, ColumnDrift, DriftReport
 from knot.monitoring.reference import ColumnReference, Reference, reference_from_profile
 from knot.monitoring.samples import category_counts, family, load_table, numeric_sample
 from knot.monitoring.stats import TESTS
 
 __all__ = ["PREDICTION", "Reference", "drift", "reference_from_profile"]
 
-PREDICTION = "prediction"
 PROFILE_SCHEME = "profile:"
 
 
@@ -92,11 +91,8 @@ def drift(
     else:
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="knot-drift") as pool:
             results = list(pool.map(one, names))
-    features = [r for r in results if r.column != PREDICTION]
-    prediction = next((r for r in results if r.column == PREDICTION), None)
-    return DriftReport(
-        columns=features,
-        prediction=prediction,
+    return DriftReport.of(
+        results,
         drift_share=float(drift_share),
         reference_rows=rows[0],
         current_rows=rows[1],

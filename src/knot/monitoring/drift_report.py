@@ -4,12 +4,15 @@ columns; and the prediction column's drift apart from the features."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-__all__ = ["ColumnDrift", "Distribution", "DriftReport"]
+__all__ = ["PREDICTION", "ColumnDrift", "Distribution", "DriftReport"]
+
+PREDICTION = "prediction"  # the column reported apart from the features
 
 
 class _Model(BaseModel):
@@ -55,6 +58,24 @@ class DriftReport(_Model):
     drift_share: float
     reference_rows: int
     current_rows: int
+
+    @classmethod
+    def of(
+        cls,
+        results: Sequence[ColumnDrift],
+        *,
+        drift_share: float,
+        reference_rows: int,
+        current_rows: int,
+    ) -> DriftReport:
+        """The report of per-column `results`, the `prediction` column's apart."""
+        return cls(
+            columns=[r for r in results if r.column != PREDICTION],
+            prediction=next((r for r in results if r.column == PREDICTION), None),
+            drift_share=drift_share,
+            reference_rows=reference_rows,
+            current_rows=current_rows,
+        )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

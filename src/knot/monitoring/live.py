@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from knot.monitoring.accumulate import DriftAccumulator
 from knot.monitoring.windows import parse_window, window_start
+from knot.serving.columns import Columns
 from knot.serving.config import ServeConfig
 from knot.serving.plugins import ObservedBatch
 
@@ -86,20 +87,21 @@ class LiveMonitor:
             return  # champion traffic only (what callers got); tensors have no features
         name, version = batch.served.name, batch.served.version
         self.model = self.model or name
-        table = _table(batch)
         with self._lock:
             width = self._window_width(name)
             start = window_start(int(time.time() * 1000), width)
             if version in self._windows:
                 slot = self._windows[version]
             else:
-                slot = self._new_accumulator(name, version, start, table)
+                slot = self._new_accumulator(name, version, start, _table(batch.columns))
             if slot is None:
                 return
             began, acc = slot
             if began != start:  # a new window starts from empty counts
                 acc = acc.window()
-            acc.update(table)
+            # only the counted columns are converted to Arrow
+            counted = {n: batch.columns[n] for n in acc.columns if n in batch.columns}
+            acc.update(_table(counted or batch.columns))
             self._windows[version] = (start, acc)
             report = acc.report()
         for column in report.columns:
@@ -121,7 +123,7 @@ class LiveMonitor:
         from knot.monitoring.drift import Reference
         from knot.monitoring.monitor_config import get_monitor_settings
         from knot.monitoring.run import training_reference
-        from knot.monitoring.samples import family, load_table
+        from knot.monitoring.samples import comparable_columns, load_table
 
         uri = get_monitor_settings(model).reference or training_reference(model, version)
         slot: tuple[int, DriftAccumulator] | None = None
@@ -130,14 +132,9 @@ class LiveMonitor:
         else:
             try:
                 current = load_table(table, "current")
-                reference = Reference.from_source(uri)
-                names = [
-                    n
-                    for n in current.column_names
-                    if n in reference.columns
-                    and family(current.schema.field(n).type) == reference.family(n)
-                ]
-                slot = (start, DriftAccumulator(reference, names))
+                reference = load_table(uri, "reference")
+                names = comparable_columns(reference, current)
+                slot = (start, DriftAccumulator(Reference.from_table(reference, names), names))
             except Exception as exc:  # the service keeps answering without live drift
                 log.warning("no live drift for %s version %d: %s", model, version, exc)
         self._windows[version] = slot
@@ -185,12 +182,13 @@ def _model_name(uri: str) -> str | None:
         return None  # a kit or other source: named by the first batch
 
 
-def _table(batch: ObservedBatch) -> Any:
+def _table(columns: Columns) -> Any:
+    """Input columns as the prediction log types them, as a `features` struct."""
     import pyarrow as pa
 
     from knot.serving.predlog_table import features_array
 
-    return pa.table({"features": features_array(batch.columns)})
+    return pa.table({"features": features_array(columns)})
 
 
 def factory(config: ServeConfig, registry: CollectorRegistry) -> LiveMonitor:

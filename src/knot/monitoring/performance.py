@@ -5,6 +5,7 @@ prediction time, per model version and optionally per value of a segment feature
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,29 @@ from knot.errors import Invalid
 from knot.monitoring.model_metrics import classifier_metrics, regressor_metrics
 from knot.monitoring.windows import parse_window
 
-__all__ = ["WindowMetrics", "performance"]
+__all__ = ["PredictionLogs", "WindowMetrics", "open_logs", "performance"]
 
 TASKS = ("classification", "regression")
+
+
+@dataclass(frozen=True)
+class PredictionLogs:
+    """A model's prediction log (a pyarrow Dataset, None when nothing is logged) and
+    its label files, as present when opened: one monitoring pass opens them once."""
+
+    model: str
+    predictions: Any
+    label_files: list[str]
+
+
+def open_logs(model: str, root: Path | None = None) -> PredictionLogs:
+    """The prediction and label logs of `model` under `root` (default: the serving log)."""
+    from knot.serving.labels import label_dataset
+    from knot.serving.predlog import prediction_log_dataset
+
+    predictions = prediction_log_dataset(model, root)
+    labels = label_dataset(model, root) if predictions is not None else None
+    return PredictionLogs(model, predictions, labels.files if labels is not None else [])
 
 
 class WindowMetrics(BaseModel):
@@ -50,27 +71,26 @@ def performance(
     since_ms: int | None = None,
     until_ms: int | None = None,
     root: Path | None = None,
+    logs: PredictionLogs | None = None,
 ) -> list[WindowMetrics]:
     """Metrics of `model` per window (oldest first), from labels sent so far.
 
     `task` is "classification" or "regression"; by default a model whose predictions are
-    floats without scores is a regressor and every other one a classifier.
+    floats without scores is a regressor and every other one a classifier. `logs` are
+    the logs already opened (`open_logs`), else they are opened from `root`.
     """
-    from knot.serving.labels import label_dataset
-    from knot.serving.predlog import prediction_log_dataset
-
     width = parse_window(window)
     if task is not None and task not in TASKS:
         raise Invalid(f"task {task!r} is not one of {', '.join(TASKS)}", field="task")
-    predictions = prediction_log_dataset(model, root)
+    logs = logs if logs is not None else open_logs(model, root)
+    predictions = logs.predictions
     if predictions is None:
         return []
-    labels = label_dataset(model, root)
     names = predictions.schema.names
     features = predictions.schema.field("features").type if "features" in names else None
     if segment is not None:
         _check_segment(segment, features)
-    query = _Query(predictions, labels.files if labels is not None else [], width)
+    query = _Query(predictions, logs.label_files, width)
     counts, labeled = query.run(by_version, segment, since_ms, until_ms)
     kind = task or _task_of(predictions.schema.field("prediction").type, labeled)
     out = []

@@ -12,6 +12,8 @@ knot.monitoring.version_reference.
 
 from __future__ import annotations
 
+import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from knot.errors import Invalid, KnotError
 from knot.monitoring.alerts import AlertEvent, evaluate, list_alert_rules
 from knot.monitoring.drift_report import ColumnDrift, DriftReport
 from knot.monitoring.monitor_config import get_monitor_settings
-from knot.monitoring.performance import WindowMetrics, performance
+from knot.monitoring.performance import WindowMetrics, open_logs, performance
 from knot.monitoring.results import ResultPoint, read_results, save_results
 from knot.monitoring.version_reference import Compared, VersionReference, training_reference
 from knot.monitoring.windows import parse_window, window_start
@@ -100,15 +102,16 @@ def monitor_run(
     drifts: list[WindowDrift] = []
     notes: list[str] = []
     references: dict[int, VersionReference] = {}
+    logs = open_logs(model, root)  # the files present now, opened once for the whole pass
     for size in sizes:
         width = parse_window(size)
         since = window_start(now, width) - (lookback - 1) * width
-        found = performance(model, window=size, since_ms=since, root=root)
+        found = performance(model, window=size, since_ms=since, logs=logs)
         perf.extend(found)
         points.extend(_performance_points(found))
         if settings.segment:
             sliced = performance(
-                model, window=size, since_ms=since, segment=settings.segment, root=root
+                model, window=size, since_ms=since, segment=settings.segment, logs=logs
             )
             points.extend(_performance_points(sliced))
         for version, start in _drift_windows(model, size, found):
@@ -121,7 +124,7 @@ def monitor_run(
                 notes.append(ref.error)
                 continue
             try:
-                compared = ref.compare(model, version, start, start + width, root)
+                compared = ref.compare(model, version, start, start + width, logs.predictions)
             except KnotError as exc:  # one version's bad reference must not stop the pass
                 notes.append(f"no drift for {model} version {version}: {exc.message}")
                 continue
@@ -155,7 +158,10 @@ def latest_drift(model: str, window: str, root: Path | None = None) -> WindowDri
     ref = VersionReference.find(model, top.version, get_monitor_settings(model).reference)
     if ref.error is not None:
         return None
-    compared = ref.compare(model, top.version, start, top.window_end, root)
+    from knot.serving.predlog import prediction_log_dataset
+
+    log = prediction_log_dataset(model, root)
+    compared = ref.compare(model, top.version, start, top.window_end, log)
     if compared is None:
         return None
     return _window_drift(top.version, window, start, ref.uri, compared)
@@ -261,9 +267,6 @@ def _drift_points(
 def _finite(value: float | None) -> float | None:
     """Infinite statistics (a category the reference never saw) as the largest float,
     so a rule on them still fires."""
-    import math
-    import sys
-
     if value is None or math.isnan(value):
         return None
     return max(-sys.float_info.max, min(value, sys.float_info.max))

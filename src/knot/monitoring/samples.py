@@ -19,21 +19,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from knot.errors import Invalid
+from knot.monitoring.drift_report import PREDICTION
 from knot.monitoring.stats import Sample
 
 __all__ = [
     "Categories",
     "Family",
     "category_counts",
+    "comparable_columns",
     "family",
     "load_table",
     "numeric_sample",
+    "struct_table",
 ]
 
 Family = Literal["numeric", "categorical"]
 DATASET_SCHEME = "dataset:"
 FEATURES = "features"
-PREDICTION = "prediction"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,18 @@ def family(t: pa.DataType) -> Family | None:
     ):
         return "numeric"
     return None
+
+
+def comparable_columns(reference: pa.Table, current: pa.Table) -> list[str]:
+    """The columns of `current` that `reference` has too, with the same family of values."""
+    out = []
+    for name in current.column_names:
+        kind = family(current.schema.field(name).type)
+        if kind is None or name not in reference.column_names:
+            continue
+        if family(reference.schema.field(name).type) == kind:
+            out.append(name)
+    return out
 
 
 def load_table(source: Any, side: str) -> pa.Table:
@@ -142,10 +156,17 @@ def _flatten_features(table: pa.Table, side: str) -> pa.Table:
             field=side,
         )
     # a prediction log window: its features and the prediction, not the log's bookkeeping
-    arrays = [pc.struct_field(column, name) for name in fields]
+    features = struct_table(column)
     if PREDICTION in table.column_names:
-        fields, arrays = [*fields, PREDICTION], [*arrays, table.column(PREDICTION)]
-    return pa.Table.from_arrays(arrays, names=fields)
+        return features.append_column(PREDICTION, table.column(PREDICTION))
+    return features
+
+
+def struct_table(column: pa.ChunkedArray) -> pa.Table:
+    """A struct column's fields (a prediction log's `features`) as top-level columns."""
+    struct = column.type
+    names = [struct.field(i).name for i in range(struct.num_fields)]
+    return pa.Table.from_arrays([pc.struct_field(column, i) for i in range(len(names))], names)
 
 
 def numeric_sample(column: pa.ChunkedArray) -> Sample:

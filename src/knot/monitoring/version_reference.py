@@ -8,7 +8,6 @@ window's logged `prediction` and `score` get drift too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from knot.governance.lineage import edges_to
@@ -53,18 +52,19 @@ class VersionReference:
             )
         return cls(uri)
 
-    def compare(
-        self, model: str, version: int, start: int, end: int, root: Path | None
-    ) -> Compared | None:
+    def compare(self, model: str, version: int, start: int, end: int, log: Any) -> Compared | None:
+        """Drift of `version`'s window [start, end) of the prediction log `log` (the
+        pyarrow Dataset knot.serving.predlog opens, or None when nothing is logged)."""
         from knot.monitoring.drift import Reference, drift
+        from knot.monitoring.samples import comparable_columns, load_table, struct_table
 
-        window = _window(model, version, start, end, root)
+        window = _window(log, version, start, end)
         if window is None or window.num_rows == 0:
             return None
-        features = _features(window)
+        features = struct_table(window.column("features"))
         if self._reference is None:
-            self._table = _load(self.uri)
-            self._columns = _comparable(self._table, features)
+            self._table = load_table(self.uri, "reference")
+            self._columns = comparable_columns(self._table, features)
             self._reference = Reference.from_table(self._table, self._columns)
         if not self._columns:
             return None
@@ -128,39 +128,18 @@ def training_reference(model: str, version: int) -> str | None:
     return None
 
 
-def _load(uri: str) -> Any:
-    from knot.monitoring.samples import load_table
-
-    return load_table(uri, "reference")
-
-
 def _family(table: Any, name: str) -> str | None:
     from knot.monitoring.samples import family
 
     return family(table.schema.field(name).type)
 
 
-def _comparable(reference: Any, current: Any) -> list[str]:
-    """Features present on both sides with the same kind of values."""
-    out = []
-    for name in current.column_names:
-        kind = _family(current, name)
-        if kind is None or name not in reference.column_names:
-            continue
-        if _family(reference, name) == kind:
-            out.append(name)
-    return out
-
-
-def _window(model: str, version: int, start: int, end: int, root: Path | None) -> Any:
+def _window(dataset: Any, version: int, start: int, end: int) -> Any:
     """One version's window of the prediction log: its features, prediction and score
     (None for a tensor model, whose rows are not named columns)."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    from knot.serving.predlog import prediction_log_dataset
-
-    dataset = prediction_log_dataset(model, root)
     if dataset is None or "features" not in dataset.schema.names:
         return None
     if not pa.types.is_struct(dataset.schema.field("features").type):
@@ -171,15 +150,3 @@ def _window(model: str, version: int, start: int, end: int, root: Path | None) -
     keep = (ds.field("version") == version) & (at >= begin) & (at < stop)
     columns = [c for c in ("features", "prediction", "score") if c in dataset.schema.names]
     return dataset.to_table(columns=columns, filter=keep)
-
-
-def _features(window: Any) -> Any:
-    """The window's features as top-level columns."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    features = window.column("features")
-    struct = features.type
-    return pa.table(
-        {struct.field(i).name: pc.struct_field(features, i) for i in range(struct.num_fields)}
-    )

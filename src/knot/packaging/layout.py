@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from knot.artifacts import fsync_dir
 from knot.errors import Corrupted, NotFound
 from knot.packaging.layer_tar import CHUNK
 from knot.packaging.reference import Reference, parse_reference
@@ -74,7 +75,7 @@ class KitStore:
     def put_file(self, tmp: Path, digest: str) -> None:
         """Move a written, fsync'd temp file into place as blob `digest`."""
         os.replace(tmp, self.blob_path(digest))
-        _fsync_dir(self.blobs)
+        fsync_dir(self.blobs)
 
     def put_bytes(self, data: bytes) -> str:
         digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
@@ -202,14 +203,6 @@ def _tampered(digest: str, path: Path) -> str:
         f"blob {digest} at {path} does not match its digest (changed on disk or truncated); "
         "remove the kit (`knot kits remove`) and pull or pack it again"
     )
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def open_kit_store(root: Path | None = None) -> KitStore:

@@ -2,9 +2,10 @@
 
 A skops file is loaded by checking every type in it against a trust list, and building
 that list imports all of scikit-learn (about 2 s here). When a version is registered,
-the registering process has just saved and loaded the model through skops, so it also
-writes the loaded estimator as a pickle with a header (this Python's version, the
-versions of the packages the model needs, and the folder's knot-model.json): one
+the registering process has just saved the model through skops (and loaded the file
+back, as the flavor's save checks), so it also writes that estimator as a pickle with
+a header (this Python's version, the versions of the packages the model needs, and the
+folder's knot-model.json): one
 content-addressed blob in the artifact store, whose digest the version records in the
 metadata store (`ModelVersion.fast_load_digest`). A service serving the version for the
 first time on a machine reads that blob instead of the skops file (see
@@ -90,15 +91,17 @@ def parse(blob: bytes) -> tuple[dict[str, Any], ModelMeta, bytes]:
     return header, meta, payload
 
 
-def build(folder: Path, meta: ModelMeta) -> bytes | None:
-    """The fast-load form of the model saved in `folder`, loaded through its flavor as a
-    service would load it; None for formats that load fast anyway, or a model that does
-    not pickle (it is then served from its folder, as before)."""
+def build(folder: Path, meta: ModelMeta, model: Any = None) -> bytes | None:
+    """The fast-load form of the model saved in `folder`: `model` itself when the caller
+    has just saved it (its flavor's save checked that the file loads back to it), else
+    the folder loaded through its flavor as a service would load it; None for formats
+    that load fast anyway, or a model that does not pickle (it is then served from its
+    folder, as before)."""
     if meta.saved.format not in FAST_FORMATS:
         return None
     try:
-        loaded = load_folder(folder, "fast-load")
-        return encode(loaded.model, header_of(meta))
+        estimator = model if model is not None else load_folder(folder, "fast-load").model
+        return encode(estimator, header_of(meta))
     except Exception as exc:  # an unpicklable estimator: no fast form, same model
         log.info("no fast-load form for this %s model: %s", meta.flavor, exc)
         return None

@@ -29,7 +29,7 @@ from knot.serving.metrics import CONTENT_TYPE
 from knot.serving.service import Service
 from knot.serving.slot import ModelFailed, Slot
 
-__all__ = ["ROUTE_KEY_HEADER", "app_from_env", "create_app"]
+__all__ = ["ROUTE_KEY_HEADER", "create_app"]
 
 log = logging.getLogger("knot.serving")
 ROUTE_KEY_HEADER = "x-knot-route-key"  # requests with the same key hit the same model
@@ -195,8 +195,3 @@ def _too_big(size: int, limit: int) -> str:
         f"the body has {size} bytes, over the limit of {limit}; split the rows over several "
         "requests, score files with `knot predict`, or raise --max-body-mb"
     )
-
-
-def app_from_env() -> Starlette:
-    """The app for a worker process, configured by KNOT_SERVE_CONFIG (see knot serve)."""
-    return create_app(ServeConfig.from_env())

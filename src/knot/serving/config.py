@@ -1,17 +1,14 @@
-"""What a prediction service serves and how, passed to every worker process as JSON."""
+"""What a prediction service serves and how; forked workers inherit it."""
 
 from __future__ import annotations
 
-import os
 import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from knot.errors import Invalid
 
-__all__ = ["ENV_VAR", "ServeConfig"]
-
-ENV_VAR = "KNOT_SERVE_CONFIG"
+__all__ = ["ServeConfig"]
 
 
 class ServeConfig(BaseModel):
@@ -29,7 +26,7 @@ class ServeConfig(BaseModel):
     log_sample: float = Field(default=1.0, ge=0.0, le=1.0)  # share of requests logged
     log_dir: str | None = None  # default: KNOT_HOME/predictions (labels under its labels/)
     plugins: tuple[str, ...] = ()  # "module:factory" monitor plugins (knot.serving.plugins)
-    # One id per `knot serve`, shared by its workers (they get this config as JSON): the
+    # One id per `knot serve`, shared by its workers (they inherit this config): the
     # key of the marker that makes one slot switch one audit row (knot.serving.switches).
     service_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:16], max_length=32)
 
@@ -46,16 +43,3 @@ class ServeConfig(BaseModel):
         for spec in self.plugins:  # a misspelt plugin fails here, before any worker starts
             resolve_factory(spec)
         return self
-
-    def to_env(self) -> None:
-        os.environ[ENV_VAR] = self.model_dump_json()
-
-    @classmethod
-    def from_env(cls) -> ServeConfig:
-        text = os.environ.get(ENV_VAR)
-        if not text:
-            raise Invalid(
-                f"{ENV_VAR} is not set; start the service with `knot serve MODEL`",
-                field=ENV_VAR,
-            )
-        return cls.model_validate_json(text)

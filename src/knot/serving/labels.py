@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from knot.artifacts import fsync_dir
 from knot.errors import Invalid
 from knot.registry.uri import check_model_name
 from knot.serving.bodies import BadRequest
@@ -111,14 +112,6 @@ def labels_from_body(content_type: str, body: bytes) -> Any:
     return doc["labels"]
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _mkdirs(folder: Path) -> None:
     """Create `folder` and fsync each parent that gained an entry, so the path survives."""
     missing = []
@@ -128,7 +121,7 @@ def _mkdirs(folder: Path) -> None:
         p = p.parent
     folder.mkdir(parents=True, exist_ok=True)
     for created in reversed(missing):
-        _fsync_dir(created.parent)
+        fsync_dir(created.parent)
 
 
 def append_labels(model: str, labels: Sequence[Mapping[str, Any]], root: Path | None = None) -> int:
@@ -158,7 +151,7 @@ def append_labels(model: str, labels: Sequence[Mapping[str, Any]], root: Path | 
         handle.flush()
         os.fsync(handle.fileno())
     tmp.rename(folder / name)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return len(rows)
 
 
@@ -190,20 +183,20 @@ def latest_labels(model: str, root: Path | None = None) -> Any:
     """One label per (request_id, row): the latest to arrive. A pyarrow Table with the
     columns request_id, row, label, timestamp (empty when no label is stored)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    files = _files(model, root)
-    if not files:
-        return pa.table(
-            {
-                "request_id": pa.array([], pa.string()),
-                "row": pa.array([], pa.int32()),
-                "label": pa.array([], pa.string()),
-                "timestamp": pa.array([], pa.timestamp("ms", tz="UTC")),
-            }
-        )
-    frame = pa.concat_tables([pq.read_table(f) for f in files]).to_pandas()
-    # read in file order (which is arrival order), so a stable sort keeps ties in it
+    columns = ["request_id", "row", "label", "timestamp"]
+    dataset = label_dataset(model, root)
+    if dataset is None:
+        return pa.schema(
+            [
+                ("request_id", pa.string()),
+                ("row", pa.int32()),
+                ("label", pa.string()),
+                ("timestamp", pa.timestamp("ms", tz="UTC")),
+            ]
+        ).empty_table()
+    # to_table keeps the files' order (which is arrival order); a stable sort keeps ties in it
+    frame = dataset.to_table(columns=columns).to_pandas()
     frame = frame.sort_values("timestamp", kind="stable")
     latest = frame.drop_duplicates(["request_id", "row"], keep="last")
     return pa.Table.from_pandas(latest.sort_index(), preserve_index=False)

@@ -134,8 +134,10 @@ class TrafficStore:
 
     def get(self, model: str) -> Traffic | None:
         with self.db.read() as conn:
-            get_model(conn, model)
-            return read_traffic(conn, model)
+            record = read_traffic(conn, model)
+            if record is None:  # a record's foreign key says its model exists
+                get_model(conn, model)  # NotFound lists the registered models
+            return record
 
     def clear(self, model: str) -> None:
         t = serving_traffic

@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from knot.errors import Unavailable
+from knot.errors import Invalid, Unavailable
 from knot.store.engine import WRITE, open_engine
 from knot.store.schema import ensure_schema
 
-__all__ = ["Database", "now_ms"]
+__all__ = ["Database", "database_of", "now_ms"]
 
 
 def now_ms() -> int:
@@ -58,3 +58,18 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def database_of(store: object, uri: str, needs: str) -> Database:
+    """The SQL Database behind an area's `store` (its `db`), opened from KNOT_STORE `uri`;
+    Invalid when `uri` is a Knot server, whose stores keep no database here. `needs`
+    starts the message: "pipelines need", "the retrain loop needs"."""
+    db = getattr(store, "db", None)
+    if not isinstance(db, Database):
+        raise Invalid(
+            f"{needs} a local or PostgreSQL metadata store, but KNOT_STORE is {uri!r} "
+            "(a knot server); set KNOT_STORE to sqlite:///path/knot.db or "
+            "postgresql://user@host/db",
+            field="store",
+        )
+    return db
