@@ -151,8 +151,9 @@ class RetrainSteps:
             self._finish(state, "failed", f"canary cannot start: {exc.message}")
             return
         detail["task"] = task
-        knot.set_traffic(self.model, challenger=CHALLENGER, weight=canary.weight)
+        # taken before the traffic moves: the first challenger answers fall after it
         detail["canary_started"] = now_ms()
+        knot.set_traffic(self.model, challenger=CHALLENGER, weight=canary.weight)
         with self.db.write() as conn:
             self._move(conn, state, State.CANARY, retrain, detail)
         self.say(
@@ -182,6 +183,7 @@ class RetrainSteps:
         with self.db.write() as conn:
             detail = {**state.detail, "canary": verdict.reason}
             self._move(conn, state, State.PROMOTING, retrain, detail)
+        self.say(f"canary passed: {verdict.reason}")
         return None
 
     def _promote(self, state: LoopState) -> None:
@@ -200,7 +202,9 @@ class RetrainSteps:
                 self._move(conn, state, State.APPROVAL, retrain, detail)
             self.say(f"promotion waits for approval: request {request.request_id}")
             return
-        self._finish(state, "promoted", f"{self.model}/{version} is the champion")
+        canary = state.detail.get("canary")
+        why = f"; canary: {canary}" if canary else ""
+        self._finish(state, "promoted", f"{self.model}/{version} is the champion{why}")
 
     def _await_approval(self, state: LoopState) -> str | None:
         import knot

@@ -24,7 +24,8 @@ __all__ = ["TASKS", "Task", "model_task", "task_of"]
 Task = Literal["classification", "regression"]
 TASKS: tuple[Task, ...] = ("classification", "regression")
 
-_CLASS_TYPES = ("bool", "string", "object", "category")
+# pandas names ("string", "category", "object") and NumPy's ("bool", "str96", "bytes8")
+_CLASS_TYPES = ("bool", "str", "object", "category", "bytes")
 
 
 def task_of(model: Any) -> Task | None:
@@ -45,7 +46,7 @@ def task_of(model: Any) -> Task | None:
         kind = outputs[0].type
         if kind.startswith("float"):
             return "regression"
-        if kind in _CLASS_TYPES:
+        if kind.startswith(_CLASS_TYPES):
             return "classification"
     return None
 
