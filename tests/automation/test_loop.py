@@ -115,7 +115,9 @@ def test_a_canary_whose_live_error_rate_rises_is_rolled_back(holdout: str) -> No
     assert outcome.state is State.IDLE and outcome.finished is not None
     (retrain,) = list_retrains(controller.db, "churn")
     assert retrain.status == "rolled_back"
-    assert retrain.reason == ("live error rate 1.000 > max_error_rate 0.2 over 40 labeled requests")
+    assert retrain.reason == (
+        "live error_rate 1.000 > max_error_rate 0.2 over 40 labeled challenger requests"
+    )
     assert knot.get_traffic("churn") is None
     assert knot.get_model("churn").aliases == {"champion": 1}
 

@@ -88,8 +88,8 @@ async def test_a_canary_failing_live_is_rolled_back_on_a_real_service(holdout: s
         (retrain,) = list_retrains(controller.db, "churn")
         assert retrain.status == "rolled_back"
         assert retrain.reason is not None
-        assert retrain.reason.startswith("live error rate 1.000 > max_error_rate 0.2")
-        assert "champion 0.000" in retrain.reason
+        assert retrain.reason.startswith("live error_rate 1.000 > max_error_rate 0.2")
+        assert "; champion 0.000 over " in retrain.reason
         assert knot.get_traffic("churn") is None
 
         async def champion_only() -> bool:

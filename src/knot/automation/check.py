@@ -24,7 +24,9 @@ A YAML file (knot-check.yaml by default) lists the gates:
         max_gap: 0.1
 
 Paths in the file are relative to it. A failing gate makes the report fail (exit 1);
-a config or store problem is an error (exit 2) naming the key.
+a config or store problem is an error (exit 2) naming the key, and so is a metric that
+does not measure the candidate's task (`accuracy` for a regressor, `mae` for a
+classifier, a fairness gate for a regressor).
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ def _quality_gate(gate: QualityGate, model: str) -> GateResult:
         label=gate.label,
         policy=gate.policy(),
         champion=gate.champion,
+        where="quality",
     )
     measured = [
         f"{c.role} {c.metric}{' ' + c.segment if c.segment else ''}: challenger "

@@ -18,6 +18,7 @@ from knot.automation.evaluate_data import (
 )
 from knot.automation.fairness import FAIRNESS_METRICS, fairness_gap
 from knot.errors import Invalid
+from knot.registry.task import task_of
 
 __all__ = ["FairnessGate", "run_fairness_gate"]
 
@@ -59,7 +60,15 @@ def run_fairness_gate(gate: FairnessGate, model: str) -> GateResult:
     frame, ref = read_frame(gate.dataset, {"column": gate.column, "label": gate.label})
     version = knot.get_model_version(model_uri(model, gate.candidate))
     name = f"{model}/{version.version}"
-    scored = score_model(knot.load_model(version.uri), name, frame, gate.label or "")
+    loaded = knot.load_model(version.uri)
+    if task_of(loaded) == "regression":  # a rate of a predicted class means nothing here
+        raise Invalid(
+            f"fairness.metric: {gate.metric!r} compares how often each group is predicted "
+            f"the positive class, but {name} is a regressor (regression); fairness gates "
+            "apply to classifiers: remove the gate or point it at a classifier",
+            field="fairness.metric",
+        )
+    scored = score_model(loaded, name, frame, gate.label or "")
     groups = frame[gate.column].astype(str).to_numpy()
     counts = pd.Series(groups).value_counts()
     keep = pd.Series(groups).isin(counts[counts >= gate.min_group_rows].index).to_numpy()

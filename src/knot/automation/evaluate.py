@@ -6,7 +6,9 @@ may not regress by more than `segment_tolerance` inside any group of that column
 smaller than `min_segment_rows` are skipped, and say so); `thresholds` are absolute
 floors ("accuracy >= 0.7") for the challenger alone. Every failure is one reason that
 names the metric, both values and the margin it missed. `knot check` and the retrain
-loop both decide with `compare`.
+loop both decide with `compare`. Every metric the policy names must measure the model's
+task (knot.registry.task): `accuracy` on a regressor is refused before anything is
+compared, naming the rule and the metrics that apply.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ from knot.automation.evaluate_data import (
     score_model,
 )
 from knot.automation.evaluate_metrics import compute_metric, metric
+from knot.monitoring.metric_table import check_metric_task
 from knot.registry.entities import MetricThreshold
+from knot.registry.task import Task, task_of
 
 __all__ = [
     "ComparisonPolicy",
     "Evaluation",
     "MetricComparison",
+    "check_policy_task",
     "compare",
     "evaluate_challenger",
 ]
@@ -82,6 +87,21 @@ class ComparisonPolicy(BaseModel):
             metric(MetricThreshold.parse(text).metric, field="thresholds")
         return value
 
+    def metric_rules(self, where: str) -> list[tuple[str, str]]:
+        """(rule, metric) for every metric the policy names, e.g. ("quality.guards",
+        "recall"), in the words an error should use."""
+        rules = [(f"{where}.metric", self.metric)]
+        rules += [(f"{where}.guards", name) for name in self.guards]
+        rules += [(f"{where}.thresholds", MetricThreshold.parse(t).metric) for t in self.thresholds]
+        return rules
+
+
+def check_policy_task(policy: ComparisonPolicy, task: Task | None, model: str, where: str) -> None:
+    """Invalid when a metric of `policy` does not measure `task` (e.g. `accuracy` for a
+    regressor), naming the rule (`where`.metric, .guards or .thresholds)."""
+    for rule, name in policy.metric_rules(where):
+        check_metric_task(name, task, where=rule, model=model)
+
 
 class MetricComparison(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -105,6 +125,7 @@ class Evaluation(BaseModel):
     challenger: str
     champion: str | None
     dataset: str | None
+    task: Task | None = None  # the challenger's, when known (knot.registry.task)
     rows: int
     passed: bool
     reasons: list[str]
@@ -214,6 +235,7 @@ def compare(
     *,
     segments: Any = None,
     dataset: str | None = None,
+    task: Task | None = None,
 ) -> Evaluation:
     """Decide whether `challenger` may replace `champion` on the same rows `y_true`."""
     y = np.asarray(y_true)
@@ -247,6 +269,7 @@ def compare(
         challenger=challenger.name,
         champion=champion.name if champion else None,
         dataset=dataset,
+        task=task,
         rows=len(y),
         passed=not reasons,
         reasons=reasons,
@@ -263,24 +286,29 @@ def evaluate_challenger(
     label: str,
     policy: ComparisonPolicy,
     champion: str = "champion",
+    where: str = "policy",
 ) -> Evaluation:
     """Load both versions of `model` (challenger: a version number or alias; champion: an
-    alias) and `compare` them on dataset `dataset` (e.g. 'churn_holdout@2')."""
+    alias) and `compare` them on dataset `dataset` (e.g. 'churn_holdout@2'). `where`
+    names the policy in errors (the loop's "evaluation", knot check's "quality")."""
     import knot
     from knot.errors import NotFound
 
     frame, ref = read_frame(dataset, {"label": label, "segment": policy.segment})
     ours = knot.get_model_version(model_uri(model, challenger))
-    scored = score_model(knot.load_model(ours.uri), f"{model}/{ours.version}", frame, label)
+    loaded = knot.load_model(ours.uri)
+    task = task_of(loaded)
+    check_policy_task(policy, task, f"{model}/{ours.version}", where)
+    scored = score_model(loaded, f"{model}/{ours.version}", frame, label)
     try:
         theirs = knot.get_model_version(f"models:/{model}@{champion}")
     except NotFound:
         theirs = None
     rival = None
     if theirs is not None:
-        loaded = knot.load_model(theirs.uri)
-        rival = score_model(loaded, f"{model}/{theirs.version}", frame, label)
+        rival_model = knot.load_model(theirs.uri)
+        rival = score_model(rival_model, f"{model}/{theirs.version}", frame, label)
     segments = frame[policy.segment].to_numpy() if policy.segment else None
     y_true = labels_of(frame, label, policy.label_map)
     check_labels(y_true, scored)
-    return compare(model, policy, y_true, scored, rival, segments=segments, dataset=ref)
+    return compare(model, policy, y_true, scored, rival, segments=segments, dataset=ref, task=task)

@@ -1,8 +1,10 @@
 """Model quality metrics on held-out rows, computed with NumPy (no scikit-learn needed).
 
-Each metric knows whether higher is better, so a margin or a guard reads the same way
-for accuracy (higher) and log loss (lower). `roc_auc` and `log_loss` need scores (the
-positive-class probability); the others need predictions only.
+What each metric measures (its task), which direction is better and whether it needs
+scores come from the one table in knot.monitoring.metric_table, so a margin or a guard
+reads the same way for accuracy (higher) and log loss (lower), and the same way as the
+live metrics of monitoring and the canary. This module adds how to compute each one on
+held-out rows.
 """
 
 from __future__ import annotations
@@ -15,21 +17,33 @@ import numpy as np
 import pandas as pd
 
 from knot.errors import Invalid
+from knot.monitoring.metric_table import METRIC_TABLE, MetricInfo, metric_info
 
 __all__ = ["METRICS", "Metric", "compute_metric", "metric"]
+
+_Fn = Callable[[np.ndarray, np.ndarray, np.ndarray | None, Any], float]
 
 
 @dataclass(frozen=True)
 class Metric:
-    name: str
-    higher_is_better: bool
-    needs_score: bool
-    fn: Callable[[np.ndarray, np.ndarray, np.ndarray | None, Any], float]
+    info: MetricInfo
+    fn: _Fn
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.info.higher_is_better
+
+    @property
+    def needs_score(self) -> bool:
+        return self.info.needs_score
 
     def better_by(self, challenger: float, champion: float) -> float:
         """How much better `challenger` is than `champion` (negative when worse)."""
-        delta = challenger - champion
-        return delta if self.higher_is_better else -delta
+        return self.info.better_by(challenger, champion)
 
 
 def _hits(y: np.ndarray, p: np.ndarray, pos: Any) -> tuple[int, int, int]:
@@ -97,36 +111,30 @@ def _r2(y: np.ndarray, p: np.ndarray, s: np.ndarray | None, pos: Any) -> float:
     return 1.0 - float(np.sum((a - b) ** 2)) / total if total else 0.0
 
 
+_FUNCTIONS: dict[str, _Fn] = {
+    "accuracy": lambda y, p, s, pos: float(np.mean(y == p)),
+    "error_rate": lambda y, p, s, pos: float(np.mean(y != p)),
+    "precision": _precision,
+    "recall": _recall,
+    "f1": _f1,
+    "roc_auc": _roc_auc,
+    "log_loss": _log_loss,
+    "mse": _mse,
+    "rmse": lambda y, p, s, pos: float(np.sqrt(_mse(y, p, s, pos))),
+    "mae": lambda y, p, s, pos: float(np.mean(np.abs(np.subtract(*_numeric(y, p))))),
+    "r2": _r2,
+}
+
+# one entry per row of the table: a metric added there without a function here fails
+# at import, not in a user's evaluation
 METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in (
-        Metric("accuracy", True, False, lambda y, p, s, pos: float(np.mean(y == p))),
-        Metric("error_rate", False, False, lambda y, p, s, pos: float(np.mean(y != p))),
-        Metric("precision", True, False, _precision),
-        Metric("recall", True, False, _recall),
-        Metric("f1", True, False, _f1),
-        Metric("roc_auc", True, True, _roc_auc),
-        Metric("log_loss", False, True, _log_loss),
-        Metric("mse", False, False, _mse),
-        Metric("rmse", False, False, lambda y, p, s, pos: float(np.sqrt(_mse(y, p, s, pos)))),
-        Metric(
-            "mae",
-            False,
-            False,
-            lambda y, p, s, pos: float(np.mean(np.abs(np.subtract(*_numeric(y, p))))),
-        ),
-        Metric("r2", True, False, _r2),
-    )
+    name: Metric(info, _FUNCTIONS[name]) for name, info in METRIC_TABLE.items()
 }
 
 
 def metric(name: str, field: str = "metric") -> Metric:
     """The metric called `name`, or Invalid naming the known ones."""
-    found = METRICS.get(name)
-    if found is None:
-        known = ", ".join(sorted(METRICS))
-        raise Invalid(f"{field} {name!r} is not a known metric; use one of: {known}", field=field)
-    return found
+    return METRICS[metric_info(name, field).name]
 
 
 def compute_metric(

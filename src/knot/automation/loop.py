@@ -68,6 +68,7 @@ class Controller(RetrainSteps):
         self.db = loop_db()
         self.say = say or (lambda _: None)
         self._check_approval()
+        self._check_metrics()
 
     def _check_approval(self) -> None:
         if not self.config.approval.required:
@@ -85,6 +86,21 @@ class Controller(RetrainSteps):
                 f"{self.model} --approver-role ROLE`) or set approval.required to false",
                 field="approval.required",
             )
+
+    def _check_metrics(self) -> None:
+        """Refuse, before anything is trained, evaluation and canary metrics that do not
+        measure the model's task (`accuracy` for a regressor), judged on the version the
+        challenger will face (the champion, else the latest); a model with no version
+        yet is checked when its first challenger is evaluated."""
+        if self.config.evaluation is None and self.config.canary is None:
+            return
+        from knot.automation.loop_config import check_task
+        from knot.registry.task import model_task
+
+        alias = self.config.evaluation.champion if self.config.evaluation else "champion"
+        found = model_task(self.model, alias) or model_task(self.model)
+        if found is not None:
+            check_task(self.config, found[1], found[0])
 
     # the public loop ---------------------------------------------------------------
     def step(self) -> Outcome:

@@ -1,11 +1,20 @@
 """Judging a running canary from what production records: the service's prediction log
-joined with the labels that came back (knot.monitoring.performance), for the challenger
-version since the canary started, and the champion beside it for context.
+joined with the labels that came back (knot.monitoring.performance), per version over
+every request since the canary started, by any metric of the model's task (MAE for a
+regressor, ROC AUC for a classifier, ...; knot.monitoring.metric_table says which
+direction is better).
 
-The live error rate is errors over labeled challenger rows. It rolls the canary back as
-soon as enough rows are labeled and it exceeds max_error_rate; it promotes once
-watch_seconds have passed with enough labeled rows under the bar; with too few labels it
-keeps watching up to the give-up time, then rolls back (nobody could judge it).
+The decision, in order:
+1. `limit` breached by the challenger (with at least min_labeled labeled requests):
+   roll back at once, whatever watch_seconds says: a bad canary is cut short.
+2. before watch_seconds: wait.
+3. an arm that is compared (the challenger; the champion too with min_margin) has fewer
+   than min_labeled labeled requests, or its metric is undefined there (ROC AUC over one
+   class): wait, and after the give-up time roll back, saying how many labels there
+   are, how many are needed and where they come from (/feedback).
+4. with min_margin: promote when the challenger's live value is better than the
+   champion's by at least min_margin (a tie passes min_margin 0), else roll back;
+   without it (limit alone): promote.
 """
 
 from __future__ import annotations
@@ -14,24 +23,26 @@ from dataclasses import dataclass
 from typing import Literal
 
 from knot.automation.loop_config import CanaryConfig
+from knot.monitoring.metric_table import metric_info
+from knot.registry.task import Task
 
-__all__ = ["CanaryReading", "Verdict", "judge", "read_canary"]
+__all__ = ["Arm", "CanaryReading", "Verdict", "judge", "read_canary"]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One version's live requests since the canary started."""
+
+    labeled: int  # requests with a label that fits the predictions
+    value: float | None  # the metric over them (None: none, or undefined on them)
+    invalid: int = 0  # labels that did not fit the predictions (text for a regressor, ...)
 
 
 @dataclass(frozen=True)
 class CanaryReading:
-    labeled: int  # challenger rows with a label
-    errors: float  # of those, how many were wrong
-    champion_labeled: int
-    champion_errors: float
-
-    @property
-    def error_rate(self) -> float | None:
-        return self.errors / self.labeled if self.labeled else None
-
-    @property
-    def champion_error_rate(self) -> float | None:
-        return self.champion_errors / self.champion_labeled if self.champion_labeled else None
+    metric: str
+    challenger: Arm
+    champion: Arm | None  # None when there is no champion version to compare with
 
 
 @dataclass(frozen=True)
@@ -41,52 +52,110 @@ class Verdict:
 
 
 def read_canary(
-    model: str, challenger: int, champion: int | None, since_ms: int, window: str
+    model: str,
+    challenger: int,
+    champion: int | None,
+    since_ms: int,
+    metric: str,
+    task: Task | None = None,
 ) -> CanaryReading:
-    from knot.monitoring.performance import performance
+    """Both arms' labeled requests and `metric` over them, from the logs."""
+    from knot.monitoring.performance import performance_since
 
-    totals = {challenger: [0, 0.0], champion: [0, 0.0]}
-    for w in performance(model, window=window, by_version=True, since_ms=since_ms):
-        rate = w.metrics.get("error_rate")
-        if w.version in totals and rate is not None and w.labeled:
-            totals[w.version][0] += w.labeled
-            totals[w.version][1] += rate * w.labeled
-    ours = totals[challenger]
-    theirs = totals[champion] if champion is not None else [0, 0.0]
-    return CanaryReading(int(ours[0]), float(ours[1]), int(theirs[0]), float(theirs[1]))
+    found = {m.version: m for m in performance_since(model, since_ms, task=task)}
+
+    def arm(version: int) -> Arm:
+        m = found.get(version)
+        if m is None:
+            return Arm(0, None)
+        return Arm(m.labeled, m.metrics.get(metric) if m.labeled else None, m.invalid_labels)
+
+    return CanaryReading(metric, arm(challenger), arm(champion) if champion is not None else None)
 
 
-def _rates(reading: CanaryReading) -> str:
-    champion = reading.champion_error_rate
-    versus = (
-        f"; champion {champion:.3f} over {reading.champion_labeled}" if champion is not None else ""
+def _fmt(value: float | None, sign: str = "") -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:{sign}.3f}" if abs(value) < 100 else f"{value:{sign},.1f}"
+
+
+def _over(reading: CanaryReading) -> str:
+    ours, theirs = reading.challenger, reading.champion
+    text = f"over {ours.labeled} labeled challenger requests"
+    if theirs is not None and theirs.labeled:
+        text += f"; champion {_fmt(theirs.value)} over {theirs.labeled}"
+    return text
+
+
+def _breached(canary: CanaryConfig, value: float | None) -> bool:
+    bound = canary.bound
+    assert bound is not None and value is not None
+    return value < bound if metric_info(canary.metric).higher_is_better else value > bound
+
+
+def _short(canary: CanaryConfig, reading: CanaryReading) -> list[tuple[str, Arm]]:
+    """The compared arms that cannot be judged yet."""
+    arms = [("challenger", reading.challenger)]
+    if canary.min_margin is not None and reading.champion is not None:
+        arms.append(("champion", reading.champion))
+    return [(n, a) for n, a in arms if a.labeled < canary.min_labeled or a.value is None]
+
+
+def _progress(canary: CanaryConfig, name: str, arm: Arm) -> str:
+    if arm.labeled >= canary.min_labeled:
+        return f"{canary.metric} undefined over {arm.labeled} labeled {name} requests"
+    return f"{arm.labeled}/{canary.min_labeled} labeled {name} requests"
+
+
+def _missing(canary: CanaryConfig, name: str, arm: Arm, elapsed: float) -> str:
+    bad = f" ({arm.invalid} labels did not fit its predictions)" if arm.invalid else ""
+    if arm.labeled >= canary.min_labeled:  # enough labels, but the metric is undefined
+        return (
+            f"{canary.metric} is undefined over the {arm.labeled} labeled {name} requests "
+            f"after {elapsed:.0f} s{bad} (ROC AUC needs both classes and scores); label more "
+            "requests or judge by another metric"
+        )
+    return (
+        f"only {arm.labeled} labeled {name} requests after {elapsed:.0f} s{bad}; need "
+        f"{canary.min_labeled} — post labels to /feedback or lower canary.min_labeled"
     )
-    return f"over {reading.labeled} labeled requests{versus}"
 
 
 def judge(canary: CanaryConfig, reading: CanaryReading, elapsed_seconds: float) -> Verdict:
-    rate = reading.error_rate
-    enough = reading.labeled >= canary.min_requests
-    if enough and rate is not None and rate > canary.max_error_rate:
+    name, ours = canary.metric, reading.challenger
+    higher = metric_info(name).higher_is_better
+    sure = ours.labeled >= canary.min_labeled and ours.value is not None
+    if canary.bound is not None and sure and _breached(canary, ours.value):
+        side = "<" if higher else ">"
         return Verdict(
             "rollback",
-            f"live error rate {rate:.3f} > max_error_rate {canary.max_error_rate:g} "
-            + _rates(reading),
+            f"live {name} {_fmt(ours.value)} {side} {canary.bound_key} {canary.bound:g} "
+            + _over(reading),
         )
     if elapsed_seconds < canary.watch_seconds:
         return Verdict("wait", f"watching ({elapsed_seconds:.0f}/{canary.watch_seconds:g} s)")
-    if enough and rate is not None:
-        return Verdict(
-            "promote",
-            f"live error rate {rate:.3f} <= max_error_rate {canary.max_error_rate:g} "
-            + _rates(reading),
+    short = _short(canary, reading)
+    if short:
+        if elapsed_seconds >= canary.give_up_seconds:
+            arm_name, arm = short[0]
+            return Verdict("rollback", _missing(canary, arm_name, arm, elapsed_seconds))
+        return Verdict("wait", "; ".join(_progress(canary, n, a) for n, a in short) + " so far")
+    assert ours.value is not None
+    theirs = reading.champion
+    if canary.min_margin is None or theirs is None or theirs.value is None:
+        side = ">=" if higher else "<="
+        bar = (
+            f"{side} {canary.bound_key} {canary.bound:g}"
+            if canary.bound is not None
+            else "(no champion to compare with)"
         )
-    if elapsed_seconds >= canary.give_up_seconds:
-        return Verdict(
-            "rollback",
-            f"only {reading.labeled} labeled challenger requests after {elapsed_seconds:.0f} s "
-            f"(min_requests {canary.min_requests}); the canary could not be judged",
-        )
-    return Verdict(
-        "wait", f"{reading.labeled}/{canary.min_requests} labeled challenger requests so far"
+        return Verdict("promote", f"live {name} {_fmt(ours.value)} {bar} " + _over(reading))
+    better = metric_info(name).better_by(ours.value, theirs.value)
+    passed = better >= canary.min_margin - 1e-12
+    versus = (
+        f"live {name} {_fmt(ours.value)} vs champion {_fmt(theirs.value)} over "
+        f"{ours.labeled} and {theirs.labeled} labeled requests: better by {_fmt(better, '+')}"
     )
+    if passed:
+        return Verdict("promote", f"{versus} >= min_margin {canary.min_margin:g}")
+    return Verdict("rollback", f"{versus} < min_margin {canary.min_margin:g}")

@@ -17,10 +17,19 @@
     canary:
       weight: 0.2                   # share of live requests to the challenger
       watch_seconds: 600            # watch at least this long before promoting
-      max_error_rate: 0.25          # labeled live error rate that rolls it back
-      min_requests: 50              # labeled challenger requests needed to decide
+      metric: roc_auc               # any metric of the model's task (default error_rate)
+      min_margin: 0.0               # live value vs the champion's, same window: must be
+                                    #   better by this much (0: no worse); omit: no comparison
+      limit: 0.7                    # the worst live value allowed: rolls back at once
+      min_labeled: 50               # labeled requests needed per arm to decide
     approval:
       required: true                # the model's promotion policy must name an approver
+
+`max_error_rate: 0.25` is short for `metric: error_rate, limit: 0.25`. The metric names
+of `evaluation` and `canary` must measure the model's task (mae, mse, rmse, r2 for a
+regressor; accuracy, error_rate, precision, recall, f1, roc_auc, log_loss for a
+classifier; see knot.monitoring.metric_table): the controller refuses them at start
+against the current champion, and again against each challenger.
 
 Without `canary` (or with weight 0) an accepted challenger is promoted at once.
 """
@@ -34,11 +43,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from knot.automation.config_file import load_config
-from knot.automation.evaluate import ComparisonPolicy
+from knot.automation.evaluate import ComparisonPolicy, check_policy_task
 from knot.errors import Invalid
+from knot.monitoring.metric_table import check_metric_task, metric_info
+from knot.registry.task import Task
 
 __all__ = [
     "ApprovalConfig",
@@ -46,6 +64,7 @@ __all__ = [
     "EvaluationConfig",
     "LoopConfig",
     "TriggerConfig",
+    "check_task",
     "load_loop_config",
     "resolve_pipeline",
 ]
@@ -90,20 +109,67 @@ class EvaluationConfig(ComparisonPolicy):
 
 
 class CanaryConfig(_Section):
+    """How the challenger is judged on live traffic (see knot.automation.loop_canary)."""
+
     weight: float = Field(gt=0, le=1)
     watch_seconds: float = Field(default=300, ge=0)
-    max_error_rate: float = Field(ge=0, le=1)
-    min_requests: int = Field(default=50, ge=1)
+    metric: str = "error_rate"
+    # the worst live value the challenger may show (at most this for a lower-is-better
+    # metric, at least this for a higher-is-better one); breaching it rolls back at once
+    limit: float | None = None
+    max_error_rate: float | None = Field(default=None, ge=0, le=1)  # error_rate's limit
+    # the challenger's live value must beat the champion's (same span, its own requests)
+    # by at least this, in the metric's better direction; None: no comparison
+    min_margin: float | None = None
+    # labeled requests each compared arm needs before anything is decided
+    min_labeled: int = Field(
+        default=50, ge=1, validation_alias=AliasChoices("min_labeled", "min_requests")
+    )
     # with too few labeled requests after watch_seconds, keep watching up to this long,
     # then roll back: a canary nobody could judge is not promoted
     max_watch_seconds: float | None = Field(default=None, ge=0)
-    window: str = "1h"  # the performance window the labeled rows are read in
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        try:
+            metric_info(value)
+        except Invalid as exc:
+            raise ValueError(exc.message) from None
+        return value
 
     @model_validator(mode="after")
-    def _long_enough(self) -> CanaryConfig:
+    def _consistent(self) -> CanaryConfig:
         if self.max_watch_seconds is not None and self.max_watch_seconds < self.watch_seconds:
             raise ValueError("max_watch_seconds must be at least watch_seconds")
+        if self.max_error_rate is not None and self.limit is not None:
+            raise ValueError("set limit or max_error_rate, not both (max_error_rate is the limit)")
+        if self.max_error_rate is not None and self.metric != "error_rate":
+            raise ValueError(
+                f"max_error_rate is the limit of error_rate, but metric is {self.metric!r}; "
+                f"write limit: for {self.metric}"
+            )
+        if self.bound is None and self.min_margin is None:
+            raise ValueError(
+                f"nothing to judge the canary by: set limit (the worst live {self.metric} "
+                "allowed) and/or min_margin (how much better than the champion's live "
+                f"{self.metric} it must be; 0: no worse)"
+            )
+        if self.min_margin is not None and self.weight >= 1:
+            raise ValueError(
+                "weight 1 sends every request to the challenger, so the champion has no live "
+                "labels to compare with; lower weight or leave min_margin out"
+            )
         return self
+
+    @property
+    def bound(self) -> float | None:
+        """The limit, whichever key set it."""
+        return self.limit if self.limit is not None else self.max_error_rate
+
+    @property
+    def bound_key(self) -> str:
+        return "max_error_rate" if self.max_error_rate is not None else "limit"
 
     @property
     def give_up_seconds(self) -> float:
@@ -140,6 +206,15 @@ class LoopConfig(_Section):
 
 def load_loop_config(path: str | Path) -> LoopConfig:
     return load_config(LoopConfig, path)
+
+
+def check_task(config: LoopConfig, task: Task | None, model: str) -> None:
+    """Invalid when a metric of the evaluation or the canary does not measure `task`,
+    the task of `model` (a "NAME/VERSION"), naming the key (evaluation.guards, ...)."""
+    if config.evaluation is not None:
+        check_policy_task(config.evaluation.policy(), task, model, "evaluation")
+    if config.canary is not None:
+        check_metric_task(config.canary.metric, task, where="canary.metric", model=model)
 
 
 def resolve_pipeline(target: str) -> Callable[..., Any]:

@@ -27,7 +27,9 @@ from knot.automation.triggers import Fired, advance, poll
 from knot.errors import Conflict, Invalid, KnotError, NotFound
 from knot.governance import audit
 from knot.governance.lineage import Edge, add_edges
+from knot.monitoring.metric_table import check_metric_task
 from knot.registry.entities import ModelVersion
+from knot.registry.task import Task, model_task
 from knot.store.database import Database, now_ms
 
 __all__ = ["CHALLENGER", "RetrainSteps"]
@@ -106,6 +108,7 @@ class RetrainSteps:
         assert retrain is not None
         detail = dict(state.detail)
         ev = self.config.evaluation
+        task = None
         if ev is not None:
             try:
                 evaluation = evaluate_challenger(
@@ -115,6 +118,7 @@ class RetrainSteps:
                     label=ev.label,
                     policy=ev.policy(),
                     champion=ev.champion,
+                    where="evaluation",
                 )
             except KnotError as exc:  # a missing held-out dataset, unmappable labels, ...
                 self._finish(state, "failed", f"evaluation failed: {exc.message}")
@@ -130,25 +134,45 @@ class RetrainSteps:
                 self._finish(state, "rejected", "; ".join(evaluation.reasons), detail)
                 return
             detail["champion"] = _version_number(evaluation.champion)
+            task = evaluation.task
         canary = self.config.canary
         if canary is None:
             with self.db.write() as conn:
                 self._move(conn, state, State.PROMOTING, retrain, detail)
             return
-        knot.set_traffic(self.model, challenger=CHALLENGER, weight=canary.weight)
+        try:
+            task = task if ev is not None else _task(self.model, version)
+            check_metric_task(
+                canary.metric, task, where="canary.metric", model=f"{self.model}/{version}"
+            )
+            if "champion" not in detail:  # no evaluation named it: the canary compares with it
+                detail["champion"] = _alias_version(self.model, "champion")
+        except KnotError as exc:
+            self._finish(state, "failed", f"canary cannot start: {exc.message}")
+            return
+        detail["task"] = task
+        # taken before the traffic moves: the first challenger answers fall after it
         detail["canary_started"] = now_ms()
+        knot.set_traffic(self.model, challenger=CHALLENGER, weight=canary.weight)
         with self.db.write() as conn:
             self._move(conn, state, State.CANARY, retrain, detail)
-        self.say(f"canary: {canary.weight:.0%} of requests to {self.model}/{version}")
+        self.say(
+            f"canary: {canary.weight:.0%} of requests to {self.model}/{version}, judged by "
+            f"live {canary.metric}"
+        )
 
     def _watch(self, state: LoopState) -> str | None:
         canary = self.config.canary
         retrain = state.retrain_id
         assert canary is not None and retrain is not None
         started = int(state.detail["canary_started"])
-        champion = state.detail.get("champion")
         reading = read_canary(
-            self.model, int(state.detail["challenger"]), champion, started, canary.window
+            self.model,
+            int(state.detail["challenger"]),
+            state.detail.get("champion"),
+            started,
+            canary.metric,
+            state.detail.get("task"),
         )
         verdict = judge(canary, reading, (now_ms() - started) / 1000)
         if verdict.action == "wait":
@@ -159,6 +183,7 @@ class RetrainSteps:
         with self.db.write() as conn:
             detail = {**state.detail, "canary": verdict.reason}
             self._move(conn, state, State.PROMOTING, retrain, detail)
+        self.say(f"canary passed: {verdict.reason}")
         return None
 
     def _promote(self, state: LoopState) -> None:
@@ -177,7 +202,9 @@ class RetrainSteps:
                 self._move(conn, state, State.APPROVAL, retrain, detail)
             self.say(f"promotion waits for approval: request {request.request_id}")
             return
-        self._finish(state, "promoted", f"{self.model}/{version} is the champion")
+        canary = state.detail.get("canary")
+        why = f"; canary: {canary}" if canary else ""
+        self._finish(state, "promoted", f"{self.model}/{version} is the champion{why}")
 
     def _await_approval(self, state: LoopState) -> str | None:
         import knot
@@ -246,3 +273,17 @@ def _version_of(result: Any, target: str) -> tuple[ModelVersion, str]:
 
 def _version_number(name: str | None) -> int | None:
     return int(name.rpartition("/")[2]) if name else None
+
+
+def _task(model: str, version: int) -> Task | None:
+    found = model_task(model, version)
+    return found[1] if found is not None else None
+
+
+def _alias_version(model: str, alias: str) -> int | None:
+    import knot
+
+    try:
+        return knot.get_model_version(f"models:/{model}@{alias}").version
+    except NotFound:
+        return None

@@ -80,7 +80,9 @@ def retrain(
     config: Path = CONFIG,
     lease_seconds: float = LEASE,
 ) -> None:
-    """Retrain MODEL now (or, when a controller holds its loop, ask that controller to)."""
+    """Retrain MODEL now (or, when a controller holds its loop, ask that controller to).
+    Exits 0 when the challenger was promoted (or the request left to the controller), 1
+    when it was rejected, rolled back or its retraining failed."""
     from rich.console import Console
 
     from knot.automation.loop import retrain as run_retrain
@@ -97,6 +99,8 @@ def retrain(
         typer.echo(f"a controller holds the loop of {model}; it retrains on its next look")
     else:
         typer.echo(f"retrain {done.retrain_id}: {done.status}: {done.reason}")
+        if done.status != "promoted":  # a script or CI job must see the challenger lost
+            raise typer.Exit(1)
 
 
 @app.command("status")

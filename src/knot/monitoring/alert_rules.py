@@ -8,13 +8,17 @@ roc_auc, log_loss, mae, rmse, r2), counts (rows, served_rows, labeled), and drif
 leaves out: "drift.prediction" (the statistic of the window's predictions against the
 version's own predictions on its reference; categorical for classifiers) and
 "drift.score" (the same for a binary classifier's positive-class probability).
+
+A performance metric must measure the model's task (knot.registry.task): `accuracy` on
+a regressor never has a value, so such a rule would never fire; it is refused when the
+rule is stored, naming the rule and the metrics that apply.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -23,6 +27,7 @@ from sqlalchemy import Connection, delete, select
 from knot.errors import Invalid, NotFound
 from knot.governance import audit
 from knot.governance.identity import current_actor
+from knot.monitoring.metric_table import check_metric_task
 from knot.monitoring.model_metrics import CLASSIFIER_METRICS, REGRESSOR_METRICS
 from knot.monitoring.store import monitor_db
 from knot.monitoring.tables import alert_rules, alert_state
@@ -34,6 +39,7 @@ __all__ = [
     "METRICS",
     "OPS",
     "AlertRule",
+    "check_rules_task",
     "delete_alert_rule",
     "get_alert_rule",
     "list_alert_rules",
@@ -193,9 +199,28 @@ def _rule(row: Any) -> AlertRule:
     )
 
 
+def check_rules_task(rules: Sequence[AlertRule]) -> None:
+    """Invalid when a rule's performance metric does not measure its model's task, judged
+    on the rule's pinned version, else the champion, else the latest version (each loaded
+    once); a model with no version yet is not checked."""
+    from knot.registry.task import model_task
+
+    tasks: dict[tuple[str, int | None], Any] = {}
+    for rule in rules:
+        key = (rule.model, rule.version)
+        if key not in tasks:
+            tasks[key] = model_task(rule.model, rule.version)
+        found = tasks[key]
+        if found is not None:
+            also = ", ".join(COUNTS) + ", drift.*"
+            where = f"alert rule {rule.name!r}"
+            check_metric_task(rule.metric, found[1], where=where, model=found[0], also=also)
+
+
 def set_alert_rule(rule: AlertRule) -> AlertRule:
     """Create or replace the rule named `rule.name` (audited). Changing what a rule
     measures starts its state over; changing only its webhook keeps it."""
+    check_rules_task([rule])
     with monitor_db().write() as conn:
         write_rule(conn, rule)
     return rule

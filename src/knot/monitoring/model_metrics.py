@@ -7,10 +7,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from knot.monitoring.metric_table import metrics_for
+
 __all__ = ["CLASSIFIER_METRICS", "REGRESSOR_METRICS", "classifier_metrics", "regressor_metrics"]
 
-CLASSIFIER_METRICS = ("accuracy", "error_rate", "precision", "recall", "f1", "roc_auc", "log_loss")
-REGRESSOR_METRICS = ("mae", "rmse", "r2")
+# every metric of the table is computed live, so a canary or an alert can use any of them
+CLASSIFIER_METRICS = metrics_for("classification")
+REGRESSOR_METRICS = metrics_for("regression")
 
 
 def _ratio(num: float, den: float) -> float:
@@ -82,7 +85,7 @@ def _log_loss(positives: np.ndarray, score: np.ndarray) -> float:
 
 
 def regressor_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float | None]:
-    """MAE, RMSE and R² (1.0 for a perfect fit of constant labels, 0.0 otherwise, as
+    """MAE, MSE, RMSE and R² (1.0 for a perfect fit of constant labels, 0.0 otherwise, as
     scikit-learn's force_finite does)."""
     if len(y_true) == 0:
         return dict.fromkeys(REGRESSOR_METRICS)
@@ -93,6 +96,7 @@ def regressor_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float
     r2 = perfect if ss_tot == 0 else 1.0 - ss_res / ss_tot
     return {
         "mae": float(np.mean(np.abs(error))),
+        "mse": ss_res / len(error),
         "rmse": float(np.sqrt(ss_res / len(error))),
         "r2": r2,
     }

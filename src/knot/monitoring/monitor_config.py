@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from knot.errors import Invalid
 from knot.governance import audit
 from knot.governance.identity import current_actor
-from knot.monitoring.alert_rules import AlertRule, write_rule
+from knot.monitoring.alert_rules import AlertRule, check_rules_task, write_rule
 from knot.monitoring.store import monitor_db
 from knot.monitoring.tables import monitor_settings
 from knot.monitoring.windows import parse_window
@@ -123,7 +123,9 @@ def parse_config(data: Any, where: str = "monitoring config") -> MonitorConfig:
 
 
 def apply_config(config: MonitorConfig) -> MonitorConfig:
-    """Store the settings and every rule, in one transaction."""
+    """Store the settings and every rule, in one transaction; a rule whose metric does
+    not measure the model's task stores nothing."""
+    check_rules_task(config.rules)
     s = config.settings
     with monitor_db().write() as conn:
         t = monitor_settings

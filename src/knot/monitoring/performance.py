@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict
 from knot.errors import Invalid
 from knot.monitoring.model_metrics import classifier_metrics, regressor_metrics
 from knot.monitoring.windows import parse_window
+from knot.registry.task import TASKS
+from knot.store.database import now_ms
 
-__all__ = ["PredictionLogs", "WindowMetrics", "open_logs", "performance"]
-
-TASKS = ("classification", "regression")
+__all__ = ["PredictionLogs", "WindowMetrics", "open_logs", "performance", "performance_since"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,36 @@ def performance(
     the logs already opened (`open_logs`), else they are opened from `root`.
     """
     width = parse_window(window)
+    return _measure(model, window, width, by_version, segment, task, since_ms, until_ms, root, logs)
+
+
+def performance_since(
+    model: str,
+    since_ms: int,
+    *,
+    task: str | None = None,
+    root: Path | None = None,
+    logs: PredictionLogs | None = None,
+) -> list[WindowMetrics]:
+    """Metrics of `model` per version over every row logged since `since_ms`, as one span
+    (window "all", from `since_ms` to now): what a canary is judged on. Tumbling windows
+    would cut a canary in two and leave its labeled rows in pieces whose metrics
+    (an AUC, an RMSE) cannot be added back together."""
+    return _measure(model, "all", None, True, None, task, since_ms, None, root, logs)
+
+
+def _measure(
+    model: str,
+    window: str,
+    width: int | None,  # None: one span from since_ms on
+    by_version: bool,
+    segment: str | None,
+    task: str | None,
+    since_ms: int | None,
+    until_ms: int | None,
+    root: Path | None,
+    logs: PredictionLogs | None,
+) -> list[WindowMetrics]:
     if task is not None and task not in TASKS:
         raise Invalid(f"task {task!r} is not one of {', '.join(TASKS)}", field="task")
     logs = logs if logs is not None else open_logs(model, root)
@@ -98,13 +128,17 @@ def performance(
         version, start, value = key
         group = labeled.get(key)
         metrics, n, invalid = _metrics(kind, group)
+        if width is None:
+            start, end = since_ms or 0, until_ms or now_ms()
+        else:
+            end = start + width
         out.append(
             WindowMetrics(
                 model=model,
                 version=version,
                 window=window,
                 window_start=start,
-                window_end=start + width,
+                window_end=end,
                 segment=segment,
                 segment_value=value,
                 task=kind,
@@ -136,7 +170,7 @@ _Key = tuple[int | None, int, str | None]
 class _Query:
     """The two DuckDB queries: row counts per group, and the labeled rows themselves."""
 
-    def __init__(self, predictions: Any, label_files: list[str], width: int) -> None:
+    def __init__(self, predictions: Any, label_files: list[str], width: int | None) -> None:
         self.predictions = predictions  # the log's pyarrow Dataset: one schema for all files
         self.label_files = label_files
         self.width = width
@@ -172,7 +206,11 @@ class _Query:
 
     def _keys(self, by_version: bool, segment: str | None) -> str:
         version = "CAST(p.version AS BIGINT)" if by_version else "NULL::BIGINT"
-        start = f"(epoch_ms(p.timestamp) // {self.width}) * {self.width}"
+        start = (
+            "0::BIGINT"  # one span: every row in one group
+            if self.width is None
+            else f"(epoch_ms(p.timestamp) // {self.width}) * {self.width}"
+        )
         seg = "NULL::VARCHAR"
         if segment is not None:
             quoted = segment.replace('"', '""')
