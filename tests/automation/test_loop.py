@@ -282,7 +282,8 @@ def write_config(tmp_path: Path, holdout: str, **extra: Any) -> Path:
 
 
 def controller_process(config: Path, knot_home: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "KNOT_HOME": str(knot_home), "PYTHONPATH": str(ROOT)}
+    pythonpath = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    env = {**os.environ, "KNOT_HOME": str(knot_home), "PYTHONPATH": pythonpath}
     command = "from knot.cli import main; main()"
     argv = ["loop", "run", "churn", "-c", str(config), "--lease-seconds", "2", *args]
     return subprocess.Popen(

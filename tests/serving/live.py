@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def knot_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO)  # the test models' classes must be importable
+    # the test models' classes must be importable, and this checkout's src wins over any other
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO)])
     return env
 
 
