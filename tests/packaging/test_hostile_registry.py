@@ -18,7 +18,7 @@ import pytest
 from knot.packaging.descriptors import MAX_MANIFEST_BYTES
 from knot.packaging.layout import open_kit_store
 from knot.packaging.media import layer_media_type
-from tests.packaging.hostile_registry import HostileRegistry, manifest_of, sha256
+from tests.packaging.hostile_registry import HostileRegistry, Reply, manifest_of, sha256
 
 KNOT = Path(sys.executable).parent / "knot"
 CONFIG = b'{"manifestVersion":"1.0","package":{"name":"evil"}}'
@@ -224,3 +224,12 @@ def test_remove_of_a_hostile_kit_left_by_an_older_knot_unlinks_nothing_outside(
     assert all(v.read_bytes() == VICTIM for v in world.victims)
     assert _outside(world, tmp_path) == before
     assert not store.has(config) and not store.has(manifest) and store.entries() == []
+
+
+def test_tags_are_not_followed_to_another_host(hostile: HostileRegistry, world: World) -> None:
+    elsewhere = "http://127.0.0.2:9/v2/evil/tags/tags/list?last=a"  # where credentials would go
+    headers = {"content-type": "application/json", "link": f'<{elsewhere}>; rel="next"'}
+    hostile.set("/v2/evil/tags/tags/list", Reply(b'{"tags":["a"]}', headers))
+    done = _knot(world, "kits", "tags", f"{hostile.address}/evil/tags")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "another host" in done.stderr and done.stderr.strip().count("\n") == 0

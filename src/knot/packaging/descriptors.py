@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from knot.artifacts import is_digest
-from knot.errors import Invalid
+from knot.errors import Corrupted, Invalid
 
 __all__ = [
     "DIGEST_FORM",
@@ -22,6 +22,7 @@ __all__ = [
     "check_oci_digest",
     "parse_manifest",
     "shown",
+    "size_mismatch",
 ]
 
 DIGEST_FORM = "'sha256:' followed by 64 lowercase hex digits"
@@ -35,6 +36,16 @@ def shown(value: object, limit: int = 100) -> str:
     """`repr` cut to `limit` characters: hostile values stay on one short line."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def size_mismatch(where: str, received: int, size: int, *, more: bool = False) -> Corrupted:
+    """The error for a blob whose byte count is not its descriptor's size."""
+    got = f"more than {size:,}" if more else f"{received:,}"
+    return Corrupted(
+        f"{where} has {got} bytes, but its descriptor says {size:,}; the registry's copy is "
+        "damaged or was tampered with, so nothing was stored",
+        field="size",
+    )
 
 
 def check_oci_digest(value: object, where: str) -> str:

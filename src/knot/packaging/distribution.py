@@ -15,12 +15,16 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from knot.errors import Corrupted, Invalid, KnotError, NotFound, Unauthorized, Unavailable
-from knot.packaging.descriptors import MAX_MANIFEST_BYTES, check_oci_digest
+from knot.packaging.descriptors import (
+    MAX_MANIFEST_BYTES,
+    check_oci_digest,
+    shown,
+    size_mismatch,
+)
 from knot.packaging.layer_tar import CHUNK
 from knot.packaging.reference import is_loopback
 
@@ -46,15 +50,6 @@ def _file_chunks(path: Path, start: int = 0, length: int | None = None) -> Itera
         while remaining > 0 and (chunk := f.read(min(CHUNK, remaining))):
             remaining -= len(chunk)
             yield chunk
-
-
-def _wrong_size(where: str, received: int, size: int, *, more: bool = False) -> Corrupted:
-    got = f"more than {size:,}" if more else f"{received:,}"
-    return Corrupted(
-        f"{where} has {got} bytes, but its descriptor says {size:,}; the registry's copy is "
-        "damaged or was tampered with, so nothing was stored",
-        field="size",
-    )
 
 
 def _read_limited(response: httpx.Response, where: str) -> bytes:
@@ -169,8 +164,11 @@ class RegistryClient:
             raise Unavailable(f"cannot reach the token service {fields['realm']} ({exc})") from exc
         if answer.status_code != 200:
             return False
-        payload = answer.json()
-        token = payload.get("token") or payload.get("access_token")
+        try:
+            payload = answer.json()
+            token = payload.get("token") or payload.get("access_token")
+        except (ValueError, AttributeError):  # not a token answer: as good as none
+            return False
         if not token:
             return False
         self._tokens[scope] = str(token)
@@ -283,12 +281,12 @@ class RegistryClient:
                 raise self._fail(response, f"blob {digest} of {repo}")
             announced = response.headers.get("content-length")
             if announced is not None and announced.isdigit() and int(announced) != size:
-                raise _wrong_size(where, int(announced), size)
+                raise size_mismatch(where, int(announced), size)
             with dest.open("wb") as out:
                 for chunk in response.iter_bytes():  # as received: faster than re-chunking
                     received += len(chunk)
                     if received > size:  # a registry must not fill the disk
-                        raise _wrong_size(where, received, size, more=True)
+                        raise size_mismatch(where, received, size, more=True)
                     sha.update(chunk)
                     out.write(chunk)
                 out.flush()
@@ -300,7 +298,7 @@ class RegistryClient:
         finally:
             response.close()
         if received != size:
-            raise _wrong_size(where, received, size)
+            raise size_mismatch(where, received, size)
         if f"sha256:{sha.hexdigest()}" != digest:
             raise Corrupted(
                 f"{where} does not match its digest (got sha256:{sha.hexdigest()}); the "
@@ -380,9 +378,20 @@ class RegistryClient:
                 return []
             if response.status_code != 200:
                 raise self._fail(response, f"listing tags of {repo}")
-            payload: dict[str, Any] = response.json()
-            tags += payload.get("tags") or []
-            link = response.headers.get("link", "")
-            match = re.match(r"<([^>]+)>", link)
+            try:
+                tags += [str(tag) for tag in response.json().get("tags") or []]
+            except (ValueError, AttributeError, TypeError) as exc:
+                raise Invalid(
+                    f"the registry {self.registry} answered the tag list of {repo} with "
+                    f"something else than JSON tags ({exc})",
+                    field="ref",
+                ) from None
+            match = re.match(r"<([^>]+)>", response.headers.get("link", ""))
             url = match.group(1) if match else None
+            if url and not str(httpx.URL(self.base).join(url)).startswith(self.base + "/"):
+                raise Invalid(  # our credentials go to this registry only
+                    f"the registry {self.registry} points the next page of tags at "
+                    f"{shown(url)}, another host; Knot follows links on the registry only",
+                    field="ref",
+                )
         return sorted(tags)
