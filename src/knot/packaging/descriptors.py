@@ -10,6 +10,7 @@ manifest is first read, and again by the store wherever a blob path is built.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from knot.artifacts import is_digest
@@ -21,6 +22,7 @@ __all__ = [
     "MAX_MANIFEST_BYTES",
     "check_oci_digest",
     "parse_manifest",
+    "read_manifest",
     "shown",
     "size_mismatch",
 ]
@@ -88,6 +90,24 @@ def _descriptor(raw: object, where: str, limit: int | None) -> dict[str, Any]:
             field="manifest",
         )
     return raw
+
+
+def read_manifest(chunks: Iterable[bytes], announced: int | None, where: str) -> bytes:
+    """The manifest bytes of a response, refused once past MAX_MANIFEST_BYTES (or at
+    once when the announced length is already past it)."""
+    too_big = Invalid(
+        f"{where} is larger than {MAX_MANIFEST_BYTES:,} bytes, the most Knot reads for a "
+        "manifest; the registry sent something else than a ModelKit manifest",
+        field="manifest",
+    )
+    if announced is not None and announced > MAX_MANIFEST_BYTES:
+        raise too_big
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > MAX_MANIFEST_BYTES:
+            raise too_big
+    return bytes(body)
 
 
 def parse_manifest(body: bytes, source: str) -> dict[str, Any]:

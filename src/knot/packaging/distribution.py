@@ -19,12 +19,7 @@ from pathlib import Path
 import httpx
 
 from knot.errors import Corrupted, Invalid, KnotError, NotFound, Unauthorized, Unavailable
-from knot.packaging.descriptors import (
-    MAX_MANIFEST_BYTES,
-    check_oci_digest,
-    shown,
-    size_mismatch,
-)
+from knot.packaging.descriptors import check_oci_digest, read_manifest, shown, size_mismatch
 from knot.packaging.layer_tar import CHUNK
 from knot.packaging.reference import is_loopback
 
@@ -52,21 +47,11 @@ def _file_chunks(path: Path, start: int = 0, length: int | None = None) -> Itera
             yield chunk
 
 
-def _read_limited(response: httpx.Response, where: str) -> bytes:
-    announced = response.headers.get("content-length")
-    too_big = Invalid(
-        f"{where} is larger than {MAX_MANIFEST_BYTES:,} bytes, the most Knot reads for a "
-        "manifest; the registry sent something else than a ModelKit manifest",
-        field="manifest",
-    )
-    if announced is not None and announced.isdigit() and int(announced) > MAX_MANIFEST_BYTES:
-        raise too_big
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > MAX_MANIFEST_BYTES:
-            raise too_big
-    return bytes(body)
+def _plain_length(response: httpx.Response) -> int | None:
+    """The announced byte count of the content itself (not of a compressed encoding)."""
+    length = response.headers.get("content-length", "")
+    encoded = response.headers.get("content-encoding", "identity").lower() != "identity"
+    return int(length) if length.isdigit() and not encoded else None
 
 
 class RegistryClient:
@@ -279,9 +264,9 @@ class RegistryClient:
         try:
             if response.status_code != 200:
                 raise self._fail(response, f"blob {digest} of {repo}")
-            announced = response.headers.get("content-length")
-            if announced is not None and announced.isdigit() and int(announced) != size:
-                raise size_mismatch(where, int(announced), size)
+            announced = _plain_length(response)
+            if announced is not None and announced != size:
+                raise size_mismatch(where, announced, size)
             with dest.open("wb") as out:
                 for chunk in response.iter_bytes():  # as received: faster than re-chunking
                     received += len(chunk)
@@ -331,7 +316,7 @@ class RegistryClient:
                 )
             if response.status_code != 200:
                 raise self._fail(response, f"manifest {reference} of {repo}")
-            body = _read_limited(response, where)
+            body = read_manifest(response.iter_bytes(), _plain_length(response), where)
         except httpx.TransportError as exc:
             raise Unavailable(
                 f"the OCI registry {self.registry} broke off sending {where} ({exc}); pull again"
