@@ -1,6 +1,6 @@
 """Packaging fixtures: a real OCI registry (Debian's docker-registry) started once per
-session, with its storage folder exposed so a test can tamper with a stored blob, and a
-small context folder with a Kitfile."""
+session, with its storage folder exposed so a test can tamper with a stored blob; a fake
+registry that lies as each test tells it to; and a small context folder with a Kitfile."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from knot.packaging.layout import KitStore, open_kit_store
 from knot.packaging.local_registry import find_registry_binary, local_registry
+from tests.packaging.hostile_registry import HostileRegistry, hostile_registry
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,13 @@ def oci_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OciRegist
     storage = tmp_path_factory.mktemp("oci-registry")
     with local_registry(storage) as address:
         yield OciRegistry(address, storage)
+
+
+@pytest.fixture(scope="session")
+def hostile() -> Iterator[HostileRegistry]:
+    """A fake registry that serves whatever a test sets up (each test its own repository)."""
+    with hostile_registry() as registry:
+        yield registry
 
 
 KITFILE = """\

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 
 from knot.artifacts._digest import is_digest
 from knot.errors import Invalid
+from knot.paths import path_problem
 
 __all__ = ["MEDIA_TYPE", "Manifest", "ManifestEntry", "check_entry_path"]
 
@@ -69,24 +70,14 @@ class Manifest:
 
 def check_entry_path(path: object, manifest: str) -> str:
     """Return `path` if it stays inside its folder, else raise Invalid naming it."""
-    if not isinstance(path, str):
-        raise Invalid(f"folder manifest {manifest} has a non-text path {path!r}", field="path")
-    parts = path.split("/")
-    unsafe = (
-        not path
-        or path.startswith("/")
-        or "\\" in path
-        or "\x00" in path
-        or (len(path) > 1 and path[1] == ":")
-        or any(part in ("", ".", "..") for part in parts)
-    )
-    if unsafe:
+    problem = path_problem(path)
+    if problem is not None:
         raise Invalid(
-            f"folder manifest {manifest} has an unsafe path {path!r}: paths must be "
-            "relative, use '/' separators and contain no '.', '..' or empty parts; "
+            f"folder manifest {manifest} has an unsafe path {path!r}, which {problem}: "
             "the manifest was refused and nothing was written",
             field="path",
         )
+    assert isinstance(path, str)
     return path
 
 

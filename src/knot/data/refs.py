@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from knot.errors import Invalid
+from knot.paths import path_problem
 
 __all__ = ["LATEST", "DatasetRef", "check_alias", "check_dataset_name", "parse_ref"]
 
@@ -28,10 +29,12 @@ class DatasetRef:
 
 
 def check_dataset_name(name: object) -> str:
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or name.endswith("/"):
+    # a name becomes a file path when its dataset is packed: 'a/../../x' is refused
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or path_problem(name):
         raise Invalid(
             f"dataset name {name!r} is not allowed; use up to 128 letters, digits and _ - . /, "
-            "starting with a letter or digit (e.g. 'churn' or 'telco/churn')",
+            "starting with a letter or digit, with no '.', '..' or empty parts between the "
+            "'/' (e.g. 'churn' or 'telco/churn')",
             field="name",
         )
     return name

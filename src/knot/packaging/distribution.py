@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from knot.errors import Corrupted, KnotError, NotFound, Unauthorized, Unavailable
+from knot.errors import Corrupted, Invalid, KnotError, NotFound, Unauthorized, Unavailable
+from knot.packaging.descriptors import check_oci_digest, read_manifest, shown, size_mismatch
 from knot.packaging.layer_tar import CHUNK
 from knot.packaging.reference import is_loopback
 
@@ -34,6 +35,7 @@ ACCEPT = ", ".join(
 )
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 Body = bytes | Callable[[], Iterable[bytes]]
+_MAX_ERROR_BODY = 64 << 10
 
 
 def _file_chunks(path: Path, start: int = 0, length: int | None = None) -> Iterator[bytes]:
@@ -43,6 +45,13 @@ def _file_chunks(path: Path, start: int = 0, length: int | None = None) -> Itera
         while remaining > 0 and (chunk := f.read(min(CHUNK, remaining))):
             remaining -= len(chunk)
             yield chunk
+
+
+def _plain_length(response: httpx.Response) -> int | None:
+    """The announced byte count of the content itself (not of a compressed encoding)."""
+    length = response.headers.get("content-length", "")
+    encoded = response.headers.get("content-encoding", "identity").lower() != "identity"
+    return int(length) if length.isdigit() and not encoded else None
 
 
 class RegistryClient:
@@ -140,21 +149,29 @@ class RegistryClient:
             raise Unavailable(f"cannot reach the token service {fields['realm']} ({exc})") from exc
         if answer.status_code != 200:
             return False
-        payload = answer.json()
-        token = payload.get("token") or payload.get("access_token")
+        try:
+            payload = answer.json()
+            token = payload.get("token") or payload.get("access_token")
+        except (ValueError, AttributeError):  # not a token answer: as good as none
+            return False
         if not token:
             return False
         self._tokens[scope] = str(token)
         return True
 
     def _fail(self, response: httpx.Response, what: str) -> KnotError:
+        raw = b""
         try:
-            response.read()
-            errors = response.json().get("errors") or []
+            for chunk in response.iter_bytes():  # an error body is read only so far
+                raw += chunk
+                if len(raw) > _MAX_ERROR_BODY:
+                    break
+            errors = json.loads(raw).get("errors") or []
             detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
-        except (ValueError, AttributeError, httpx.HTTPError):
-            detail = response.text[:200] if not response.is_stream_consumed else ""
-        detail = detail or f"HTTP {response.status_code}"
+        except (ValueError, AttributeError, TypeError, httpx.HTTPError, httpx.StreamError):
+            detail = raw[:200].decode("utf-8", "replace")
+        # the registry's words go into a one-line error: no newlines, no screenful
+        detail = " ".join(detail.split())[:300] or f"HTTP {response.status_code}"
         if response.status_code in (401, 403):
             return Unauthorized(
                 f"the registry {self.registry} refused {what} ({detail}); set "
@@ -172,6 +189,7 @@ class RegistryClient:
     # blobs
 
     def blob_exists(self, repo: str, digest: str, *, push: bool = False) -> bool:
+        check_oci_digest(digest, f"a blob of {repo}")
         response = self._send("HEAD", f"/v2/{repo}/blobs/{digest}", self._scope(repo, push))
         if response.status_code == 200:
             return True
@@ -181,6 +199,7 @@ class RegistryClient:
 
     def _start_upload(self, repo: str, digest: str, mount_from: str | None) -> str | None:
         """The upload URL, or None when the blob was mounted from `mount_from`."""
+        check_oci_digest(digest, f"a blob for {repo}")
         params = {"mount": digest, "from": mount_from} if mount_from else None
         scope = self._scope(repo, True)
         response = self._send("POST", f"/v2/{repo}/blobs/uploads/", scope, params=params)
@@ -233,57 +252,94 @@ class RegistryClient:
             raise self._fail(response, f"finishing the upload of blob {digest} to {repo}")
         return "uploaded"
 
-    def download_blob(self, repo: str, digest: str, dest: Path) -> None:
-        """Stream blob `digest` into `dest`, checking its digest; Corrupted if it differs."""
+    def download_blob(self, repo: str, digest: str, dest: Path, size: int) -> None:
+        """Stream blob `digest` into `dest` (a temp file of the caller's), hashing and
+        counting as it comes; Corrupted as soon as it exceeds `size` bytes, or at the
+        end if its size or digest differs. `dest` is never renamed here."""
+        where = f"blob {check_oci_digest(digest, 'a blob')} of {self.registry}/{repo}"
+        sha, received = hashlib.sha256(), 0
         response = self._send(
             "GET", f"/v2/{repo}/blobs/{digest}", self._scope(repo, False), stream=True
         )
         try:
             if response.status_code != 200:
                 raise self._fail(response, f"blob {digest} of {repo}")
-            sha = hashlib.sha256()
+            announced = _plain_length(response)
+            if announced is not None and announced != size:
+                raise size_mismatch(where, announced, size)
             with dest.open("wb") as out:
                 for chunk in response.iter_bytes():  # as received: faster than re-chunking
+                    received += len(chunk)
+                    if received > size:  # a registry must not fill the disk
+                        raise size_mismatch(where, received, size, more=True)
                     sha.update(chunk)
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"the OCI registry {self.registry} broke off sending {where} ({exc}); pull again",
+            ) from exc
         finally:
             response.close()
+        if received != size:
+            raise size_mismatch(where, received, size)
         if f"sha256:{sha.hexdigest()}" != digest:
             raise Corrupted(
-                f"blob {digest} from {self.registry}/{repo} does not match its digest "
-                f"(got sha256:{sha.hexdigest()}); the registry's copy is damaged or was "
-                "tampered with, so nothing was stored",
+                f"{where} does not match its digest (got sha256:{sha.hexdigest()}); the "
+                "registry's copy is damaged or was tampered with, so nothing was stored",
                 field="digest",
             )
 
     # manifests and tags
 
     def get_manifest(self, repo: str, reference: str) -> tuple[bytes, str]:
-        """(manifest bytes, digest) by tag or digest; the digest is checked."""
+        """(manifest bytes, digest) by tag or digest. The bytes are checked against the
+        digest asked for and against the registry's Docker-Content-Digest header, and
+        at most MAX_MANIFEST_BYTES are read."""
+        if ":" in reference:  # tags cannot hold ':'; anything with one must be a digest
+            check_oci_digest(reference, f"the manifest asked for from {self.registry}/{repo}")
+        where = f"manifest {reference} from {self.registry}/{repo}"
         response = self._send(
             "GET",
             f"/v2/{repo}/manifests/{reference}",
             self._scope(repo, False),
             headers={"accept": ACCEPT},
+            stream=True,
         )
-        if response.status_code == 404:
-            raise NotFound(
-                f"no ModelKit {self.registry}/{repo}:{reference} (the registry has no such "
-                f"repository or tag); list tags with `knot kits tags {self.registry}/{repo}`",
-                field="ref",
-            )
-        if response.status_code != 200:
-            raise self._fail(response, f"manifest {reference} of {repo}")
-        body = response.content
+        try:
+            if response.status_code == 404:
+                raise NotFound(
+                    f"no ModelKit {self.registry}/{repo}:{reference} (the registry has no such "
+                    f"repository or tag); list tags with `knot kits tags {self.registry}/{repo}`",
+                    field="ref",
+                )
+            if response.status_code != 200:
+                raise self._fail(response, f"manifest {reference} of {repo}")
+            body = read_manifest(response.iter_bytes(), _plain_length(response), where)
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"the OCI registry {self.registry} broke off sending {where} ({exc}); pull again"
+            ) from exc
+        finally:
+            response.close()
         digest = f"sha256:{hashlib.sha256(body).hexdigest()}"
         if reference.startswith("sha256:") and reference != digest:
             raise Corrupted(
-                f"manifest {reference} from {self.registry}/{repo} does not match its digest "
-                f"(got {digest}); the registry returned other bytes than were pinned",
+                f"{where} does not match the digest asked for (got {digest}); the registry "
+                "returned other bytes than were pinned, so nothing was stored",
                 field="digest",
             )
+        header = response.headers.get("docker-content-digest")
+        if header is not None:
+            check_oci_digest(header, f"the Docker-Content-Digest header of {where}")
+            if header != digest:
+                raise Corrupted(
+                    f"{where} does not match the registry's Docker-Content-Digest header "
+                    f"{header} (the bytes hash to {digest}); the registry or something "
+                    "between it and here changed the manifest, so nothing was stored",
+                    field="digest",
+                )
         return body, digest
 
     def put_manifest(self, repo: str, reference: str, body: bytes, media_type: str) -> str:
@@ -307,9 +363,20 @@ class RegistryClient:
                 return []
             if response.status_code != 200:
                 raise self._fail(response, f"listing tags of {repo}")
-            payload: dict[str, Any] = response.json()
-            tags += payload.get("tags") or []
-            link = response.headers.get("link", "")
-            match = re.match(r"<([^>]+)>", link)
+            try:
+                tags += [str(tag) for tag in response.json().get("tags") or []]
+            except (ValueError, AttributeError, TypeError) as exc:
+                raise Invalid(
+                    f"the registry {self.registry} answered the tag list of {repo} with "
+                    f"something else than JSON tags ({exc})",
+                    field="ref",
+                ) from None
+            match = re.match(r"<([^>]+)>", response.headers.get("link", ""))
             url = match.group(1) if match else None
+            if url and not str(httpx.URL(self.base).join(url)).startswith(self.base + "/"):
+                raise Invalid(  # our credentials go to this registry only
+                    f"the registry {self.registry} points the next page of tags at "
+                    f"{shown(url)}, another host; Knot follows links on the registry only",
+                    field="ref",
+                )
         return sorted(tags)

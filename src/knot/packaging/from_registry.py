@@ -13,6 +13,7 @@ from knot.governance.lineage import Edge
 from knot.packaging.kitfile import DataSet, Docs, Kitfile, KitPackage, Model
 from knot.packaging.pack import PackedKit, pack_kitfile
 from knot.packaging.provenance import record_kit
+from knot.paths import check_relative_path, join_inside
 
 __all__ = ["pack_model_version"]
 
@@ -56,8 +57,11 @@ def pack_model_version(
         datasets, entries = [], []
         for ref in version.datasets if include_datasets else []:
             found = get_dataset(ref)
+            # the name comes from the database: checked again so a row written there
+            # directly cannot write outside the temporary folder
+            check_relative_path(found.name, f"dataset name of {ref}", field="datasets")
             path = f"datasets/{found.name}-v{found.version}.parquet"
-            s.artifacts.download_file(found.digest, context / path)
+            s.artifacts.download_file(found.digest, join_inside(context, path, "dataset path"))
             info = {"ref": ref, "digest": found.digest, "rows": found.rows}
             datasets.append(info)
             entries.append(DataSet(name=ref, path=path, parameters={"knot": info}))

@@ -11,7 +11,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from knot.artifacts import fsync_dir
-from knot.errors import Corrupted, NotFound
+from knot.artifacts import fsync_dir, is_digest
+from knot.errors import Corrupted, Invalid, NotFound
+from knot.packaging.descriptors import DIGEST_FORM, shown
 from knot.packaging.layer_tar import CHUNK
 from knot.packaging.reference import Reference, parse_reference
 
 __all__ = ["REF_NAME", "KitEntry", "KitStore", "file_digest", "open_kit_store"]
 
 REF_NAME = "org.opencontainers.image.ref.name"
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
@@ -62,10 +61,20 @@ class KitStore:
     # blobs
 
     def blob_path(self, digest: str) -> Path:
+        """Where blob `digest` lives; Invalid unless it is a sha256 digest, so no path
+        is ever built from `sha256:../../x` or the like."""
+        if not is_digest(digest):
+            raise Invalid(
+                f"blob digest {shown(digest)} is not {DIGEST_FORM}; it names no blob of the "
+                f"local ModelKit store {self.root}, so nothing was read, written or removed",
+                field="digest",
+            )
         return self.blobs / digest.removeprefix("sha256:")
 
-    def has(self, digest: str) -> bool:
-        return self.blob_path(digest).is_file()
+    def has(self, digest: str, size: int | None = None) -> bool:
+        """Whether blob `digest` is stored (with `size` bytes, when given)."""
+        path = self.blob_path(digest)
+        return path.is_file() and (size is None or path.stat().st_size == size)
 
     def tmp_file(self) -> Path:
         fd, name = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
@@ -148,7 +157,7 @@ class KitStore:
     def resolve(self, text: str) -> tuple[str, dict[str, Any]]:
         """(manifest digest, manifest) for a local reference (churn:3, churn@sha256:...)
         or a bare manifest digest."""
-        if _DIGEST.match(text):
+        if is_digest(text):
             digest = text
         else:
             ref = parse_reference(text)
@@ -177,19 +186,30 @@ class KitStore:
             manifests[:] = [m for m in manifests if _ref_of(m) != wanted]
             keep: set[str] = set()
             for m in manifests:
-                keep |= self._blobs_of(m["digest"])
+                keep |= self._blobs_of(m.get("digest"))
             # only this kit's blobs: a kit being packed right now is not tagged yet
             for blob in self._blobs_of(digest) - keep:
                 self.blob_path(blob).unlink(missing_ok=True)
         return digest
 
-    def _blobs_of(self, manifest_digest: str) -> set[str]:
+    def _blobs_of(self, manifest_digest: object) -> set[str]:
+        """The blobs a stored manifest names. A digest that is not sha256 names no file
+        here (an older Knot may have stored a hostile manifest): it is left out, so
+        removing such a kit unlinks nothing outside the store."""
+        if not isinstance(manifest_digest, str) or not is_digest(manifest_digest):
+            return set()
         blobs = {manifest_digest}
         if not self.has(manifest_digest):
             return blobs
-        manifest = json.loads(self.blob_path(manifest_digest).read_bytes())
-        blobs.add(manifest["config"]["digest"])
-        blobs |= {layer["digest"] for layer in manifest.get("layers", [])}
+        try:
+            manifest = json.loads(self.blob_path(manifest_digest).read_bytes())
+        except ValueError:  # damaged: only the manifest blob itself is known
+            return blobs
+        if not isinstance(manifest, dict):
+            return blobs
+        layers = manifest.get("layers")
+        found = [manifest.get("config"), *(layers if isinstance(layers, list) else [])]
+        blobs |= {d["digest"] for d in found if isinstance(d, dict) and is_digest(d.get("digest"))}
         return blobs
 
 

@@ -36,4 +36,13 @@ def load_model_from_kit(
         raise Invalid(f"ModelKit {ref} holds no model layer; nothing to load", field="ref")
     with tempfile.TemporaryDirectory(prefix="knot-kit-") as tmp:
         unpack(text, Path(tmp), {"model", "modelpart"}, store=store)
-        return load_folder(Path(tmp) / kitfile.model.path, ref)
+        folder = (Path(tmp) / kitfile.model.path).resolve()
+        if not folder.is_relative_to(Path(tmp).resolve()):
+            # a pulled Kitfile is the registry's word: it must not point the loader
+            # at a model elsewhere on this machine
+            raise Invalid(
+                f"ModelKit {ref} names its model path {kitfile.model.path!r}, which leaves "
+                "the kit; a model path must stay inside it (e.g. 'model')",
+                field="ref",
+            )
+        return load_folder(folder, ref)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from knot.errors import Corrupted, Invalid, NotFound
+from knot.packaging.descriptors import MAX_MANIFEST_BYTES, parse_manifest
 from knot.packaging.distribution import RegistryClient
 from knot.packaging.layout import KitStore, open_kit_store
 from knot.packaging.media import MANIFEST_TYPE
@@ -153,7 +154,7 @@ def _signature_parts(ref: str, digest: str, store: KitStore) -> list[tuple[bytes
             _, manifest = store.resolve(str(parsed.with_tag(tag)))
         except NotFound:
             raise unsigned from None
-        fetch: Callable[[str], bytes] = store.read_blob
+        fetch: Callable[[dict[str, Any]], bytes] = functools.partial(_read_local, store)
     else:
         registry = RegistryClient(parsed.registry)
         try:
@@ -161,13 +162,16 @@ def _signature_parts(ref: str, digest: str, store: KitStore) -> list[tuple[bytes
         except NotFound:
             registry.close()
             raise unsigned from None
-        manifest = json.loads(body)
-
+        try:
+            manifest = parse_manifest(body, f"{parsed.registry}/{parsed.repository}:{tag}")
+        except Invalid:
+            registry.close()
+            raise
         fetch = functools.partial(_download, registry, parsed.repository, store)
 
     try:
         return [
-            (fetch(layer["digest"]), layer.get("annotations", {}).get(SIGNATURE_ANNOTATION, ""))
+            (fetch(layer), layer.get("annotations", {}).get(SIGNATURE_ANNOTATION, ""))
             for layer in manifest.get("layers", [])
             if layer.get("mediaType") == PAYLOAD_TYPE
         ]
@@ -176,10 +180,22 @@ def _signature_parts(ref: str, digest: str, store: KitStore) -> list[tuple[bytes
             registry.close()
 
 
-def _download(registry: RegistryClient, repo: str, store: KitStore, digest: str) -> bytes:
+def _read_local(store: KitStore, layer: dict[str, Any]) -> bytes:
+    return store.read_blob(layer["digest"])
+
+
+def _download(registry: RegistryClient, repo: str, store: KitStore, layer: dict[str, Any]) -> bytes:
+    digest, size = layer["digest"], layer["size"]
+    if size > MAX_MANIFEST_BYTES:  # a payload is a few hundred bytes; never read a flood
+        raise Invalid(
+            f"the signature payload {digest} of {registry.registry}/{repo} claims {size:,} "
+            f"bytes, more than the {MAX_MANIFEST_BYTES:,} Knot reads for one; it is not a "
+            "cosign signature",
+            field="signature",
+        )
     tmp = store.tmp_file()
     try:
-        registry.download_blob(repo, digest, tmp)
+        registry.download_blob(repo, digest, tmp, size)
         return tmp.read_bytes()
     finally:
         tmp.unlink(missing_ok=True)

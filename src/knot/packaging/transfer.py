@@ -1,19 +1,21 @@
 """Push a ModelKit from the local store to an OCI registry and pull one back.
 
 Push sends only blobs the registry lacks (a HEAD per blob first), mounting them from
-another repository of the same registry when asked; pull checks every blob's digest as
-it streams in and stores nothing that does not match.
+another repository of the same registry when asked. Pull trusts nothing the registry
+says: the manifest is checked against the digest asked for and the registry's header,
+every descriptor's digest and size are checked before a path is built from them, and
+every blob is hashed and counted as it streams in; nothing that fails is stored.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from knot.errors import Invalid, NotFound
 from knot.governance.lineage import Edge
+from knot.packaging.descriptors import parse_manifest, shown
 from knot.packaging.distribution import RegistryClient
 from knot.packaging.layout import KitStore, open_kit_store
 from knot.packaging.media import CONFIG_TYPE, MANIFEST_TYPE
@@ -119,11 +121,11 @@ def pull(
     remote = remote_reference(source)
     with client or RegistryClient(remote.registry or "") as registry:
         body, digest = registry.get_manifest(remote.repository, remote.target)
-        manifest = json.loads(body)
-        if manifest.get("config", {}).get("mediaType") != CONFIG_TYPE:
+        manifest = parse_manifest(body, str(remote))
+        if manifest["config"]["mediaType"] != CONFIG_TYPE:
             raise Invalid(
                 f"{source} is not a ModelKit (its config media type is "
-                f"{manifest.get('config', {}).get('mediaType')!r}, not {CONFIG_TYPE})",
+                f"{shown(manifest['config']['mediaType'])}, not {CONFIG_TYPE})",
                 field="ref",
             )
         local = remote.with_tag(remote.tag) if remote.tag else remote
@@ -134,7 +136,9 @@ def pull(
         result.reference = name
         with contextlib.suppress(NotFound):
             sig_body, sig_digest = registry.get_manifest(remote.repository, signature_tag(digest))
-            _pull_manifest(registry, store, remote, sig_body, json.loads(sig_body), result)
+            sig_source = str(remote.with_tag(signature_tag(digest)))
+            sig_manifest = parse_manifest(sig_body, sig_source)
+            _pull_manifest(registry, store, remote, sig_body, sig_manifest, result)
             store.tag(str(remote.with_tag(signature_tag(digest))), sig_digest, len(sig_body))
     record_kit("modelkit.pull", digest, {"from": str(remote), "received": len(result.sent)}, [])
     return result
@@ -152,18 +156,19 @@ def _pull_manifest(
     with byte_progress() as progress:
         task = progress.add_task(f"pulling {remote}", total=sum(int(b["size"]) for b in blobs))
         for blob in blobs:
-            d = blob["digest"]
-            if store.has(d):
+            d, size = blob["digest"], int(blob["size"])
+            if store.has(d, size):
                 result.skipped.append(d)
             else:
+                # into a temp file inside the store, renamed into place once verified
                 tmp = store.tmp_file()
                 try:
-                    registry.download_blob(remote.repository, d, tmp)
+                    registry.download_blob(remote.repository, d, tmp, size)
                     store.put_file(tmp, d)
                 finally:
                     with contextlib.suppress(FileNotFoundError):
                         tmp.unlink()
                 result.sent.append(d)
-                result.bytes_moved += int(blob["size"])
-            progress.advance(task, int(blob["size"]))
+                result.bytes_moved += size
+            progress.advance(task, size)
     store.put_bytes(body)

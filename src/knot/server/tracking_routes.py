@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from knot.errors import NotFound
+from knot.paths import check_relative_path
 from knot.server.app import get_store
 from knot.server.schemas import ExperimentCreate, RunCreate, RunSearch, RunStatusUpdate
 from knot.store.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunPage
@@ -102,6 +103,8 @@ def get_metric_history(
 @router.post("/runs/{run_id}/artifacts", status_code=status.HTTP_201_CREATED, tags=["artifacts"])
 def log_artifact(run_id: str, record: ArtifactRecord, store: Store) -> ArtifactRecord:
     """Record an artifact (already in the artifact store) under a path of the run."""
+    # the path becomes a file name when the artifact is downloaded: refuse it here too
+    check_relative_path(record.path, "artifact path", field="path")
     store.log_artifact(run_id, record)
     return record
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from knot.config import settings
 from knot.errors import Conflict, Invalid, NotFound
+from knot.paths import check_relative_path, join_inside
 from knot.store import TrackingStore, open_tracking_store, validate
 from knot.store.entities import ArtifactRecord, Experiment, NewRun, RunStatus
 from knot.tracking.run import ActiveRun
@@ -157,7 +158,7 @@ class Session:
         if not path.exists():
             raise NotFound(f"artifact {str(path)!r} does not exist; check the path", field="path")
         name = artifact_path or path.name
-        _check_artifact_path(name)
+        check_relative_path(name, "artifact path", field="artifact_path")
         if path.is_dir():
             digest = self.artifacts.put_folder(path)
             size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
@@ -170,7 +171,7 @@ class Session:
         return record
 
     def log_bytes(self, run_id: str, data: bytes, artifact_path: str) -> ArtifactRecord:
-        _check_artifact_path(artifact_path)
+        check_relative_path(artifact_path, "artifact path", field="artifact_path")
         digest = self.artifacts.put_bytes(data)
         record = ArtifactRecord(path=artifact_path, digest=digest, size=len(data), kind="file")
         self.writer.flush()
@@ -178,6 +179,7 @@ class Session:
         return record
 
     def download_artifact(self, run_id: str, artifact_path: str, dest: Path) -> Path:
+        check_relative_path(artifact_path, "artifact path", field="artifact_path")
         self.writer.flush()
         records = {r.path: r for r in self.store.list_artifacts(run_id)}
         record = records.get(artifact_path)
@@ -186,19 +188,13 @@ class Session:
             raise NotFound(
                 f"run {run_id} has no artifact {artifact_path!r}; it has: {known}", field="path"
             )
-        target = dest / Path(artifact_path).name
+        # checked above, so a hostile row in the database cannot match; a symlink in
+        # `dest` must not carry the download elsewhere either
+        target = join_inside(
+            dest, artifact_path.rsplit("/", 1)[-1], "artifact path", field="artifact_path"
+        )
         if record.kind == "folder":
             self.artifacts.download_folder(record.digest, target)
         else:
             self.artifacts.download_file(record.digest, target)
         return target
-
-
-def _check_artifact_path(name: str) -> None:
-    parts = Path(name).parts
-    if not name or Path(name).is_absolute() or ".." in parts:
-        raise Invalid(
-            f"artifact path {name!r} must be relative and stay inside the run "
-            "(no leading / and no ..)",
-            field="artifact_path",
-        )
