@@ -80,4 +80,5 @@ def verify(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
     if breaks:
         first = ", ".join(f"#{b.seq} {b.kind}" for b in breaks[:3])
         more = f" (+{len(breaks) - 3} more)" if len(breaks) > 3 else ""
-        check_failed(f"the audit log is broken in {len(breaks)} places: {first}{more}")
+        places = f"{len(breaks)} place" + ("s" if len(breaks) > 1 else "")
+        check_failed(f"the audit log is broken in {places}: {first}{more}")
