@@ -20,6 +20,7 @@ __all__ = [
     "assert_check_failed",
     "assert_error",
     "assert_ok",
+    "environment",
     "prepared_home",
     "run",
 ]
@@ -29,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 _UNSET = ("KNOT_STORE", "KNOT_ARTIFACTS", "KNOT_EXPERIMENT", "KNOT_TOKEN", "KNOT_AUTH")
 
 
-def run(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`knot ARGS` with KNOT_HOME=home, run in home's parent (so no knot.toml is read)."""
+def environment(home: Path, **env: str) -> dict[str, str]:
+    """This process's environment with KNOT_HOME=home, no store or token settings, and
+    the installed `knot` first on PATH."""
     environ = {k: v for k, v in os.environ.items() if k not in _UNSET}
     # the repository root lets a loop.yaml name tests.automation.loop_pipelines
     path = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -38,12 +40,18 @@ def run(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         KNOT_HOME=str(home),
         KNOT_USER="tester",
         PYTHONPATH=os.pathsep.join([*path, str(ROOT)]),
+        PATH=os.pathsep.join([str(Path(KNOT).parent), environ.get("PATH", "")]),
         **env,
     )
+    return environ
+
+
+def run(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`knot ARGS` with KNOT_HOME=home, run in home's parent (so no knot.toml is read)."""
     return subprocess.run(
         [KNOT, *args],
         cwd=home.parent,
-        env=environ,
+        env=environment(home, **env),
         capture_output=True,
         text=True,
         check=False,
