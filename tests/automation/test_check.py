@@ -53,7 +53,7 @@ def test_check_fails_on_a_bias_gap(holdout: str, tmp_path: Path) -> None:
     report = json.loads(
         runner.invoke(
             app, ["check", "-c", str(fairness_config(tmp_path, holdout)), "--json"]
-        ).output
+        ).stdout
     )
     parity = report["gates"][0]["data"]
     rates = {g["group"]: g["rate"] for g in parity["groups"]}
@@ -94,7 +94,7 @@ def test_check_fails_on_a_worse_challenger(holdout: str, tmp_path: Path) -> None
     config = write(tmp_path, {"model": "churn", "quality": quality(holdout)})
     out = runner.invoke(app, ["check", "-c", str(config), "--json"])
     assert out.exit_code == 1, out.output
-    gate = json.loads(out.output)["gates"][0]
+    gate = json.loads(out.stdout)["gates"][0]
     assert gate["kind"] == "quality" and not gate["passed"]
     assert gate["details"][0].startswith("primary accuracy: challenger ")
     assert "must improve by 0 (min_margin)" in gate["details"][0]

@@ -62,7 +62,7 @@ def test_validate_exits_non_zero_on_failure(csv: Path, tmp_path: Path) -> None:
     assert "age.range" in result.output and "failed" in result.output
     as_json = runner.invoke(app, ["data", "validate", "churn@1", "-r", str(rules), "--json"])
     assert as_json.exit_code == 1
-    assert json.loads(as_json.output)["results"][1]["failing"] > 0
+    assert json.loads(as_json.stdout)["results"][1]["failing"] > 0
 
 
 def test_register_with_failing_rules_is_rejected_with_exit_1(csv: Path, tmp_path: Path) -> None:

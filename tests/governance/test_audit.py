@@ -169,6 +169,6 @@ def test_cli_audit_verify_exits_non_zero_naming_each_broken_row(history: Databas
     assert broken.exit_code == 1
     assert "edited" in broken.output and "removed" in broken.output
     assert "rows 7..7 are missing" in broken.output
-    data = json.loads(runner.invoke(app, ["audit", "verify", "--json"]).output)
+    data = json.loads(runner.invoke(app, ["audit", "verify", "--json"]).stdout)
     assert data["intact"] is False
     assert [(b["seq"], b["kind"]) for b in data["breaks"]] == [(2, "edited"), (7, "removed")]

@@ -84,5 +84,5 @@ def test_errors_are_one_line(knot_home: Path, context: Path, tmp_path: Path) -> 
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 2
-    assert done.stderr.startswith("error: ModelKit toy:1") and "Traceback" not in done.stderr
+    assert done.returncode == 1  # unsigned: the check says no (2 is kept for errors)
+    assert done.stderr.startswith("failed: ModelKit toy:1") and "Traceback" not in done.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from knot.cli import (
+    _exit,
     audit,
     check,
     data,
@@ -27,6 +28,7 @@ from knot.cli import (
 app = typer.Typer(
     name="knot",
     help="Knot: data, tracking, registry, ModelKits, serving and monitoring in one tool.",
+    epilog=_exit.EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -71,7 +73,5 @@ def _root(
 
 
 def main() -> None:
-    """Entry point: run the app, turning Knot errors into one clear line and exit code 2."""
-    from knot.cli._output import run_app
-
-    run_app(app)
+    """Entry point: run the app with Knot's exit codes (see knot.cli._exit)."""
+    _exit.run_app(app)

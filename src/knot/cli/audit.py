@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from knot.cli._exit import check_failed
 from knot.cli._output import fmt_time, print_json, print_table
 
 app = typer.Typer(help="The audit log: who changed what, and when.", no_args_is_help=True)
@@ -60,7 +61,7 @@ def _change(record: Any) -> str:
 
 @app.command("verify")
 def verify(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Check the hash chain; exit 1 naming every edited, removed or inserted record."""
+    """Check the hash chain. Exits 1 naming every edited, removed or inserted record."""
     from dataclasses import asdict
 
     from knot.governance.fluent import governance
@@ -77,4 +78,7 @@ def verify(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
     else:
         typer.echo("audit log intact: every record is where Knot wrote it, unchanged")
     if breaks:
-        raise typer.Exit(1)
+        first = ", ".join(f"#{b.seq} {b.kind}" for b in breaks[:3])
+        more = f" (+{len(breaks) - 3} more)" if len(breaks) > 3 else ""
+        places = f"{len(breaks)} place" + ("s" if len(breaks) > 1 else "")
+        check_failed(f"the audit log is broken in {places}: {first}{more}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from knot.cli._exit import check_failed
 from knot.cli._output import print_json
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ def check(
         None, "--candidate", help="Check this alias or version instead of the config's candidate."
     ),
 ) -> None:
-    """Run the gates in CONFIG; exit 0 when all pass, 1 when one fails, 2 on an error."""
+    """Run the gates in CONFIG. Exits 0 when all pass, 1 when one fails, 2 when the config
+    or the store is wrong."""
     from rich.console import Console
     from rich.progress import Progress
 
@@ -53,7 +55,8 @@ def check(
     else:
         _print(report)
     if not report.passed:
-        raise typer.Exit(1)
+        names = ", ".join(g.name for g in report.failed)
+        check_failed(f"{len(report.failed)} of {len(report.gates)} gates failed: {names}")
 
 
 def _print(report: CheckReport) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from knot.cli._exit import check_failed
 from knot.cli._output import fmt_time, fmt_value, print_json, print_table
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def register(
     description: str = typer.Option(None, "--description", "-d"),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Store a new version (identical content returns the existing one). Exits 1 if the
+    """Store a new version (identical content returns the existing one). Exits 1 when the
     version fails the dataset's rules and is stored as rejected."""
     import knot
     from knot.errors import Invalid
@@ -65,13 +66,11 @@ def register(
             f"{len(version.columns)} columns, {version.digest}"
         )
     if version.status.value == "rejected":
-        if not json_out and version.report_id:
-            reports = [
-                r for r in knot.dataset_reports(version.ref) if r.report_id == version.report_id
-            ]
-            if reports:
-                _report(reports[0])
-        raise typer.Exit(1)
+        reports = [r for r in knot.dataset_reports(version.ref) if r.report_id == version.report_id]
+        if reports and not json_out:
+            _report(reports[0])
+        why = reports[0].summary() if reports else "it failed the dataset's rules"
+        check_failed(f"{version.ref} is stored as rejected: {why}")
 
 
 @app.command("list")
@@ -218,7 +217,7 @@ def validate(
     examples: int = typer.Option(5, "--examples", "-n", help="Example rows per failing rule."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Check a version against rules; the report is stored. Exits 1 if a rule fails."""
+    """Check a version against rules; the report is stored. Exits 1 when a rule fails."""
     import knot
 
     report = knot.validate_dataset(ref, rules, reference=reference, examples=examples)
@@ -227,7 +226,7 @@ def validate(
     else:
         _report(report)
     if not report.passed:
-        raise typer.Exit(1)
+        check_failed(report.summary())
 
 
 @app.command("profile")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from knot.cli._exit import check_failed
 from knot.cli._output import fmt_time, print_json, print_table
 
 if TYPE_CHECKING:
@@ -81,11 +82,13 @@ def retrain(
     lease_seconds: float = LEASE,
 ) -> None:
     """Retrain MODEL now (or, when a controller holds its loop, ask that controller to).
-    Exits 0 when the challenger was promoted (or the request left to the controller), 1
-    when it was rejected, rolled back or its retraining failed."""
+    Exits 0 when the challenger is promoted (or the request is left to the controller), 1
+    when it is rejected by the evaluation or rolled back by the canary, 2 when the
+    retraining failed (its pipeline or evaluation raised)."""
     from rich.console import Console
 
     from knot.automation.loop import retrain as run_retrain
+    from knot.errors import KnotError
 
     parsed = _config(model, config)
     console = Console(stderr=True)
@@ -97,10 +100,13 @@ def retrain(
     )
     if done is None:
         typer.echo(f"a controller holds the loop of {model}; it retrains on its next look")
-    else:
-        typer.echo(f"retrain {done.retrain_id}: {done.status}: {done.reason}")
-        if done.status != "promoted":  # a script or CI job must see the challenger lost
-            raise typer.Exit(1)
+        return
+    outcome = f"retrain {done.retrain_id}: {done.status}: {done.reason}"
+    if done.status == "failed":
+        raise KnotError(outcome)
+    typer.echo(outcome)
+    if done.status != "promoted":
+        check_failed(outcome)
 
 
 @app.command("status")

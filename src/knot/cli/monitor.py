@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from knot.cli._exit import check_failed
 from knot.cli._output import fmt_value, print_json, print_table
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def drift(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Per-column drift of CURRENT against REFERENCE, the share of drifted columns and
-    prediction drift."""
+    prediction drift. With --fail-on-drift, exits 1 when the dataset drifted."""
     from knot.monitoring.drift import drift as compute
 
     report = compute(
@@ -129,4 +130,7 @@ def drift(
         if not json_out:
             typer.echo(f"report: {written}")
     if fail_on_drift and report.dataset_drifted:
-        raise typer.Exit(1)
+        check_failed(
+            f"dataset drifted: {', '.join(report.drifted_columns[:5])} "
+            f"({report.share_drifted:.0%} of columns, --drift-share {report.drift_share:.0%})"
+        )

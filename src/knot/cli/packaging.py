@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from knot.cli._exit import check_failed
 from knot.cli._output import print_json, print_table
 
 kits_app = typer.Typer(help="ModelKits in the local store.", no_args_is_help=True)
@@ -170,10 +171,18 @@ def sign(
 def verify(
     ref: str, key: Path = typer.Option(..., "--key", help="Ed25519 public key (PEM).")
 ) -> None:
-    """Check a ModelKit's signature against a public key; exit code 2 if it fails."""
+    """Check a ModelKit's signature against a public key. Exits 1 when the kit is unsigned
+    or its signature does not verify with KEY, 2 when the kit or the key cannot be read."""
+    from knot.errors import Corrupted, NotFound
     from knot.packaging.signing import verify as verify_kit
 
-    typer.echo(f"verified: {ref} ({verify_kit(ref, key)}) is signed by {key}")
+    try:
+        digest = verify_kit(ref, key)
+    except (Corrupted, NotFound) as exc:
+        if exc.field != "signature":  # the kit or a blob is missing: not a verdict
+            raise
+        check_failed(exc.message)
+    typer.echo(f"verified: {ref} ({digest}) is signed by {key}")
 
 
 @keys_app.command("generate")

@@ -147,7 +147,7 @@ def _signature_parts(ref: str, digest: str, store: KitStore) -> list[tuple[bytes
     unsigned = NotFound(
         f"ModelKit {ref} ({digest}) is not signed: no {tag} beside it; sign it with "
         "`knot sign REF --key KEY`",
-        field="ref",
+        field="signature",
     )
     if parsed.registry is None:
         try:
