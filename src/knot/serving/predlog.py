@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from knot.registry.uri import check_model_name
 from knot.serving.columns import Columns, concat, row_count
 from knot.serving.plugins import ObservedBatch, ServicePlugin, notify
 from knot.serving.predlog_table import Scorer, features_array, prediction_array
@@ -210,7 +211,7 @@ def prediction_log_dataset(model: str, root: Path | None = None) -> Any:
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    folder = (root or default_log_dir()) / f"model={model}"
+    folder = (root or default_log_dir()) / f"model={check_model_name(model)}"
     files = sorted(folder.glob("version=*/date=*/part-*.parquet"))
     if not files:
         return None
