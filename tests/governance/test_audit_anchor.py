@@ -23,6 +23,7 @@ from knot.governance.audit_key import create_key, key_path, load_key
 from knot.governance.identity import acting_as
 from knot.governance.sql_store import SqlGovernance
 from knot.store.database import Database
+from tests.governance.conftest import Backend
 from tests.governance.test_audit import _history
 
 KNOT = str(Path(sys.executable).parent / "knot")
@@ -222,3 +223,10 @@ def test_anchor_refuses_a_remote_store(knot_home: Path) -> None:
     env = {**os.environ, "KNOT_STORE": "http://127.0.0.1:9"}
     done = subprocess.run([KNOT, "audit", "anchor"], capture_output=True, text=True, env=env)
     assert done.returncode == 2 and "is a Knot server: anchor where the database" in done.stderr
+
+
+def test_every_backend_reports_its_anchor_coverage(backend: Backend) -> None:
+    _history(backend.db)
+    status = backend.store.anchor_status()
+    assert (status.anchors, status.anchored_seq, status.last_seq) == (0, None, 7)
+    assert status.file.endswith(".jsonl")

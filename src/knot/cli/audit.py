@@ -64,8 +64,9 @@ def verify(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
     """Check the hash chain, the records' seals and the anchors; exit 1 naming every
     edited, removed, inserted, forged or replaced record.
 
-    Records after the newest anchor are reported as not anchored yet: removing them
-    is the one change a database writer can still hide (`knot audit anchor`)."""
+    Records after the newest anchor are reported as not anchored yet:
+    removing them is the one change a database writer can still hide
+    (`knot audit anchor`)."""
     from dataclasses import asdict
 
     from knot.governance.fluent import governance
@@ -116,11 +117,14 @@ def anchor() -> None:
     the anchors file outside the database; exit 1 without anchoring if the log does not
     verify.
 
-    Run it on the machine that holds the store's key and anchors (the server's, with
-    KNOT_STORE naming its database), e.g. every 15 minutes from cron. The first run
-    creates the key (KNOT_HOME/keys/audit.key, mode 0600) unless KNOT_AUDIT_KEY or
-    KNOT_AUDIT_KEY_FILE names one; from then on new records are sealed with it, so
-    every process writing the database directly needs the same key."""
+    Run it on the machine that holds the store's key and anchors (the
+    server's, with KNOT_STORE naming its database), e.g. every 15 minutes
+    from cron: nothing anchors by itself. The first run creates the key
+    (KNOT_HOME/keys/audit.key, mode 0600) unless KNOT_AUDIT_KEY or
+    KNOT_AUDIT_KEY_FILE names one; from then on new records are sealed
+    with it, so every process writing the database directly needs the
+    same key. The anchors go to KNOT_AUDIT_ANCHORS, else
+    KNOT_HOME/anchors/<store id>.jsonl."""
     from knot.errors import Invalid
     from knot.governance.audit_key import key_path, load_key
     from knot.governance.fluent import governance
