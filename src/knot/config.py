@@ -3,7 +3,9 @@
 KNOT_HOME       folder for the default stores (default ~/.knot)
 KNOT_STORE      metadata store URI: sqlite:///path.db, postgresql://..., http://host:port
 KNOT_ARTIFACTS  artifact store URI: file:///folder or s3://bucket/prefix
-KNOT_USER       who is recorded as the author of runs (default: the OS user)
+KNOT_USER       who is recorded as the author of runs and changes (default: the OS user);
+                advisory: anybody can set it. Only a token on `knot server --auth`
+                proves who someone is and what role they hold
 """
 
 from __future__ import annotations

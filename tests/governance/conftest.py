@@ -30,7 +30,12 @@ class Backend:
 
 
 @pytest.fixture(params=["sqlite", "postgres", "remote"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Backend]:
+    # no audit key, whatever the machine's KNOT_HOME holds: records carry plain sha256
+    monkeypatch.delenv("KNOT_AUDIT_KEY", raising=False)
+    monkeypatch.setenv("KNOT_AUDIT_KEY_FILE", str(tmp_path / "no-audit.key"))
     if request.param == "postgres":
         server: PostgresServer = request.getfixturevalue("postgres")
         uri = server.new_database()

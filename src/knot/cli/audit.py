@@ -1,4 +1,5 @@
-"""`knot audit log/verify`: read the audit log and check its hash chain."""
+"""`knot audit log/verify/anchor`: read the audit log, check its hash chain, seals and
+anchors, and anchor its head outside the database (knot.governance.audit_anchor)."""
 
 from __future__ import annotations
 
@@ -61,24 +62,106 @@ def _change(record: Any) -> str:
 
 @app.command("verify")
 def verify(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Check the hash chain. Exits 1 naming every edited, removed or inserted record."""
+    """Check the hash chain, the records' seals and the anchors; exit 1 naming every
+    edited, removed, inserted, forged or replaced record.
+
+    Records after the newest anchor are reported as not anchored yet:
+    removing them is the one change a database writer can still hide
+    (`knot audit anchor`)."""
     from dataclasses import asdict
 
     from knot.governance.fluent import governance
 
-    breaks = governance().verify_audit()
+    store = governance()
+    breaks = store.verify_audit()
+    anchors = store.anchor_status()
     if json_out:
-        print_json({"intact": not breaks, "breaks": [asdict(b) for b in breaks]})
-    elif breaks:
+        print_json(
+            {
+                "intact": not breaks,
+                "breaks": [asdict(b) for b in breaks],
+                "anchors": asdict(anchors),
+            }
+        )
+    else:
+        if breaks:
+            print_table(
+                f"audit log is broken in {len(breaks)} places",
+                ["record #", "what happened", "detail"],
+                [(b.seq, b.kind, b.reason) for b in breaks],
+            )
+        else:
+            typer.echo("audit log intact: every record is where Knot wrote it, unchanged")
+        typer.echo(_coverage(anchors))
+    if breaks:
+        check_failed(f"the audit log is broken in {_places(breaks)}")
+
+
+def _places(breaks: list[Any]) -> str:
+    first = ", ".join(f"#{b.seq} {b.kind}" for b in breaks[:3])
+    more = f" (+{len(breaks) - 3} more)" if len(breaks) > 3 else ""
+    return f"{len(breaks)} place" + ("s" if len(breaks) > 1 else "") + f": {first}{more}"
+
+
+def _coverage(status: Any) -> str:
+    if status.anchors == 0 or status.anchored_seq is None:
+        return (
+            f"no anchors in {status.file}: removed or rebuilt records can go unseen; "
+            "run `knot audit anchor` (e.g. from cron)"
+        )
+    covered = (
+        f"{status.anchors} anchors in {status.file}; the newest covers records "
+        f"1..{status.anchored_seq} (anchored {fmt_time(status.anchored_at)} UTC)"
+    )
+    if status.last_seq > status.anchored_seq:
+        covered += f"; records {status.anchored_seq + 1}..{status.last_seq} are not anchored yet"
+    return covered
+
+
+@app.command("anchor")
+def anchor() -> None:
+    """Write the log's head (record number, hash, time), signed with the audit key, to
+    the anchors file outside the database; exit 1 without anchoring if the log does not
+    verify.
+
+    Run it on the machine that holds the store's key and anchors (the
+    server's, with KNOT_STORE naming its database), e.g. every 15 minutes
+    from cron: nothing anchors by itself. The first run creates the key
+    (KNOT_HOME/keys/audit.key, mode 0600) unless KNOT_AUDIT_KEY or
+    KNOT_AUDIT_KEY_FILE names one; from then on new records are sealed
+    with it, so every process writing the database directly needs the
+    same key. The anchors go to KNOT_AUDIT_ANCHORS, else
+    KNOT_HOME/anchors/<store id>.jsonl."""
+    from knot.errors import Invalid
+    from knot.governance.audit_key import key_path, load_key
+    from knot.governance.fluent import governance
+    from knot.governance.sql_store import SqlGovernance
+
+    store = governance()
+    if not isinstance(store, SqlGovernance):
+        raise Invalid(
+            f"KNOT_STORE {store.uri} is a Knot server: anchor where the database, the audit key "
+            "and the anchors are, on the server's machine with KNOT_STORE naming its database",
+            field="store",
+        )
+    breaks = store.verify_audit()
+    if breaks:
         print_table(
-            f"audit log is broken in {len(breaks)} places",
+            f"audit log is broken in {len(breaks)} places; not anchored",
             ["record #", "what happened", "detail"],
             [(b.seq, b.kind, b.reason) for b in breaks],
         )
-    else:
-        typer.echo("audit log intact: every record is where Knot wrote it, unchanged")
-    if breaks:
-        first = ", ".join(f"#{b.seq} {b.kind}" for b in breaks[:3])
-        more = f" (+{len(breaks) - 3} more)" if len(breaks) > 3 else ""
-        places = f"{len(breaks)} place" + ("s" if len(breaks) > 1 else "")
-        check_failed(f"the audit log is broken in {places}: {first}{more}")
+        check_failed(f"not anchored: the audit log is broken in {_places(breaks)}")
+    had_key = load_key() is not None
+    done = store.anchor_audit()
+    status = store.anchor_status()
+    typer.echo(
+        f"anchored record {done.seq} (hash {done.hash[:12]}…) in {status.file}; "
+        f"{status.anchors} anchors"
+    )
+    if not had_key:
+        typer.echo(
+            f"created the audit key {key_path()} (mode 0600): records are sealed with it from "
+            "now on; keep it safe, and give every process that writes this store directly "
+            "the same key (KNOT_AUDIT_KEY_FILE)"
+        )

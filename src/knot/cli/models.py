@@ -3,6 +3,10 @@ update/card`: the model registry from the command line."""
 
 from __future__ import annotations
 
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +23,21 @@ app = typer.Typer(
 )
 
 JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+@contextmanager
+def _warnings_on_stderr() -> Iterator[None]:
+    """Show the registry's identity warnings as `warning: ...` lines on stderr."""
+    logger = logging.getLogger("knot.identity")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _versions_table(title: str, versions: list[ModelVersion]) -> None:
@@ -149,7 +168,13 @@ def alias(
     delete: bool = typer.Option(False, "--delete", help="Remove the alias."),
     expect: int = typer.Option(None, "--expect", help="Move only if it points at this now."),
 ) -> None:
-    """Point ALIAS at VERSION (aliases the promotion policy guards move with `promote`)."""
+    """Point ALIAS at VERSION, or --delete it.
+
+    An alias the model's promotion policy guards (champion by default)
+    cannot be set or deleted here, by anyone: it moves with `knot models
+    promote`. While a traffic split sends live requests to this alias, it
+    may only point at a version that passed the policy (or an admin moves
+    it)."""
     import knot
     from knot.errors import Invalid
 
@@ -173,22 +198,33 @@ def policy(
     clear: bool = typer.Option(False, "--clear", help="Remove the policy."),
     json_out: bool = JSON,
 ) -> None:
-    """Show the promotion policy, or set it with --require/--approver-role/--alias."""
+    """Show the promotion policy, or set it with --require/--approver-role/--alias.
+
+    Anybody who may write creates a policy where there is none; changing
+    or removing an existing one (--clear) needs the role it names as
+    approver ("approver" if it names none) or a higher one.
+
+    Without a token (a local store, or a server without --auth) who you
+    are is KNOT_USER or the OS user: advisory, anybody can set it, there
+    are no roles, and a warning says so. Through `knot server --auth` the
+    token's name and role are what count."""
     import knot
 
     if clear:
-        knot.delete_promotion_policy(name)
+        with _warnings_on_stderr():
+            knot.delete_promotion_policy(name)
         typer.echo(f"removed the promotion policy of {name}")
         return
     found: PromotionPolicy | None
     if require or approver_role or guard:
-        found = knot.set_promotion_policy(
-            name,
-            require or [],
-            approver_role=approver_role,
-            aliases=guard or ["champion"],
-            allow_self_approval=allow_self_approval,
-        )
+        with _warnings_on_stderr():
+            found = knot.set_promotion_policy(
+                name,
+                require or [],
+                approver_role=approver_role,
+                aliases=guard or ["champion"],
+                allow_self_approval=allow_self_approval,
+            )
     else:
         found = knot.get_promotion_policy(name)
     if json_out:
@@ -224,20 +260,33 @@ def promote(
 
 @app.command("approve")
 def approve(request_id: str, comment: str = typer.Option(None, "--comment")) -> None:
-    """Approve a pending promotion: the alias moves now."""
+    """Approve a pending promotion: the alias moves now. Needs the approver role the
+    policy names; the requester cannot approve their own request.
+
+    Without a token (a local store, or a server without --auth) who you
+    are is KNOT_USER or the OS user: advisory, anybody can set it, there
+    are no roles, and a warning says so. Through `knot server --auth` the
+    token's name and role are what count."""
     import knot
 
-    typer.echo(_request_line(knot.approve(request_id, comment)))
+    with _warnings_on_stderr():
+        typer.echo(_request_line(knot.approve(request_id, comment)))
 
 
 @app.command("reject")
 def reject(
     request_id: str, reason: str = typer.Option(..., "--reason", help="Why (required).")
 ) -> None:
-    """Reject a pending promotion."""
+    """Reject a pending promotion. Needs the approver role the policy names.
+
+    Without a token (a local store, or a server without --auth) who you
+    are is KNOT_USER or the OS user: advisory, anybody can set it, there
+    are no roles, and a warning says so. Through `knot server --auth` the
+    token's name and role are what count."""
     import knot
 
-    typer.echo(_request_line(knot.reject(request_id, reason)))
+    with _warnings_on_stderr():
+        typer.echo(_request_line(knot.reject(request_id, reason)))
 
 
 @app.command("requests")

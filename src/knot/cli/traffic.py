@@ -36,7 +36,12 @@ def set_(
         False, help="Send the challenger a copy of every request; log, never return, its answers."
     ),
 ) -> None:
-    """Set the split (audited); services serving MODEL follow within their poll interval."""
+    """Set the split (audited); services serving MODEL follow within their poll interval.
+
+    If MODEL has a promotion policy, a weight above 0 needs the challenger's
+    version to have passed it (promoted to an alias the policy guards), unless
+    an admin's token sets it. --shadow needs nothing: its answers are only
+    logged."""
     from knot.serving.traffic import set_traffic
 
     typer.echo(_describe(set_traffic(model, challenger=challenger, weight=weight, shadow=shadow)))

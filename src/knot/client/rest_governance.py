@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 
 from knot.client._http import make_client, send
 from knot.governance.audit import AuditRecord, ChainBreak
+from knot.governance.audit_anchor import AnchorStatus
 from knot.governance.audit_query import AuditQuery
 from knot.governance.lineage_graph import LineageGraph
 
@@ -16,6 +17,7 @@ __all__ = ["RestGovernance"]
 
 _RECORDS = TypeAdapter(list[AuditRecord])
 _BREAKS = TypeAdapter(list[ChainBreak])
+_STATUS = TypeAdapter(AnchorStatus)
 
 
 class RestGovernance:
@@ -42,6 +44,9 @@ class RestGovernance:
 
     def verify_audit(self) -> list[ChainBreak]:
         return _BREAKS.validate_json(self._get("/audit/verify", {}))
+
+    def anchor_status(self) -> AnchorStatus:
+        return _STATUS.validate_json(self._get("/audit/anchors", {}))
 
     def close(self) -> None:
         if self._owns_client:

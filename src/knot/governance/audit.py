@@ -1,10 +1,29 @@
-"""The audit log: one append-only table, each row chained to the previous by sha256.
+"""The audit log: one append-only table, each row chained to the previous by its hash.
 
 `record(conn, ...)` is called by every area inside the transaction that makes the
 change, so a change and its audit row commit together or not at all. Each row's
 hash covers its own content and the previous row's hash, and the audit_head row keeps
 the newest (seq, hash); `verify` walks the chain and names every row that was edited,
 inserted or removed, the newest ones included.
+
+Against someone who can write the database, two things kept outside it:
+
+- The audit key (knot.governance.audit_key). Once one exists, each row's hash is an
+  HMAC-SHA256 under it (a seal) instead of a plain sha256. A row written straight into
+  the database carries a hash its writer could compute without the key, so `verify`
+  names it ("forged"), even when it was appended at the end with audit_head moved.
+  Rows written before the key existed stay plain; they are accepted only as the start
+  of the log, before the first sealed row and before the first anchor.
+- Anchors (knot.governance.audit_anchor): `knot audit anchor` appends the head
+  (seq, hash, time), signed with the key, to a file outside the database. `verify`
+  then names anchored records that are gone or replaced: a tail cut off ("removed"),
+  every record deleted, or the log rebuilt from scratch.
+
+What is not detected: anything done by someone who holds the key (they can write
+sealed rows and sign anchors); records removed from the end after the newest anchor
+(run `knot audit anchor` often, e.g. from cron: that window is what it leaves open);
+deletion of the anchors file itself (keep it where the database's writers cannot
+write); and, while no key exists, rows appended with a plain sha256.
 """
 
 from __future__ import annotations
@@ -16,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, text
 
+from knot.governance.audit_key import AuditKey, load_key
 from knot.governance.identity import current_actor
 from knot.governance.tables import audit_head
 from knot.store.database import now_ms
@@ -47,15 +67,16 @@ class AuditRecord:
 
 @dataclass(frozen=True)
 class ChainBreak:
-    """One broken place in the chain: the row's seq, what is wrong, and its kind,
-    "edited", "removed" or "inserted"."""
+    """One broken place in the chain: the row's seq, what is wrong, and its kind:
+    "edited", "removed", "inserted", "forged" (not sealed with the audit key),
+    "replaced" (not the record an anchor names) or "anchor" (the anchors file)."""
 
     seq: int
     reason: str
     kind: str = "edited"
 
 
-def _digest(
+def _body(
     prev: str,
     seq: int,
     at: int,
@@ -65,11 +86,22 @@ def _digest(
     entity: str,
     before: str,
     after: str,
-) -> str:
+) -> bytes:
     body = json.dumps(
         [prev, seq, at, actor, action, kind, entity, before, after], separators=(",", ":")
     )
-    return hashlib.sha256(body.encode()).hexdigest()
+    return body.encode()
+
+
+def _digest(*fields: Any) -> str:
+    """The plain sha256 of a row: what rows written without an audit key carry, and
+    what anyone who can write the database can compute."""
+    return hashlib.sha256(_body(*fields)).hexdigest()
+
+
+def _hash(key: AuditKey | None, *fields: Any) -> str:
+    body = _body(*fields)
+    return key.seal(body) if key is not None else hashlib.sha256(body).hexdigest()
 
 
 def _dump(value: Any) -> str:
@@ -103,7 +135,7 @@ def record(
     at = now_ms()
     who = actor or current_actor()
     b, a = _dump(before), _dump(after)
-    digest = _digest(prev, seq, at, who, action, entity_kind, entity_id, b, a)
+    digest = _hash(load_key(), prev, seq, at, who, action, entity_kind, entity_id, b, a)
     conn.execute(
         _INSERT,
         {
@@ -125,10 +157,13 @@ def record(
         conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
 
 
-def verify(conn: Connection) -> list[ChainBreak]:
-    """Every place the chain is broken; an empty list means the log is intact."""
+def verify(conn: Connection, sealed_after: int | None = None) -> list[ChainBreak]:
+    """Every place the chain is broken; an empty list means the log is intact. Rows are
+    checked against the configured audit key; with `sealed_after` (the first anchor's
+    seq) every row after it must be sealed."""
+    key = load_key()
     breaks: list[ChainBreak] = []
-    prev, expected_seq, prev_edited = GENESIS, 1, False
+    prev, expected_seq, prev_edited, sealed = GENESIS, 1, False, False
     for r in conn.execute(select(audit_log).order_by(audit_log.c.seq)):
         gap = r.seq != expected_seq
         if gap:
@@ -145,23 +180,50 @@ def verify(conn: Connection) -> list[ChainBreak]:
                 # before was put in place with a recomputed hash
                 reason = f"row {r.seq} does not link to it: it was inserted or rewritten"
                 breaks.append(ChainBreak(r.seq - 1, reason, "inserted"))
-        digest = _digest(
-            r.prev_hash,
-            r.seq,
-            r.at,
-            r.actor,
-            r.action,
-            r.entity_kind,
-            r.entity_id,
-            r.before,
-            r.after,
-        )
-        prev_edited = digest != r.hash
+        fields = (r.prev_hash, r.seq, r.at, r.actor, r.action, r.entity_kind, r.entity_id,
+                  r.before, r.after)  # fmt: skip
+        found = _check_row(r.hash, key, fields, sealed or _after(r.seq, sealed_after))
+        sealed = sealed or found == "sealed"
+        prev_edited = found not in ("sealed", "plain")
         if prev_edited:
-            breaks.append(ChainBreak(r.seq, "its content was changed after it was written"))
+            breaks.append(ChainBreak(r.seq, *_ROW_BREAKS[found]))
         prev, expected_seq = r.hash, r.seq + 1
     breaks.extend(_check_head(conn, expected_seq - 1, prev, prev_edited))
     return breaks
+
+
+def _after(seq: int, sealed_after: int | None) -> bool:
+    return sealed_after is not None and seq > sealed_after
+
+
+def _check_row(stored: str, key: AuditKey | None, fields: tuple[Any, ...], must_seal: bool) -> str:
+    """ "sealed", "plain" (allowed here), "forged" (plain where a seal is due), "edited"
+    or "unkeyed" (matches nothing, and there is no key to check a seal with)."""
+    if key is not None and stored == _hash(key, *fields):
+        return "sealed"
+    if stored == _digest(*fields):
+        return "forged" if key is not None and must_seal else "plain"
+    return "edited" if key is not None else "unkeyed"
+
+
+_ROW_BREAKS = {
+    "forged": (
+        "it is not sealed with the audit key, as every record after the first sealed one "
+        "(or the first anchor) is: it was written straight into the database, or by a "
+        "Knot process without the key (give every writer the same key)",
+        "forged",
+    ),
+    "edited": (
+        "its content was changed after it was written (or it was sealed with another "
+        "audit key than this one)",
+        "edited",
+    ),
+    "unkeyed": (
+        "its content was changed after it was written (or it was sealed with an audit "
+        "key, which is not configured here: set KNOT_AUDIT_KEY_FILE to the writers' key)",
+        "edited",
+    ),
+}
 
 
 def _check_head(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from knot.governance import audit, audit_query
+from knot.governance import audit_anchor, audit_query
 from knot.governance.audit import AuditRecord, ChainBreak
+from knot.governance.audit_anchor import Anchor, AnchorStatus
 from knot.governance.audit_query import AuditQuery
 from knot.governance.lineage_graph import LineageGraph, walk
 from knot.governance.refs import resolve_ref
@@ -33,7 +34,16 @@ class SqlGovernance:
 
     def verify_audit(self) -> list[ChainBreak]:
         with self.db.read() as conn:
-            return audit.verify(conn)
+            return audit_anchor.verify(conn, self.uri)
+
+    def anchor_status(self) -> AnchorStatus:
+        with self.db.read() as conn:
+            return audit_anchor.status(conn, self.uri)
+
+    def anchor_audit(self) -> Anchor:
+        """Verify the log, then anchor its head outside the database (see audit_anchor)."""
+        with self.db.read() as conn:
+            return audit_anchor.anchor(conn, self.uri)
 
     def close(self) -> None:
         self.db.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from knot.governance.audit import AuditRecord, ChainBreak
+from knot.governance.audit_anchor import AnchorStatus
 from knot.governance.audit_query import AuditQuery
 from knot.governance.lineage_graph import LineageGraph
 from knot.store.backends import backend_for, schemes
@@ -32,7 +33,11 @@ class GovernanceStore(Protocol):
         ...
 
     def verify_audit(self) -> list[ChainBreak]:
-        """Every break in the audit chain; empty when it is intact."""
+        """Every break in the audit chain, its seals and its anchors; empty when intact."""
+        ...
+
+    def anchor_status(self) -> AnchorStatus:
+        """How far the anchors of the store's machine cover the log."""
         ...
 
     def close(self) -> None: ...

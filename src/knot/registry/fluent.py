@@ -250,11 +250,14 @@ def update_model_version(
 def set_alias(
     name: str, alias: str, version: int, expected_version: int | None = None
 ) -> ModelVersion:
-    """Point `alias` at `version` (aliases the promotion policy guards move by promote)."""
+    """Point `alias` at `version`. Aliases the promotion policy guards move only by
+    `promote` (Conflict here); an alias a live traffic split answers with may only point
+    at a version that passed the policy (Forbidden otherwise, unless an admin)."""
     return registry().set_alias(name, alias, version, expected_version)
 
 
 def delete_alias(name: str, alias: str) -> None:
+    """Remove `alias`; Conflict if the promotion policy guards it."""
     registry().delete_alias(name, alias)
 
 
@@ -267,7 +270,12 @@ def set_promotion_policy(
     allow_self_approval: bool = False,
 ) -> PromotionPolicy:
     """Guard `aliases` of model `name`: each threshold ("val_auc >= 0.8") must hold for the
-    version's run, and with `approver_role` someone holding it must approve the move."""
+    version's run, and with `approver_role` someone holding it must approve the move.
+
+    Replacing an existing policy needs the role it names as approver ("approver" if it
+    names none) or a higher one: Forbidden otherwise. Without a token (a local store)
+    there is no role to check: the change goes through and a warning says the identity
+    is advisory."""
     policy = PromotionPolicy(
         thresholds=[
             t if isinstance(t, MetricThreshold) else MetricThreshold.parse(t) for t in thresholds
@@ -285,7 +293,8 @@ def get_promotion_policy(name: str) -> PromotionPolicy | None:
 
 
 def delete_promotion_policy(name: str) -> None:
-    """Remove the policy: every alias of `name` moves freely again."""
+    """Remove the policy: every alias of `name` moves freely again. Needs the role the
+    policy names as approver, as replacing it does."""
     registry().set_policy(name, None)
 
 
@@ -301,11 +310,17 @@ def promote(
 def approve(
     request_id: str, comment: str | None = None, roles: Collection[str] | None = None
 ) -> PromotionRequest:
-    """Approve a pending promotion (the alias moves now). `roles`: the caller's roles."""
+    """Approve a pending promotion (the alias moves now). `roles`: the caller's roles.
+
+    Without a token the caller's identity (KNOT_USER or the OS user) and `roles` are
+    advisory, claimed rather than proven: the approval goes through and a warning is
+    logged. Through `knot server --auth` the token's name and role count, and `roles`
+    is not sent."""
     return registry().decide(request_id, True, comment, roles)
 
 
 def reject(request_id: str, reason: str, roles: Collection[str] | None = None) -> PromotionRequest:
+    """Reject a pending promotion with a reason; identity as for `approve`."""
     return registry().decide(request_id, False, reason, roles)
 
 

@@ -6,6 +6,12 @@ a Conflict that names the metric and changes nothing. If the policy names an app
 role, the move waits as a pending request until someone with that role approves it
 (never its requester, unless the policy allows self-approval); otherwise it happens at
 once. Every request and decision is a row and an audit record.
+
+The requester and the approver are told apart by identity: on a server with auth, the
+token's name, which the caller cannot choose; without auth, KNOT_USER or the OS user,
+which anyone can set, so a decision then logs that the identity is advisory
+(knot.governance.identity). The other guards around the policy are in
+knot.registry.guards.
 """
 
 from __future__ import annotations
@@ -19,45 +25,17 @@ from sqlalchemy import Connection, Row, select
 
 from knot.errors import Conflict, Invalid, NotFound
 from knot.governance import audit
-from knot.governance.identity import current_actor
+from knot.governance.identity import advisory, current_actor
 from knot.governance.roles import Forbidden
 from knot.registry.aliases import move_alias
-from knot.registry.entities import (
-    CheckResult,
-    PromotionPolicy,
-    PromotionRequest,
-    RequestStatus,
-    VersionStatus,
-)
+from knot.registry.entities import CheckResult, PromotionRequest, RequestStatus, VersionStatus
+from knot.registry.guards import check_live_move, load_policy, threshold_checks
 from knot.registry.roles import require_role
 from knot.registry.rows import lock_model, version_row
-from knot.registry.tables import promotion_policies, promotion_requests
+from knot.registry.tables import promotion_requests
 from knot.store.database import now_ms
-from knot.store.tables import metric_summaries
 
 __all__ = ["decide", "load_policy", "request_entity", "request_promotion"]
-
-
-def load_policy(conn: Connection, name: str) -> PromotionPolicy | None:
-    t = promotion_policies
-    text = conn.execute(select(t.c.policy).where(t.c.name == name)).scalar()
-    return PromotionPolicy.model_validate_json(text) if text else None
-
-
-def _run_metrics(conn: Connection, run_id: str) -> dict[str, float | None]:
-    t = metric_summaries
-    rows = conn.execute(select(t.c.key, t.c.latest).where(t.c.run_id == run_id))
-    return {r.key: r.latest for r in rows}
-
-
-def _checks(conn: Connection, policy: PromotionPolicy, run_id: str) -> list[CheckResult]:
-    metrics = _run_metrics(conn, run_id)
-    return [
-        CheckResult(
-            threshold=t, actual=metrics.get(t.metric), passed=t.passes(metrics.get(t.metric))
-        )
-        for t in policy.thresholds
-    ]
 
 
 def _refuse_failed(name: str, version: int, alias: str, checks: list[CheckResult]) -> None:
@@ -106,9 +84,11 @@ def request_promotion(
     _ready(row)
     policy = load_policy(conn, name)
     guarded = policy is not None and alias in policy.aliases
-    checks = _checks(conn, policy, row.run_id) if policy is not None and guarded else []
+    checks = threshold_checks(conn, policy, row.run_id) if policy is not None and guarded else []
     _refuse_failed(name, version, alias, checks)
     needs_approval = guarded and policy is not None and policy.approver_role is not None
+    if not guarded:
+        check_live_move(conn, name, alias, version)
     t = promotion_requests
     if needs_approval:
         pending = conn.execute(
@@ -199,9 +179,10 @@ def decide(
         version = version_row(conn, name, row.version)
         _ready(version)
         if policy is not None and row.alias in policy.aliases:
-            fresh = _checks(conn, policy, version.run_id)
+            fresh = threshold_checks(conn, policy, version.run_id)
             _refuse_failed(name, row.version, row.alias, fresh)
             checks = [c.model_dump(mode="json") for c in fresh]
+    advisory(what)
     status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     values = {
         "status": status.value,

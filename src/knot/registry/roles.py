@@ -3,7 +3,8 @@
 Roles are those of API tokens (knot.governance.roles: viewer < editor < approver <
 admin). A caller passes the roles it holds; None means a local caller using the store
 directly, which is allowed: on a machine with the database file, nothing stronger
-can be enforced. The server passes the roles of the request's token.
+can be enforced, so the decision logs that the identity is advisory
+(knot.governance.identity.advisory). The server passes the roles of the request's token.
 """
 
 from __future__ import annotations

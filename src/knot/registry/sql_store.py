@@ -16,7 +16,7 @@ from knot.governance import audit
 from knot.governance.identity import current_actor
 from knot.governance.lineage import Edge, add_edges, edges_from, edges_to
 from knot.governance.roles import allows, check_role
-from knot.registry import promotion
+from knot.registry import guards, promotion
 from knot.registry.aliases import move_alias, remove_alias, resolve_alias
 from knot.registry.entities import (
     LineageRef,
@@ -200,14 +200,7 @@ class SqlRegistryStore:
             check_version(expected_version)
         with self.db.write() as conn:
             lock_model(conn, name)
-            policy = promotion.load_policy(conn, name)
-            if policy is not None and alias in policy.aliases:
-                raise Conflict(
-                    f"alias {alias!r} of model {name!r} is guarded by its promotion policy; "
-                    f"move it through the policy: `knot models promote {name} {version} "
-                    f"--to {alias}`",
-                    field="alias",
-                )
+            guards.refuse_guarded_alias(name, alias, guards.load_policy(conn, name), "set")
             row = version_row(conn, name, version)
             if row.status != VersionStatus.READY.value:
                 raise Conflict(
@@ -215,6 +208,7 @@ class SqlRegistryStore:
                     "ready version",
                     field="version",
                 )
+            guards.check_live_move(conn, name, alias, version)
             move_alias(conn, name, alias, version, expected_version)
             return version_entity(row, aliases_of(conn, name))
 
@@ -222,6 +216,7 @@ class SqlRegistryStore:
         check_alias(alias)
         with self.db.write() as conn:
             lock_model(conn, name)
+            guards.refuse_guarded_alias(name, alias, guards.load_policy(conn, name), "delete")
             remove_alias(conn, name, alias)
 
     # promotion ---------------------------------------------------------------------
@@ -230,7 +225,8 @@ class SqlRegistryStore:
             _check_policy(policy)
         with self.db.write() as conn:
             lock_model(conn, name)
-            before = promotion.load_policy(conn, name)
+            before = guards.load_policy(conn, name)
+            guards.check_policy_change(name, before, policy)
             t = promotion_policies
             conn.execute(t.delete().where(t.c.name == name))
             if policy is not None:
@@ -256,7 +252,7 @@ class SqlRegistryStore:
     def get_policy(self, name: str) -> PromotionPolicy | None:
         with self.db.read() as conn:
             get_model(conn, name)
-            return promotion.load_policy(conn, name)
+            return guards.load_policy(conn, name)
 
     def promote(
         self, name: str, version: int, alias: str = "champion", comment: str | None = None

@@ -5,8 +5,8 @@ Every request except /health and the API docs must carry `Authorization: Bearer
 Reads (GET) need a viewer, any other method an editor (403 otherwise; the app-wide
 Authorize dependency), unless the route states its own role with `require_role(...)`:
 approvals declare `require_role("approver")`, a read sent as POST
-`require_role("viewer")`. The request runs `acting_as(token name)`, so its audit rows
-name the token.
+`require_role("viewer")`. The request runs `acting_as(token name, token role)`, so its
+audit rows name the token and the registry's guards see the role it proved.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class TokenAuth:
             return
         scope[_SCOPE_KEY] = token
         # sync endpoints run in Starlette's thread pool, which copies this context
-        with acting_as(token.name):
+        with acting_as(token.name, token.role):
             await self.app(scope, receive, send)
 
 

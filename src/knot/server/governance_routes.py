@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from knot.errors import Invalid
 from knot.governance.audit import AuditRecord, ChainBreak
+from knot.governance.audit_anchor import AnchorStatus
 from knot.governance.audit_query import MAX_LIMIT, AuditQuery
 from knot.governance.lineage_graph import MAX_DEPTH, LineageGraph
 from knot.governance.sql_store import SqlGovernance
@@ -88,5 +89,12 @@ def audit_log(
 
 @router.get("/audit/verify", tags=["audit"])
 def verify_audit(governance: Governance) -> list[ChainBreak]:
-    """Every break in the audit log's hash chain; an empty list means it is intact."""
+    """Every break in the audit log's hash chain, its seals (the server's audit key) and
+    the server's anchors; an empty list means it is intact."""
     return governance.verify_audit()
+
+
+@router.get("/audit/anchors", tags=["audit"])
+def anchor_status(governance: Governance) -> AnchorStatus:
+    """How far the anchors on the server's machine cover the log (`knot audit anchor`)."""
+    return governance.anchor_status()

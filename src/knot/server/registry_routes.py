@@ -3,6 +3,9 @@ promotion requests and their decisions, and the training data of a version.
 
 With auth on, approving or rejecting needs the approver role at the door, and the
 token's role is handed to the store, which checks it against the role the policy asks.
+The store also reads the token's role for the guards of knot.registry.guards: changing
+or removing an existing policy needs the role it names as approver (403 otherwise), and
+a guarded alias moves only by promotion (409 on a direct set or delete).
 """
 
 from __future__ import annotations
@@ -160,7 +163,8 @@ def training_data(name: str, version: int, registry: Registry) -> list[TrainingD
 @router.put("/models/{name}/aliases/{alias}", tags=["registry"])
 def set_alias(name: str, alias: str, body: AliasSet, registry: Registry) -> ModelVersion:
     """Point an alias at a version (409 if the policy guards it, or if it no longer points
-    at `expected_version`)."""
+    at `expected_version`; 403 if a live traffic split answers with this alias and the
+    version has not passed the policy, unless an admin asks)."""
     return registry.set_alias(name, alias, body.version, body.expected_version)
 
 
@@ -168,6 +172,7 @@ def set_alias(name: str, alias: str, body: AliasSet, registry: Registry) -> Mode
     "/models/{name}/aliases/{alias}", status_code=status.HTTP_204_NO_CONTENT, tags=["registry"]
 )
 def delete_alias(name: str, alias: str, registry: Registry) -> None:
+    """Remove an alias (409 if the policy guards it: it moves only by promotion)."""
     registry.delete_alias(name, alias)
 
 
@@ -180,12 +185,16 @@ def get_policy(name: str, registry: Registry) -> PromotionPolicy | None:
 
 @router.put("/models/{name}/policy", tags=["promotion"])
 def set_policy(name: str, body: PromotionPolicy, registry: Registry) -> PromotionPolicy:
+    """Set the policy; replacing an existing one needs the role it names as approver
+    ("approver" if none) or higher (403 otherwise)."""
     registry.set_policy(name, body)
     return body
 
 
 @router.delete("/models/{name}/policy", status_code=status.HTTP_204_NO_CONTENT, tags=["promotion"])
 def delete_policy(name: str, registry: Registry) -> None:
+    """Remove the policy; needs the role it names as approver ("approver" if none) or
+    higher (403 otherwise)."""
     registry.set_policy(name, None)
 
 

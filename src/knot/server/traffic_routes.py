@@ -1,6 +1,7 @@
 """/api/v1 routes of traffic records: the champion/challenger split a model's running
 prediction services follow (knot.serving.traffic). Reading needs a viewer, changing an
-editor, as every route."""
+editor, as every route; a live split to a version of a policy-guarded model that has not
+passed the policy needs an admin (403 otherwise)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,9 @@ def get_traffic(name: str, records: Records) -> Traffic | None:
 
 @router.put("/models/{name}/traffic", tags=["serving"])
 def set_traffic(name: str, body: TrafficSet, records: Records) -> Traffic:
-    """Set the split (audited as traffic.set); services follow within their poll."""
+    """Set the split (audited as traffic.set); services follow within their poll. 403 if
+    the model has a promotion policy, `weight` is above 0 (not shadow) and the
+    challenger's version has not passed the policy, unless the token is an admin's."""
     return records.set(name, challenger=body.challenger, weight=body.weight, shadow=body.shadow)
 
 

@@ -5,6 +5,11 @@ One row per model; setting it is one upsert audited in the same transaction
 ("traffic.set"), clearing it one delete ("traffic.clear"). The challenger is an alias
 of the same model (`models:/NAME@challenger`): moving that alias changes the version
 the canary runs without touching the record.
+
+When the model has a promotion policy, a live split (a weight above 0, not shadow)
+needs the challenger's version to have passed it, unless an admin sets it; moving the
+challenger alias while the split is live is held to the same rule
+(knot.registry.guards). A shadow split never answers a request, so it needs nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import Connection, select
 from knot.errors import Invalid
 from knot.governance import audit
 from knot.governance.identity import current_actor
+from knot.registry.guards import check_traffic
 from knot.registry.rows import get_model
 from knot.registry.uri import check_alias
 from knot.serving.tables import serving_traffic
@@ -116,6 +122,7 @@ class TrafficStore:
         t = serving_traffic
         with self.db.write() as conn:
             get_model(conn, model)  # NotFound lists the registered models
+            check_traffic(conn, model, challenger, weight, shadow)
             before = read_traffic(conn, model)
             values = {
                 "challenger": challenger,
@@ -192,7 +199,11 @@ def set_traffic(
 ) -> Traffic:
     """Send `weight` of `model`'s requests to its `challenger` alias (or, with `shadow`,
     a copy of every request whose answers are only logged). Running services follow
-    within their poll interval. Audited as "traffic.set"."""
+    within their poll interval. Audited as "traffic.set".
+
+    If `model` has a promotion policy, a weight above 0 (not shadow) needs the
+    challenger's version to have passed it (promoted to an alias it guards), unless an
+    admin's token sets it; otherwise Forbidden names the fix."""
     return traffic_store().set(model, challenger=challenger, weight=weight, shadow=shadow)
 
 
