@@ -96,6 +96,26 @@ def test_live_traffic_goes_only_to_versions_that_passed_the_policy(churn: Databa
     assert knot.get_model("churn").aliases == {"champion": 2, "challenger": 2}
 
 
+def test_a_version_awaiting_approval_canaries_within_the_policys_limit(churn: Database) -> None:
+    knot.set_alias("churn", "challenger", 2)  # 0.95 meets the thresholds, not yet approved
+    before = snapshot(churn)
+    for weight in (0.6, 1.0):  # above the default limit of 0.5: the champion keeps most
+        with pytest.raises(Forbidden, match=r"at most 0\.5 as a canary"):
+            knot.set_traffic("churn", weight=weight)
+    assert snapshot(churn) == before
+    assert knot.set_traffic("churn", weight=0.3).weight == 0.3
+    with pytest.raises(Forbidden, match="version 3"):  # 0.5 fails the thresholds: no canary
+        knot.set_alias("churn", "challenger", 3)
+    knot.set_traffic("churn", weight=0.0)
+    # an approver may tighten the limit; 0 allows no canary before approval
+    with acting_as("bo"):
+        knot.set_promotion_policy(
+            "churn", ["val_auc >= 0.8"], approver_role="approver", max_canary_weight=0.0
+        )
+    with pytest.raises(Forbidden, match=r"at most 0 as a canary"):
+        knot.set_traffic("churn", weight=0.05)
+
+
 def test_a_policy_without_approver_lets_versions_meeting_it_canary(churn: Database) -> None:
     knot.set_promotion_policy("churn", ["val_auc >= 0.8"])  # no approver: promote is instant
     knot.set_alias("churn", "challenger", 2)

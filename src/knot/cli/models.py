@@ -195,6 +195,13 @@ def policy(
     approver_role: str = typer.Option(None, "--approver-role", help="e.g. approver."),
     guard: list[str] = typer.Option(None, "--alias", help="Aliases it guards (champion)."),
     allow_self_approval: bool = typer.Option(False, "--allow-self-approval"),
+    max_canary_weight: float = typer.Option(
+        0.5,
+        "--max-canary-weight",
+        min=0.0,
+        max=1.0,
+        help="Largest live share for a version that meets the thresholds but awaits approval.",
+    ),
     clear: bool = typer.Option(False, "--clear", help="Remove the policy."),
     json_out: bool = JSON,
 ) -> None:
@@ -224,6 +231,7 @@ def policy(
                 approver_role=approver_role,
                 aliases=guard or ["champion"],
                 allow_self_approval=allow_self_approval,
+                max_canary_weight=max_canary_weight,
             )
     else:
         found = knot.get_promotion_policy(name)

@@ -189,6 +189,9 @@ class PromotionPolicy(_Body):
     approver_role: str | None = Field(default=None, min_length=1, max_length=64)
     aliases: list[str] = Field(default_factory=lambda: ["champion"], min_length=1)
     allow_self_approval: bool = False
+    # A version that meets the thresholds but still waits for approval may answer at most
+    # this share of live requests (a canary): the approved version keeps the rest.
+    max_canary_weight: float = Field(default=0.5, ge=0.0, le=1.0, strict=True)
 
 
 class CheckResult(_Model):

@@ -268,9 +268,12 @@ def set_promotion_policy(
     approver_role: str | None = None,
     aliases: Sequence[str] = ("champion",),
     allow_self_approval: bool = False,
+    max_canary_weight: float = 0.5,
 ) -> PromotionPolicy:
     """Guard `aliases` of model `name`: each threshold ("val_auc >= 0.8") must hold for the
     version's run, and with `approver_role` someone holding it must approve the move.
+    Until then a version that meets the thresholds may take at most `max_canary_weight`
+    of the live traffic (a canary; 0 allows none before approval).
 
     Replacing an existing policy needs the role it names as approver ("approver" if it
     names none) or a higher one: Forbidden otherwise. Without a token (a local store)
@@ -283,6 +286,7 @@ def set_promotion_policy(
         approver_role=approver_role,
         aliases=list(aliases),
         allow_self_approval=allow_self_approval,
+        max_canary_weight=max_canary_weight,
     )
     registry().set_policy(name, policy)
     return policy

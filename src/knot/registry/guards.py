@@ -11,7 +11,10 @@ A policy guards some aliases (by default `champion`). Around it:
   only adds a guard, so an editor may.
 - Live traffic (a weight above 0, not shadow) to the challenger alias of a guarded
   model needs the version it points at to have passed the policy, unless an admin
-  sets it: the same holds when that alias is moved while the split is live.
+  sets it: the same holds when that alias is moved while the split is live. A canary
+  is the one exception: while a version that meets the thresholds waits for its
+  approval, it may answer up to the policy's `max_canary_weight` (0.5 by default) of
+  the requests, so the retraining loop can watch it live before anyone approves.
 
 A version has passed the policy when a guarded alias points at it now, when it was
 ever promoted (approved, or applied at once) to an alias the policy guards now, or
@@ -37,6 +40,7 @@ from knot.registry.tables import promotion_policies, promotion_requests
 from knot.store.tables import metric_summaries
 
 __all__ = [
+    "canary_allowed",
     "check_live_move",
     "check_policy_change",
     "check_traffic",
@@ -99,6 +103,30 @@ def passed_policy(conn: Connection, name: str, version: int, policy: PromotionPo
     )
 
 
+def canary_allowed(
+    conn: Connection, name: str, version: int, policy: PromotionPolicy, weight: float
+) -> bool:
+    """Whether `version` may answer `weight` of the live requests as a canary: the
+    policy waits for an approver, the weight is within its canary limit and the
+    version meets the thresholds."""
+    if policy.approver_role is None or weight > policy.max_canary_weight:
+        return False
+    row = version_row(conn, name, version)
+    return row.status == VersionStatus.READY.value and all(
+        c.passed for c in threshold_checks(conn, policy, row.run_id)
+    )
+
+
+def _may_go_live(
+    conn: Connection, name: str, version: int, policy: PromotionPolicy, weight: float
+) -> bool:
+    return (
+        passed_policy(conn, name, version, policy)
+        or canary_allowed(conn, name, version, policy, weight)
+        or _is_admin()
+    )
+
+
 def _is_admin() -> bool:
     role = current_role()
     return role is not None and allows(role, "admin")
@@ -142,11 +170,19 @@ def check_policy_change(
     )
 
 
-def _refuse_live(name: str, alias: str, version: int, weight: float, doing: str) -> None:
+def _refuse_live(
+    name: str, alias: str, version: int, weight: float, doing: str, policy: PromotionPolicy
+) -> None:
+    canary = (
+        f"; while it awaits approval it may take at most {policy.max_canary_weight:g} as a "
+        "canary if it meets the thresholds"
+        if policy.approver_role is not None
+        else ""
+    )
     raise Forbidden(
         f"{doing} would send {weight:g} of the live requests of {name!r} to version {version} "
         f"(through alias {alias!r}), which has not passed the model's promotion policy (never "
-        "promoted to an alias it guards). Promote it first (`knot models promote "
+        f"promoted to an alias it guards){canary}. Promote it first (`knot models promote "
         f"{name} {version}`), send it only a shadow copy (`knot traffic set {name} --shadow`), "
         "or ask an admin",
         field="weight",
@@ -165,9 +201,9 @@ def check_traffic(
         return
     version = current_version(conn, name, challenger)
     # an unset challenger answers nothing; moving it later goes through check_live_move
-    if version is None or passed_policy(conn, name, version, policy) or _is_admin():
+    if version is None or _may_go_live(conn, name, version, policy, weight):
         return
-    _refuse_live(name, challenger, version, weight, f"a traffic weight of {weight:g}")
+    _refuse_live(name, challenger, version, weight, f"a traffic weight of {weight:g}", policy)
 
 
 def check_live_move(conn: Connection, name: str, alias: str, version: int) -> None:
@@ -180,6 +216,7 @@ def check_live_move(conn: Connection, name: str, alias: str, version: int) -> No
     if live is None or live.shadow or float(live.weight) <= 0:
         return
     policy = load_policy(conn, name)
-    if policy is None or passed_policy(conn, name, version, policy) or _is_admin():
+    if policy is None or _may_go_live(conn, name, version, policy, float(live.weight)):
         return
-    _refuse_live(name, alias, version, float(live.weight), f"pointing alias {alias!r} there")
+    doing = f"pointing alias {alias!r} there"
+    _refuse_live(name, alias, version, float(live.weight), doing, policy)
