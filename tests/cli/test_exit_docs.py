@@ -19,6 +19,7 @@ from knot.errors import KnotError
 from tests.cli import test_exit_codes as codes
 from tests.cli import test_exit_codes_models as models
 from tests.cli.knot_process import ROOT
+from tests.governance import test_audit_anchor as anchors
 from tests.packaging import test_hostile_registry as hostile
 
 #: "exits 1", "Exit 1 when", "exit code 2", "Exit codes: 0 ok"
@@ -37,6 +38,7 @@ COVERED: dict[str, Callable[..., None]] = {
     "knot verify": models.test_knot_verify_exits_1_unless_the_key_signed_the_kit,
     "knot retrain": models.test_knot_retrain_exits_1_when_the_challenger_is_rejected,
     "knot pull": hostile.test_pull_refuses_a_lying_registry,
+    "knot audit anchor": anchors.test_a_correctly_hashed_row_appended_with_the_head_moved_is_named,
 }
 
 
