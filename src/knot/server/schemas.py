@@ -116,7 +116,7 @@ class BatchBody(_Body):
     # The SDK's writer numbers its batches; a number the store has written is not
     # written again, so a batch whose answer was lost can be sent twice safely.
     writer_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
-    seq: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    seq: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)] | None = None
 
     @model_validator(mode="after")
     def _numbered_whole(self) -> BatchBody:

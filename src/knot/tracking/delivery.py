@@ -157,7 +157,8 @@ class Delivery:
             try:
                 batch = decode_record(record)
             except (ValueError, KeyError, TypeError) as exc:
-                self._refuse_spooled(spool, record, f"unreadable: {exc}", own=False)
+                unreadable = KnotError(f"the record cannot be read: {exc}")
+                self._refuse_spooled(spool, record, unreadable, own=False)
                 spool.mark_sent(end)
                 continue
             try:
@@ -170,7 +171,7 @@ class Delivery:
                 break
             except KnotError as exc:
                 own = batch.writer_id == self.writer_id
-                self._refuse_spooled(spool, record, exc.message, own=own)
+                self._refuse_spooled(spool, record, exc, own=own)
             else:
                 sent += 1
             spool.mark_sent(end)
@@ -191,22 +192,25 @@ class Delivery:
         if adopted:
             log.info("knot: %d batches an earlier process spooled will be sent", adopted)
 
-    def _refuse_spooled(self, spool: Spool, record: bytes, reason: str, *, own: bool) -> None:
+    def _refuse_spooled(
+        self, spool: Spool, record: bytes, refusal: KnotError, *, own: bool
+    ) -> None:
         # Never retried (it would be refused again and hold back every later batch), but
         # kept beside the spool with the reason, so nothing disappears unseen.
         self.set_aside += 1
         try:
-            spool.set_aside(record, reason)
+            spool.set_aside(record, refusal.message)
         except OSError as exc:
             log.error("knot: a refused batch is lost, %s is not writable: %s", spool.folder, exc)
             return
-        message = (
-            f"{self.store.uri} refused a spooled batch ({reason}); it is kept in "
-            f"{spool.rejected_path}"
+        error = type(refusal)(
+            f"{self.store.uri} refused a spooled batch ({refusal.message}); it is kept in "
+            f"{spool.rejected_path}",
+            field=refusal.field,
         )
-        log.error("knot: %s", message)
+        log.error("knot: %s", error.message)
         if own:  # another process's batch is not this program's error to raise
-            self._error = KnotError(message)
+            self._error = error
 
     def _refuse(self, exc: KnotError, batch: Batch) -> None:
         log.error("knot: %d logged items were not written: %s", len(batch), exc.message)

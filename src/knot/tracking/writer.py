@@ -164,22 +164,21 @@ class BatchWriter:
 
     def sync(self) -> tuple[int, int]:
         """Send every spooled batch now, this writer's and those exited processes left for
-        this store; returns (batches sent, batches the store refused and set aside).
+        this store. Returns how many spooled batches this writer has sent, and set aside
+        as refused by the store, since it started (its thread may have begun already).
         Unavailable, with the spool's path, when the store still cannot take them."""
         delivery = self._delivery
         if self.spool is None:
             return 0, 0
         with self._write_lock:
-            sent, set_aside = delivery.sent_spooled, delivery.set_aside
             self._take_and_write(force=True, adopt=True)
-            sent, set_aside = delivery.sent_spooled - sent, delivery.set_aside - set_aside
             if delivery.backlog():
                 raise Unavailable(
                     f"{self.store.uri} did not take the spooled batches "
                     f"({delivery.why_waiting()}); they stay in {self.spool.path}. "
                     "Run `knot runs sync` again once it is up"
                 )
-        return sent, set_aside
+            return delivery.sent_spooled, delivery.set_aside
 
     def close(self) -> None:
         try:
@@ -251,6 +250,7 @@ class BatchWriter:
 def _flush_all_at_exit() -> None:
     for writer in list(_writers):
         try:
-            writer.flush(timeout=60)
+            # one more try for the spool, so a short process leaves none behind needlessly
+            writer.flush(timeout=60, drain=True)
         except KnotError as exc:
             log.error("knot: could not flush at exit: %s", exc.message)
