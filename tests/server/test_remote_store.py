@@ -15,7 +15,7 @@ import pytest
 from knot.client.rest_store import RestTrackingStore, encode_batch
 from knot.errors import Conflict, Invalid, KnotError, NotFound, Unavailable
 from knot.store import TrackingStore, open_tracking_store
-from knot.store.entities import ArtifactRecord, Batch, NewRun, RunSource, RunStatus
+from knot.store.entities import ArtifactRecord, Batch, RunSource, RunStatus
 from knot.tracking.sql_store import SqlTrackingStore
 from tests.servers import free_port
 
@@ -157,31 +157,6 @@ def test_batch_wire_format_is_columnar_and_carries_non_finite_values() -> None:
     assert infinite["metrics"]["value"] == ["Infinity", "Infinity"]
     big = orjson.loads(encode_batch(Batch(metrics=[(a, "x", 1e308, 0, 0)] * 2)))
     assert big["metrics"]["value"] == [1e308, 1e308]  # the sum overflows; the values do not
-
-
-def test_a_numbered_batch_sent_twice_is_written_once(any_store: TrackingStore) -> None:
-    exp = any_store.create_experiment(f"exp-{uuid.uuid4().hex[:8]}")
-    rid = uuid.uuid4().hex
-    start = NewRun(run_id=rid, experiment_id=exp.experiment_id, user="ana", start_time=1)
-    writer = uuid.uuid4().hex
-    first = Batch(
-        starts=[start],
-        metrics=[(rid, "loss", 0.5, 0, 1)],
-        params=[(rid, "lr", "0.1")],
-        writer_id=writer,
-        seq=1,
-    )
-    second = Batch(metrics=[(rid, "loss", 0.25, 1, 2)], writer_id=writer, seq=2)
-    for batch in (first, first, second, first, second):  # answers lost, sent again
-        any_store.log_batch(batch)
-    assert [p.step for p in any_store.get_metric_history(rid, "loss")] == [0, 1]
-    assert any_store.get_run(rid).params == {"lr": "0.1"}
-    with pytest.raises(Invalid) as half:
-        any_store.log_batch(Batch(metrics=[(rid, "loss", 0.1, 2, 3)], writer_id=writer))
-    assert half.value.field == "seq"
-    with pytest.raises(Invalid) as bad:
-        any_store.log_batch(Batch(metrics=[(rid, "loss", 0.1, 2, 3)], writer_id="x", seq=3))
-    assert bad.value.field == "writer_id"
 
 
 @pytest.mark.parametrize(

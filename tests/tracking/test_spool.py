@@ -199,3 +199,21 @@ def test_each_writer_numbers_its_batches(tmp_path: Path) -> None:
     assert [(r.writer_id, r.seq) for r in rows] == [(writer.writer_id, 2)]
     writer.close()
     store.close()
+
+
+def test_a_closed_writer_leaves_its_spool_to_the_next_one(tmp_path: Path) -> None:
+    from knot.client.rest_store import RestTrackingStore
+
+    store = RestTrackingStore(f"http://127.0.0.1:{free_port()}", connect_timeout=2.0)
+    writer = BatchWriter(store, spool_folder=tmp_path, retries=0)
+    writer.add_metric(RUN, "loss", 1.0, 0, 0)
+    writer.flush()
+    writer.close()
+    assert writer.spool is not None
+    left = writer.spool.path.read_bytes()
+    other = Spool(tmp_path, "9" * 32)
+    other.add(sample())
+    other.close()
+    writer.flush(drain=True)  # what the exit hook does for every writer, closed ones too
+    assert writer.spool.path.read_bytes() == left and other.path.exists()
+    store.close()

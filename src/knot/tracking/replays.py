@@ -32,10 +32,10 @@ def first_delivery(conn: Connection, writer_id: str, seq: int) -> bool:
     )
     if moved.rowcount:
         return True
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    created = conn.execute(
-        dialect.insert(writer_marks)
-        .values(writer_id=writer_id, seq=seq, updated_at=at)
-        .on_conflict_do_nothing()
-    )
+    row = {"writer_id": writer_id, "seq": seq, "updated_at": at}
+    if conn.dialect.name == "postgresql":
+        # psycopg reports no row count for ON CONFLICT DO NOTHING: ask for the new row
+        insert = postgresql.insert(writer_marks).values(row).on_conflict_do_nothing()
+        return conn.execute(insert.returning(writer_marks.c.seq)).first() is not None
+    created = conn.execute(sqlite.insert(writer_marks).values(row).on_conflict_do_nothing())
     return bool(created.rowcount)

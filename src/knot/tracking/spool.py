@@ -17,6 +17,7 @@ record sent twice (adopted after a crash mid-drain) is written once by the store
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import logging
@@ -92,6 +93,7 @@ class Spool:
         self.path = folder / f"{writer_id}.spool"
         self.rejected_path = folder / f"{writer_id}.rejected"
         self._fd: int | None = None
+        self._closed = False
         self._size = 0  # bytes in the file
         self._sent = 0  # bytes at its start already sent (or set aside)
 
@@ -155,11 +157,10 @@ class Spool:
         return adopted
 
     def close(self) -> None:
-        """Release the file (and its lock): what is unsent stays for the next writer."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-            self._size = self._sent = 0
+        """Release the file (and its lock): what is unsent stays for the next writer,
+        and this spool takes nothing more."""
+        self._closed = True
+        self._release()
 
     # internals -----------------------------------------------------------------
     def _copy_from(self, fd: int, path: Path) -> int:
@@ -179,15 +180,19 @@ class Spool:
         return copied
 
     def _open(self) -> int:
+        if self._closed:
+            # its file may now belong to an adopter; writing it again would race them
+            raise OSError(errno.EBADF, "the spool is closed", str(self.path))
         if self._fd is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            # Created under a name no adopter looks at, locked, then renamed: a file
-            # named *.spool is always held by its writer from its first byte.
+            # Created under a name no adopter looks at, locked, then linked: a file named
+            # *.spool is held by its writer from its first byte, and never replaced.
             temp = self.folder / f".{self.path.name}.new"
             fd = os.open(temp, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                os.replace(temp, self.path)
+                os.link(temp, self.path)
+                temp.unlink()
                 fsync_dir(self.folder)
             except BaseException:
                 os.close(fd)
@@ -215,7 +220,13 @@ class Spool:
             fsync_dir(self.folder)
         except FileNotFoundError:
             pass
-        self.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            self._size = self._sent = 0
 
 
 def _lines(fd: int, start: int, end: int) -> Iterator[tuple[bytes | None, int]]:

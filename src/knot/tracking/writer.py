@@ -140,6 +140,8 @@ class BatchWriter:
         batch the writer thread had taken is already settled, so there is no hand-off.
         """
         with self._cond:
+            if self._closed:
+                return  # close() flushed; nothing can have been appended since
             target = self._appended
         if not self._write_lock.acquire(timeout=-1 if timeout is None else timeout):
             with self._cond:
