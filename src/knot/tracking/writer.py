@@ -68,6 +68,7 @@ class BatchWriter:
         self._pending = Batch()
         self._seq = 0  # the number of the last batch taken (under the write lock)
         self._appended = 0  # items ever appended
+        self._taken = 0  # items ever taken from the buffer by a write
         self._written = 0  # items ever on the store, spooled, or dropped after an error
         self._closed = False
         self._error: KnotError | None = None  # a refused batch, raised once by flush
@@ -117,8 +118,9 @@ class BatchWriter:
         if self._closed:
             raise KnotError("the metric writer is closed; start a new run to log more")
         self._appended += n
-        self._start_thread()
-        if len(self._pending) >= self.max_batch:
+        if self._thread is None:
+            self._start_thread()
+        if self._appended - self._taken >= self.max_batch:
             self._cond.notify_all()
         while self._appended - self._written > self.max_pending and self._error is None:
             # back-pressure: the loop produces faster than the store can write
@@ -207,14 +209,15 @@ class BatchWriter:
         while True:
             with self._cond:
                 while not self._closed:
-                    if len(self._pending) >= self.max_batch:
+                    if self._appended - self._taken >= self.max_batch:
                         break
                     wait = self.interval
                     if self._backlog:
                         wait = min(wait, max(0.0, self._retry_at - time.monotonic()))
-                    if not self._cond.wait(wait) and (len(self._pending) or self._retry_due()):
+                    waited_out = not self._cond.wait(wait)
+                    if waited_out and (self._appended > self._taken or self._retry_due()):
                         break
-                if self._closed and not len(self._pending):
+                if self._closed and self._appended == self._taken:
                     return
             with self._write_lock:
                 try:
@@ -222,6 +225,7 @@ class BatchWriter:
                 except Exception as exc:  # a bug must not stop the thread holding the points
                     log.exception("knot: the metric writer failed; it retries")
                     self._delivery.fail(KnotError(f"the metric writer failed: {exc}"))
+                    self._publish()
 
     def _retry_due(self) -> bool:
         # called with the condition held
@@ -231,6 +235,7 @@ class BatchWriter:
         # called with the write lock held
         with self._cond:
             batch, self._pending = self._pending, Batch()
+            self._taken = self._appended
         delivery = self._delivery
         if len(batch):
             self._seq += 1
@@ -239,13 +244,18 @@ class BatchWriter:
         try:
             delivery.deliver(force=force, adopt=adopt)
         finally:
-            with self._cond:
-                self._written += delivery.take_settled()
-                self._error = delivery.take_error() or self._error
-                self._undurable = delivery.undurable
-                self._backlog = delivery.backlog()
-                self._retry_at = delivery.retry_at
-                self._cond.notify_all()
+            self._publish()
+
+    def _publish(self) -> None:
+        # what the delivery did, for flush() and the thread's timer (write lock held)
+        delivery = self._delivery
+        with self._cond:
+            self._written += delivery.take_settled()
+            self._error = delivery.take_error() or self._error
+            self._undurable = delivery.undurable
+            self._backlog = delivery.backlog()
+            self._retry_at = delivery.retry_at
+            self._cond.notify_all()
 
 
 @atexit.register
@@ -256,3 +266,12 @@ def _flush_all_at_exit() -> None:
             writer.flush(timeout=60, drain=True)
         except KnotError as exc:
             log.error("knot: could not flush at exit: %s", exc.message)
+        with writer._cond:
+            left = writer._backlog and not writer._closed
+        if left and writer.spool is not None:
+            log.warning(
+                "knot: what %s did not take yet stays in %s; the next knot client for this "
+                "store sends it, or `knot runs sync`",
+                writer.store.uri,
+                writer.spool.path,
+            )
