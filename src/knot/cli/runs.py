@@ -135,10 +135,11 @@ def compare(
 
 @app.command("sync")
 def sync() -> None:
-    """Send what was logged while the server was down (spooled in $KNOT_HOME/spool), now.
+    """Send now what was logged while the server was down (kept in $KNOT_HOME/spool).
 
-    Any knot client for the store also sends it when it starts; this is for when none
-    will. Exits 2 while the server is still unreachable (nothing is lost: run it again).
+    The next knot client for the store also sends it, when it starts.
+
+    Exits 2 when the server still cannot take them; nothing is lost, run it again.
     """
     from knot.errors import KnotError
     from knot.tracking.fluent import session
