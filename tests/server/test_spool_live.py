@@ -1,7 +1,8 @@
 """Points logged while `knot server` is down are spooled, not dropped, and arrive exactly
 once when it is back: from the same process, from the next client for the store, or from
-`knot runs sync`. The server is a real process, killed with SIGKILL and restarted on the
-same port and store. Nothing here waits a fixed time: it waits for conditions."""
+`knot runs sync`; a batch whose answer was lost is sent again and written once. The server
+is a real process, killed with SIGKILL and restarted on the same port and store. Nothing
+here waits a fixed time: it waits for conditions."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from knot.errors import Conflict
 from knot.store.entities import RunStatus
 from knot.tracking import fluent
 from tests.server.live import LiveServer, start_server
+from tests.server.lossy_proxy import LossyProxy
 
 pytestmark = pytest.mark.server
 
@@ -250,3 +252,30 @@ def test_a_spooled_batch_the_server_refuses_is_set_aside_and_reported_once(
     knot.flush()  # not retried, not raised again
     run.end()
     assert finished(server, run.run_id)
+
+
+def test_a_batch_whose_answer_was_lost_is_written_once(
+    knot_home: Path, server: Restartable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.start()
+    with LossyProxy(server.port) as proxy:
+        monkeypatch.setenv("KNOT_STORE", proxy.url)
+        knot.reset()
+        run = knot.start_run("lost-answers", experiment="spool")
+        proxy.lose(1)  # the first batch creates the run: sent again, it must not conflict
+        run.log_params({"lr": 0.1})
+        for step in range(100):
+            run.log_metric("loss", float(step), step=step)
+        run.flush()
+        assert proxy.lost == 1
+        proxy.lose(1)
+        for step in range(100, 200):
+            run.log_metric("loss", float(step), step=step)
+        run.end()
+        assert proxy.lost == 2
+    assert finished(server, run.run_id)
+    assert steps(server, run.run_id) == list(range(200))
+    client = server.client()
+    assert client.get_run(run.run_id).params == {"lr": "0.1"}
+    client.close()
+    assert not spool_files(knot_home)  # a quick retry got through: no spool was needed
