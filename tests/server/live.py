@@ -57,8 +57,10 @@ def start_server(
     workers: int = 1,
     timeout: float = 30.0,
     env: dict[str, str] | None = None,
+    port: int = 0,
 ) -> LiveServer:
-    """Start `knot server` and wait until /health is 200; the caller must stop() it."""
+    """Start `knot server` and wait until /health is 200; the caller must stop() it.
+    `port` 0 lets the OS pick one; a restart passes the port the first start got."""
     command = [
         sys.executable,
         "-c",
@@ -67,7 +69,7 @@ def start_server(
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        str(port),
         "--store",
         store_uri,
         "--artifacts",

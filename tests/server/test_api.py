@@ -59,7 +59,8 @@ def test_openapi_lists_every_route_and_the_batch_schema(client: TestClient) -> N
     ref = paths["/api/v1/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert ref == {"$ref": "#/components/schemas/Batch"}
     assert {"MetricColumns", "KeyValueColumns", "EndColumns"} <= set(schemas)
-    assert set(schemas["Batch"]["properties"]) == {"starts", "metrics", "params", "tags", "ends"}
+    batch_fields = {"starts", "metrics", "params", "tags", "ends", "writer_id", "seq"}
+    assert set(schemas["Batch"]["properties"]) == batch_fields
 
 
 def test_nan_and_infinities_survive_the_round_trip(

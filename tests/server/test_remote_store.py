@@ -7,6 +7,7 @@ import math
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
@@ -17,6 +18,9 @@ from knot.store import TrackingStore, open_tracking_store
 from knot.store.entities import ArtifactRecord, Batch, RunSource, RunStatus
 from knot.tracking.sql_store import SqlTrackingStore
 from tests.servers import free_port
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 
 @pytest.fixture(params=["local", "in-process", pytest.param("live", marks=pytest.mark.server)])
@@ -153,3 +157,62 @@ def test_batch_wire_format_is_columnar_and_carries_non_finite_values() -> None:
     assert infinite["metrics"]["value"] == ["Infinity", "Infinity"]
     big = orjson.loads(encode_batch(Batch(metrics=[(a, "x", 1e308, 0, 0)] * 2)))
     assert big["metrics"]["value"] == [1e308, 1e308]  # the sum overflows; the values do not
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"writer_id": "a" * 32},
+        {"seq": 1},
+        {"writer_id": "A" * 32, "seq": 1},
+        {"writer_id": "a" * 32, "seq": 0},
+        {"writer_id": "a" * 32, "seq": True},
+    ],
+)
+def test_the_server_refuses_a_malformed_batch_number(client: TestClient, body: dict) -> None:
+    response = client.post("/api/v1/batch", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "invalid"
+
+
+def test_a_server_failure_on_a_batch_is_unavailable_so_the_writer_keeps_it() -> None:
+    import httpx
+
+    answers = {
+        500: (b'{"error": "error", "message": "database exploded", "field": null}', Unavailable),
+        502: (b"<html>bad gateway</html>", Unavailable),
+        409: (b'{"error": "conflict", "message": "lr is 0.1", "field": "params"}', Conflict),
+        404: (b"<html>nginx</html>", KnotError),
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        code = int(request.url.params["code"]) if "code" in request.url.params else 500
+        return httpx.Response(code, content=answers[code][0])
+
+    for code, (_, error) in answers.items():
+        client = httpx.Client(transport=httpx.MockTransport(handler), params={"code": str(code)})
+        store = RestTrackingStore("http://proxy", client=client)
+        with pytest.raises(error) as info:
+            store.log_batch(Batch(metrics=[("a" * 32, "loss", 1.0, 0, 0)]))
+        assert type(info.value) is error
+        if error is Unavailable and code == 500:
+            assert "database exploded" in info.value.message
+            assert "nothing of it was written" in info.value.message
+
+
+def test_a_refused_batch_is_neither_spooled_nor_retried(
+    remote: RestTrackingStore, run_id: str, tmp_path: Path
+) -> None:
+    from knot.tracking.writer import BatchWriter
+
+    writer = BatchWriter(remote, spool_folder=tmp_path / "spool")
+    writer.add_params([(run_id, "lr", "0.1")])
+    writer.flush()
+    writer.add_params([(run_id, "lr", "0.2")])
+    writer.add_metric(run_id, "loss", 1.0, 0, 0)
+    with pytest.raises(Conflict, match="lr"):
+        writer.flush()
+    writer.flush()  # reported once, not retried
+    assert not list((tmp_path / "spool").glob("*.spool"))
+    assert remote.get_run(run_id).params == {"lr": "0.1"}
+    writer.close()

@@ -4,13 +4,14 @@ backend is shared by the session), so each makes its own uniquely named experime
 from __future__ import annotations
 
 import math
+import threading
 import uuid
 
 import pytest
 
 from knot.errors import Conflict, Invalid, NotFound
 from knot.store import TrackingStore
-from knot.store.entities import ArtifactRecord, Batch, RunSource, RunStatus
+from knot.store.entities import ArtifactRecord, Batch, NewRun, RunSource, RunStatus
 
 
 def _exp(store: TrackingStore) -> str:
@@ -289,3 +290,61 @@ def test_runs_created_inside_a_batch_commit_with_their_points(
         tracking_store.get_run(ghost_exp.run_id)
     with pytest.raises(Conflict, match="already exists"):
         tracking_store.log_batch(Batch(starts=[parent]))
+
+
+def test_a_numbered_batch_sent_twice_is_written_once(tracking_store: TrackingStore) -> None:
+    exp = tracking_store.create_experiment(f"exp-{uuid.uuid4().hex[:8]}")
+    rid = uuid.uuid4().hex
+    start = NewRun(run_id=rid, experiment_id=exp.experiment_id, user="ana", start_time=1)
+    writer = uuid.uuid4().hex
+    first = Batch(
+        starts=[start],
+        metrics=[(rid, "loss", 0.5, 0, 1)],
+        params=[(rid, "lr", "0.1")],
+        writer_id=writer,
+        seq=1,
+    )
+    second = Batch(metrics=[(rid, "loss", 0.25, 1, 2)], writer_id=writer, seq=2)
+    for batch in (first, first, second, first, second):  # answers lost, sent again
+        tracking_store.log_batch(batch)
+    assert [p.step for p in tracking_store.get_metric_history(rid, "loss")] == [0, 1]
+    assert tracking_store.get_run(rid).params == {"lr": "0.1"}
+    with pytest.raises(Invalid) as half:
+        tracking_store.log_batch(Batch(metrics=[(rid, "loss", 0.1, 2, 3)], writer_id=writer))
+    assert half.value.field == "seq"
+    with pytest.raises(Invalid) as bad:
+        tracking_store.log_batch(Batch(metrics=[(rid, "loss", 0.1, 2, 3)], writer_id="x", seq=3))
+    assert bad.value.field == "writer_id"
+
+
+def test_concurrent_deliveries_of_the_same_batches_write_each_once(
+    tracking_store: TrackingStore,
+) -> None:
+    """Eight senders deliver the same numbered batches, each in order, all at once (an
+    original still in flight beside its retries): whatever the interleaving, each batch
+    is written exactly once."""
+    exp = _exp(tracking_store)
+    rid = uuid.uuid4().hex
+    writer = uuid.uuid4().hex
+    start = NewRun(run_id=rid, experiment_id=exp, user="ana", start_time=1)
+    batches = [Batch(starts=[start], writer_id=writer, seq=1)] + [
+        Batch(metrics=[(rid, "loss", float(seq), seq, seq)], writer_id=writer, seq=seq)
+        for seq in range(2, 12)
+    ]
+    failures: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            for batch in batches:
+                tracking_store.log_batch(batch)
+        except BaseException as exc:  # reported below, on the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert [p.step for p in tracking_store.get_metric_history(rid, "loss")] == list(range(2, 12))
+    assert tracking_store.get_run(rid).metrics["loss"].count == 10

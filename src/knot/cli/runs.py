@@ -131,3 +131,37 @@ def compare(
     for key, metric_values in result.metrics.items():
         rows.append((f"metrics.{key}", *[fmt_value(v) for v in metric_values]))
     print_table("comparison (* = differs)", ["", *names], rows)
+
+
+@app.command("sync")
+def sync() -> None:
+    """Send now what was logged while the server was down (kept in $KNOT_HOME/spool).
+
+    The next knot client for the store also sends it, when it starts.
+
+    Exits 2 when the server still cannot take them; nothing is lost, run it again.
+    """
+    from knot.errors import KnotError
+    from knot.tracking.fluent import session
+
+    current = session()
+    writer = current.writer
+    sent, refused = writer.sync()
+    typer.echo(
+        f"sent {sent} spooled batches to {current.store_uri}"
+        if sent
+        else f"nothing spooled for {current.store_uri}"
+    )
+    if writer.spool is not None:
+        held = writer.spool.orphans()
+        if held:
+            typer.echo(
+                f"{len(held)} spool files are held by running knot processes, which send "
+                "them themselves",
+                err=True,
+            )
+        if refused:
+            raise KnotError(
+                f"{current.store_uri} refused {refused} spooled batches as bad input; they "
+                f"are kept, each with the reason, in {writer.spool.rejected_path}"
+            )

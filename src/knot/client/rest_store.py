@@ -71,6 +71,8 @@ class RestTrackingStore:
         path: str,
         body: bytes | None = None,
         params: Mapping[str, str] | None = None,
+        *,
+        retryable: bool = False,
     ) -> bytes:
         url = self.uri + _API + path
         try:
@@ -89,7 +91,15 @@ class RestTrackingStore:
                 "start one with `knot server --store <uri>`, or point KNOT_STORE at a running one"
             ) from exc
         if response.status_code >= 400:
-            raise self._error(response, method, path)
+            error = self._error(response, method, path)
+            if response.status_code >= 500 and retryable and not isinstance(error, Unavailable):
+                # The server failed on its side and rolled the write back: the same request
+                # may succeed later, so the writer keeps the batch (in its spool) and retries.
+                raise Unavailable(
+                    f"{self.uri} failed on {method} {path} (HTTP {response.status_code}: "
+                    f"{error.message}); nothing of it was written"
+                ) from error
+            raise error
         return response.content
 
     def _error(self, response: httpx.Response, method: str, path: str) -> KnotError:
@@ -166,10 +176,13 @@ class RestTrackingStore:
         return Run.model_validate_json(self._call("GET", f"/runs/{_q(run_id)}"))
 
     def log_batch(self, batch: Batch) -> None:
-        """One request per batch; the server writes it in one transaction, or not at all."""
+        """One request per batch; the server writes it in one transaction, or not at all.
+
+        Unavailable when the server cannot be reached or fails on its side (5xx): the
+        batch may be sent again, and a numbered one (writer_id, seq) is written once."""
         if len(batch):
             check_batch(batch)  # the same checks as the local store, before anything is sent
-            self._call("POST", "/batch", encode_batch(batch))
+            self._call("POST", "/batch", encode_batch(batch), retryable=True)
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         data = self._call("GET", f"/runs/{_q(run_id)}/metrics/history", params={"key": key})
@@ -230,6 +243,9 @@ def encode_batch(batch: Batch) -> bytes:
             "status": [str(s) for s in status],
             "end_time": end_time,
         }
+    if batch.writer_id is not None:
+        body["writer_id"] = batch.writer_id
+        body["seq"] = batch.seq
     return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
 
 

@@ -5,14 +5,17 @@
                  "step": [...], "timestamp": [...]},
      "params":  {"run_id": ..., "key": [...], "value": [...]},
      "tags":    {"run_id": ..., "key": [...], "value": [...]},
-     "ends":    {"run_id": ..., "status": [...], "end_time": [...]}}
+     "ends":    {"run_id": ..., "status": [...], "end_time": [...]},
+     "writer_id": "<32 hex>", "seq": 7}
 
 Every section is optional; columns of a section have one entry per row, and `run_id`
 may be a single string meaning "every row". Metric values may be the strings "NaN",
 "Infinity" and "-Infinity". The body is parsed by Pydantic's JSON parser straight into
 lists of primitives (no per-row objects), then zipped into the store's Batch tuples.
 The whole request is validated before anything is written, and the store writes it in
-one transaction, so a rejected batch changes nothing.
+one transaction, so a rejected batch changes nothing. `writer_id` and `seq` (optional,
+together) number the SDK writer's batches: a batch whose number that writer already had
+written is answered as written and not written again (knot.tracking.replays).
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def _write(holder: StoreHolder, body: bytes) -> int:
 def decode_batch(body: bytes) -> Batch:
     """Parse and check a batch body; raises ValidationError or Invalid naming the field."""
     parsed = BatchBody.model_validate_json(body or b"null")
-    batch = Batch(starts=list(parsed.starts or []))
+    batch = Batch(starts=list(parsed.starts or []), writer_id=parsed.writer_id, seq=parsed.seq)
     m = parsed.metrics
     if m is not None and m.key:
         _check_keys(m.key, "metrics", "metric")

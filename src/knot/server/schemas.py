@@ -21,6 +21,19 @@ __all__ = [
 
 # int64, so a value that the database cannot hold is a 422 naming it, not a 500
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+WriterId = Annotated[
+    str, Field(pattern=r"^[0-9a-f]{32}$", description="The sending SDK writer's id.")
+]
+BatchNumber = Annotated[
+    int,
+    Field(
+        strict=True,  # true is not 1
+        ge=1,
+        le=2**63 - 1,
+        description="The batch's number from its writer (1, 2, 3, ... in order); a number "
+        "that writer already had written is not written again.",
+    ),
+]
 
 
 class _Body(BaseModel):
@@ -113,3 +126,13 @@ class BatchBody(_Body):
     params: KeyValueColumns | None = None
     tags: KeyValueColumns | None = None
     ends: EndColumns | None = None
+    # The SDK's writer numbers its batches; a number the store has written is not
+    # written again, so a batch whose answer was lost can be sent twice safely.
+    writer_id: WriterId | None = None
+    seq: BatchNumber | None = None
+
+    @model_validator(mode="after")
+    def _numbered_whole(self) -> BatchBody:
+        if (self.writer_id is None) != (self.seq is None):
+            raise ValueError("writer_id and seq go together: send both or neither")
+        return self

@@ -135,6 +135,8 @@ class Batch:
     metrics: (run_id, key, value, step, timestamp_ms); params and tags: (run_id, key, value);
     starts: runs to create, applied first; ends: (run_id, status, end_time_ms), applied
     after the rest, so a run's start, its points and its end can commit together.
+    writer_id and seq: set by the SDK's writer, which numbers its batches 1, 2, 3, ...;
+    a store writes a numbered batch once, however often it is delivered.
     """
 
     starts: list[NewRun] = field(default_factory=list)
@@ -143,6 +145,8 @@ class Batch:
     params: list[tuple[str, str, str]] = field(default_factory=list)
     tags: list[tuple[str, str, str]] = field(default_factory=list)
     ends: list[tuple[str, str, int]] = field(default_factory=list)
+    writer_id: str | None = None
+    seq: int | None = None
 
     def __len__(self) -> int:
         items = len(self.metrics) + len(self.params) + len(self.tags) + len(self.ends)

@@ -126,3 +126,12 @@ def check_batch(batch: Batch) -> None:
         param_value(key, text)
     for _, key, text in batch.tags:
         param_value(key, text, "tag")
+    if (batch.writer_id is None) != (batch.seq is None):
+        raise Invalid("a batch needs both writer_id and seq, or neither", field="seq")
+    if batch.writer_id is not None and not _RUN_ID.fullmatch(batch.writer_id):
+        raise Invalid(
+            f"writer id {batch.writer_id!r} is malformed; it is 32 lowercase hex characters",
+            field="writer_id",
+        )
+    if batch.seq is not None and (type(batch.seq) is not int or not 0 < batch.seq <= _INT64):
+        raise Invalid(f"batch seq {batch.seq!r} must be a whole number from 1", field="seq")

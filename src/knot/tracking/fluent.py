@@ -61,7 +61,7 @@ def session() -> Session:
             return current
         if current is not None:
             current.close()
-        _session = Session(s.store_uri, s.artifacts_uri, s.user)
+        _session = Session(s.store_uri, s.artifacts_uri, s.user, s.home)
         return _session
 
 
@@ -156,18 +156,26 @@ def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> Ar
 
 
 def flush() -> None:
-    """Make everything logged so far durable."""
+    """Make everything logged so far durable: on the store, or in the local spool while
+    the store cannot be reached (sent from there when it can). Raises only when the
+    spool cannot be written, or for logged values the store refused."""
     if _session is not None:
         _session.writer.flush()
 
 
+def _flush_for_read() -> None:
+    # a read should see what was spooled, so try the store for the spool now
+    if _session is not None:
+        _session.writer.flush(drain=True)
+
+
 def get_run(run_id: str) -> Run:
-    flush()
+    _flush_for_read()
     return session().store.get_run(run_id)
 
 
 def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
-    flush()
+    _flush_for_read()
     return session().store.get_metric_history(run_id, key)
 
 
@@ -224,7 +232,7 @@ def search_runs(
     page_token: str | None = None,
 ) -> RunList:
     """Runs matching a filter such as `metrics.auc > 0.8 and params.model = "lgbm"`."""
-    flush()
+    _flush_for_read()
     s = session()
     ids = list(experiment_ids or [])
     names = [experiment] if isinstance(experiment, str) else list(experiment or [])

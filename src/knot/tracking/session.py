@@ -19,6 +19,7 @@ from knot.store import TrackingStore, open_tracking_store, validate
 from knot.store.entities import ArtifactRecord, Experiment, NewRun, RunStatus
 from knot.tracking.run import ActiveRun
 from knot.tracking.source import capture_source
+from knot.tracking.spool import spool_folder
 from knot.tracking.writer import BatchWriter
 
 if TYPE_CHECKING:
@@ -30,12 +31,16 @@ DEFAULT_EXPERIMENT = "Default"
 
 
 class Session:
-    def __init__(self, store_uri: str, artifacts_uri: str, user: str) -> None:
+    def __init__(
+        self, store_uri: str, artifacts_uri: str, user: str, home: Path | None = None
+    ) -> None:
         self.store_uri = store_uri
         self.artifacts_uri = artifacts_uri
         self.user = user
         self.store: TrackingStore = open_tracking_store(store_uri)
-        self.writer = BatchWriter(self.store)
+        # batches the store cannot take wait in $KNOT_HOME/spool/<store>/ (knot.tracking.spool)
+        spool = spool_folder(home or settings().home, store_uri)
+        self.writer = BatchWriter(self.store, spool_folder=spool)
         self._artifacts: ArtifactStore | None = None
         self._stack: list[ActiveRun] = []
         self._experiments: dict[str, Experiment] = {}
@@ -44,7 +49,7 @@ class Session:
     @classmethod
     def from_settings(cls) -> Session:
         s = settings()
-        return cls(s.store_uri, s.artifacts_uri, s.user)
+        return cls(s.store_uri, s.artifacts_uri, s.user, s.home)
 
     @property
     def artifacts(self) -> ArtifactStore:

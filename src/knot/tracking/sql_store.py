@@ -30,6 +30,7 @@ from knot.store.entities import (
 from knot.store.tables import artifacts, experiments, metrics, params, runs
 from knot.store.tables import tags as tags_table
 from knot.tracking.filters import parse_filter, parse_order_by
+from knot.tracking.replays import first_delivery
 from knot.tracking.run_json import run_json
 from knot.tracking.summaries import aggregate, upsert_summaries
 
@@ -216,6 +217,9 @@ class SqlTrackingStore:
         ends = [(r, _status(status), t) for r, status, t in batch.ends]
         new_params = _dedupe_params(batch.params)
         with self.db.write() as conn:
+            writer, seq = batch.writer_id, batch.seq
+            if writer is not None and seq is not None and not first_delivery(conn, writer, seq):
+                return  # a replay of a batch already written
             found: set[str] = set()
             for new in batch.starts:
                 self._insert_run(conn, new, found)

@@ -1,10 +1,18 @@
 """The background writer: the training loop appends to a buffer, one thread writes batches.
 
-A call such as log_metric only appends a tuple under a lock. The writer thread
-takes everything pending when the buffer reaches `max_batch` items, when
-`interval` seconds pass, or when someone calls flush(), and writes it with one
-store.log_batch (one transaction locally, one HTTP request remotely). flush()
-returns only when everything appended before it is durable.
+A call such as log_metric only appends a tuple under a lock. The writer thread takes
+everything pending when the buffer reaches `max_batch` items, when `interval` seconds
+pass, or when someone calls flush(), and writes it with one store.log_batch (one
+transaction locally, one HTTP request remotely). Batches are numbered (writer_id, seq),
+so the store writes each once however often it is delivered (knot.tracking.replays).
+
+When the store stays unreachable through `retries` quick retries (connection refused, a
+timeout, a 5xx answer), batches go to a spool file (knot.tracking.spool) and the thread
+retries with a pause that doubles up to `max_backoff` seconds; once the store answers,
+spooled batches are sent in order, before newer ones. flush() returns when everything
+appended before it is on the store or fsynced in the spool. It raises when the spool
+cannot be written, and (once) when the store refused a batch as bad input: a 4xx answer
+is never retried.
 """
 
 from __future__ import annotations
@@ -13,11 +21,15 @@ import atexit
 import logging
 import threading
 import time
+import uuid
 import weakref
+from pathlib import Path
 
 from knot.errors import KnotError, Unavailable
 from knot.store.entities import Batch, NewRun
 from knot.store.protocol import TrackingStore
+from knot.tracking.delivery import Delivery
+from knot.tracking.spool import Spool
 
 __all__ = ["BatchWriter"]
 
@@ -30,27 +42,45 @@ class BatchWriter:
         self,
         store: TrackingStore,
         *,
+        spool_folder: Path | None = None,
         max_batch: int = 20_000,
         interval: float = 1.0,
         max_pending: int = 1_000_000,
         retries: int = 5,
+        max_backoff: float = 15.0,
     ) -> None:
         self.store = store
         self.max_batch = max_batch
         self.interval = interval
         self.max_pending = max_pending
         self.retries = retries
+        self.max_backoff = max_backoff
+        self.writer_id = uuid.uuid4().hex
+        #: without a folder nothing is spooled: a batch the store cannot take is dropped
+        self.spool = Spool(spool_folder, self.writer_id) if spool_folder is not None else None
+        self._delivery = Delivery(
+            store, self.spool, self.writer_id, retries=retries, max_backoff=max_backoff
+        )
         self._cond = threading.Condition()
         # Held for every store write, taken before the buffer is swapped, so batches
         # reach the store in the order they were logged (tags are last-write-wins).
         self._write_lock = threading.Lock()
         self._pending = Batch()
+        self._seq = 0  # the number of the last batch taken (under the write lock)
         self._appended = 0  # items ever appended
-        self._written = 0  # items ever written (or dropped after an error)
+        self._taken = 0  # items ever taken from the buffer by a write
+        self._written = 0  # items ever on the store, spooled, or dropped after an error
         self._closed = False
-        self._error: KnotError | None = None
+        self._error: KnotError | None = None  # a refused batch, raised once by flush
+        self._undurable: KnotError | None = None  # why taken batches are not spooled
+        self._backlog = False  # batches wait for the store, in the spool or in memory
+        self._retry_at = 0.0  # ... and are not tried before this time.monotonic()
         self._thread: threading.Thread | None = None
         _writers.add(self)
+        if self.spool is not None and self.spool.orphans():
+            # batches an exited process left for this store: adopt and send them now
+            self._backlog = True
+            self._start_thread()
 
     # producer side -----------------------------------------------------------
     def add_metrics(self, points: list[tuple[str, str, float, int, int]]) -> None:
@@ -89,24 +119,31 @@ class BatchWriter:
             raise KnotError("the metric writer is closed; start a new run to log more")
         self._appended += n
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="knot-writer", daemon=True)
-            self._thread.start()
-        pending = self._appended - self._written
-        if pending >= self.max_batch:
+            self._start_thread()
+        if self._appended - self._taken >= self.max_batch:
             self._cond.notify_all()
         while self._appended - self._written > self.max_pending and self._error is None:
             # back-pressure: the loop produces faster than the store can write
             self._cond.wait(0.1)
 
-    # durability ----------------------------------------------------------------
-    def flush(self, timeout: float | None = None) -> None:
-        """Block until everything appended so far is written; re-raise a writer error.
+    def _start_thread(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="knot-writer", daemon=True)
+            self._thread.start()
 
-        The caller writes what is pending itself, under the write lock: once it holds
-        the lock, any batch the writer thread had taken is already committed, so
-        there is no hand-off to wait for and no second transaction.
+    # durability ----------------------------------------------------------------
+    def flush(self, timeout: float | None = None, *, drain: bool = False) -> None:
+        """Block until everything appended so far is on the store or in the spool.
+
+        Raises when the spool cannot be written, or once for a batch the store refused.
+        `drain` also sends spooled batches now, without waiting for the next retry
+        (reads call it, so they see what was spooled once the store is back). The caller
+        writes what is pending itself, under the write lock: once it holds the lock, any
+        batch the writer thread had taken is already settled, so there is no hand-off.
         """
         with self._cond:
+            if self._closed:
+                return  # close() flushed; nothing can have been appended since
             target = self._appended
         if not self._write_lock.acquire(timeout=-1 if timeout is None else timeout):
             with self._cond:
@@ -116,15 +153,36 @@ class BatchWriter:
             )
         try:
             with self._cond:
-                behind = self._written < target
+                behind = self._written < target or (drain and self._backlog)
             if behind:
-                self._take_and_write()
+                self._take_and_write(force=drain)
         finally:
             self._write_lock.release()
         with self._cond:
             error, self._error = self._error, None
+            lost = self._undurable if self._written < target else None
         if error is not None:
             raise error
+        if lost is not None:
+            raise lost
+
+    def sync(self) -> tuple[int, int]:
+        """Send every spooled batch now, this writer's and those exited processes left for
+        this store. Returns how many spooled batches this writer has sent, and set aside
+        as refused by the store, since it started (its thread may have begun already).
+        Unavailable, with the spool's path, when the store still cannot take them."""
+        delivery = self._delivery
+        if self.spool is None:
+            return 0, 0
+        with self._write_lock:
+            self._take_and_write(force=True, adopt=True)
+            if delivery.backlog():
+                raise Unavailable(
+                    f"{self.store.uri} did not take the spooled batches "
+                    f"({delivery.why_waiting()}); they stay in {self.spool.path}. "
+                    "Run `knot runs sync` again once it is up"
+                )
+            return delivery.sent_spooled, delivery.set_aside
 
     def close(self) -> None:
         try:
@@ -135,60 +193,85 @@ class BatchWriter:
                 self._cond.notify_all()
             if self._thread is not None:
                 self._thread.join(timeout=5)
+            if self.spool is not None:
+                with self._write_lock:
+                    if self.spool.has_records():
+                        log.warning(
+                            "knot: batches for %s stay in %s; the next knot client for this "
+                            "store sends them, or run `knot runs sync`",
+                            self.store.uri,
+                            self.spool.path,
+                        )
+                    self.spool.close()
 
     # writer thread -------------------------------------------------------------
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._closed:
-                    if self._appended - self._written >= self.max_batch:
+                    if self._appended - self._taken >= self.max_batch:
                         break
-                    if not self._cond.wait(self.interval) and len(self._pending):
+                    wait = self.interval
+                    if self._backlog:
+                        wait = min(wait, max(0.0, self._retry_at - time.monotonic()))
+                    waited_out = not self._cond.wait(wait)
+                    if waited_out and (self._appended > self._taken or self._retry_due()):
                         break
-                if self._closed and not len(self._pending):
+                if self._closed and self._appended == self._taken:
                     return
             with self._write_lock:
-                self._take_and_write()
+                try:
+                    self._take_and_write()
+                except Exception as exc:  # a bug must not stop the thread holding the points
+                    log.exception("knot: the metric writer failed; it retries")
+                    self._delivery.fail(KnotError(f"the metric writer failed: {exc}"))
+                    self._publish()
 
-    def _take_and_write(self) -> None:
+    def _retry_due(self) -> bool:
+        # called with the condition held
+        return self._backlog and time.monotonic() >= self._retry_at
+
+    def _take_and_write(self, *, force: bool = False, adopt: bool = False) -> None:
         # called with the write lock held
         with self._cond:
             batch, self._pending = self._pending, Batch()
+            self._taken = self._appended
+        delivery = self._delivery
         if len(batch):
-            self._write(batch)
+            self._seq += 1
+            batch.writer_id, batch.seq = self.writer_id, self._seq
+            delivery.queue.append(batch)
+        try:
+            delivery.deliver(force=force, adopt=adopt)
+        finally:
+            self._publish()
+
+    def _publish(self) -> None:
+        # what the delivery did, for flush() and the thread's timer (write lock held)
+        delivery = self._delivery
         with self._cond:
-            self._written += len(batch)
+            self._written += delivery.take_settled()
+            self._error = delivery.take_error() or self._error
+            self._undurable = delivery.undurable
+            self._backlog = delivery.backlog()
+            self._retry_at = delivery.retry_at
             self._cond.notify_all()
-
-    def _write(self, batch: Batch) -> None:
-        delay = 0.05
-        for attempt in range(self.retries + 1):
-            try:
-                self.store.log_batch(batch)
-                return
-            except Unavailable as exc:
-                if attempt == self.retries:
-                    self._fail(exc, batch)
-                    return
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            except KnotError as exc:
-                self._fail(exc, batch)
-                return
-            except Exception as exc:  # a driver error we did not map: keep the thread alive
-                self._fail(KnotError(f"writing to {self.store.uri} failed: {exc}"), batch)
-                return
-
-    def _fail(self, exc: KnotError, batch: Batch) -> None:
-        log.error("knot: %d logged items were not written: %s", len(batch), exc.message)
-        with self._cond:
-            self._error = exc
 
 
 @atexit.register
 def _flush_all_at_exit() -> None:
     for writer in list(_writers):
         try:
-            writer.flush(timeout=60)
+            # one more try for the spool, so a short process leaves none behind needlessly
+            writer.flush(timeout=60, drain=True)
         except KnotError as exc:
             log.error("knot: could not flush at exit: %s", exc.message)
+        with writer._cond:
+            left = writer._backlog and not writer._closed
+        if left and writer.spool is not None:
+            log.warning(
+                "knot: what %s did not take yet stays in %s; the next knot client for this "
+                "store sends it, or `knot runs sync`",
+                writer.store.uri,
+                writer.spool.path,
+            )
