@@ -39,7 +39,9 @@ COVERED: dict[str, Callable[..., None]] = {
     "knot verify": models.test_knot_verify_exits_1_unless_the_key_signed_the_kit,
     "knot retrain": models.test_knot_retrain_exits_1_when_the_challenger_is_rejected,
     "knot pull": hostile.test_pull_refuses_a_lying_registry,
-    "knot runs sync": spool.test_a_process_that_exits_while_the_server_is_down_is_sent_by_knot_runs_sync,
+    "knot runs sync": (
+        spool.test_a_process_that_exits_while_the_server_is_down_is_sent_by_knot_runs_sync
+    ),
     "knot audit anchor": anchors.test_a_correctly_hashed_row_appended_with_the_head_moved_is_named,
 }
 
