@@ -50,6 +50,9 @@ class ColumnSpec(_Model):
     name: str | None = None
     type: str
     shape: list[int] | None = None  # tensors only; -1 is "any length"
+    # the input example had a missing value here, so the model is taken to handle one;
+    # otherwise a service refuses nulls (NaN) in this column before the model sees them
+    nullable: bool = False
 
 
 class Signature(_Model):
