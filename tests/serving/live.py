@@ -39,7 +39,7 @@ def knot_serve(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"knot serve exited: {process.stdout.read()}")  # type: ignore[union-attr]
@@ -49,7 +49,7 @@ def knot_serve(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError("knot serve did not become ready in 60 s")
+                raise TimeoutError("knot serve did not become ready in 120 s")
             time.sleep(0.05)
         yield url, process
     finally:
