@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def knot_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO)  # the test models' classes must be importable
+    # the test models' classes must be importable; what was on the path stays there
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     return env
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import knot
-from knot.errors import Invalid
+from knot.errors import Invalid, NotFound
 from knot.serving import label_checks
 from knot.serving.labels import label_dataset, latest_labels
 from tests.serving.conftest import EXAMPLE, row, serving
@@ -28,18 +28,19 @@ async def _predict(client: Any, rows: int = 2) -> str:
 
 
 @pytest.mark.parametrize(
-    ("label", "field", "says"),
+    ("label", "status", "field", "says"),
     [
-        ({"request_id": "never-answered", "label": 1}, "labels.1.request_id", "is not a request"),
-        ({"row": 2, "label": 1}, "labels.1.row", "had 2 row(s): give one of rows 0 to 1"),
-        ({"label": "yes"}, "labels.1.label", "whole-number predictions, so its label must be"),
-        ({"label": True}, "labels.1.label", "is true (bool)"),
-        ({"label": 0.5}, "labels.1.label", "must be a whole number"),
-        ({"label": None}, "labels.1.label", "is null"),
+        ({"request_id": "nobody", "label": 1}, 404, "labels.1.request_id", "is not a request"),
+        ({"row": 2, "label": 1}, 404, "labels.1.row", "had 2 row(s): give one of rows 0 to 1"),
+        ({"label": 2**63}, 422, "labels.1.label", "must be a whole number"),
+        ({"label": "yes"}, 422, "labels.1.label", "whole-number predictions, so its label must"),
+        ({"label": True}, 422, "labels.1.label", "is true (bool)"),
+        ({"label": 0.5}, 422, "labels.1.label", "must be a whole number"),
+        ({"label": None}, 422, "labels.1.label", "is null"),
     ],
 )
 async def test_a_label_that_fits_no_answered_request_is_refused_and_nothing_is_stored(
-    churn: Path, label: dict[str, Any], field: str, says: str
+    churn: Path, label: dict[str, Any], status: int, field: str, says: str
 ) -> None:
     async with serving() as (client, _):
         request_id = await _predict(client)
@@ -48,7 +49,7 @@ async def test_a_label_that_fits_no_answered_request_is_refused_and_nothing_is_s
             "/feedback", json={"labels": [good, {"request_id": request_id, **label}]}
         )
         after = await client.post("/feedback", json={"labels": [good]})
-    assert answer.status_code == 422, answer.text
+    assert answer.status_code == status, answer.text
     assert answer.json()["field"] == field
     assert says in answer.json()["error"]
     assert after.status_code == 200  # the same connection, the same service: still fine
@@ -108,7 +109,7 @@ async def test_a_request_answered_before_a_restart_is_found_in_the_prediction_lo
             "/feedback", json={"labels": [{"request_id": request_id, "label": "no"}]}
         )
     assert late.status_code == 200, late.text
-    assert past.status_code == 422 and past.json()["field"] == "labels.0.row"
+    assert past.status_code == 404 and past.json()["field"] == "labels.0.row"
     assert word.status_code == 422 and word.json()["field"] == "labels.0.label"
 
 
@@ -119,9 +120,9 @@ async def test_knot_feedback_checks_against_the_prediction_log(
     async with serving() as (client, _):
         request_id = await _predict(client)
     knot.feedback("churn", request_id, 1, row=1)
-    with pytest.raises(Invalid) as unknown:
+    with pytest.raises(NotFound) as unknown:
         knot.feedback("churn", "nobody-asked", 1)
-    with pytest.raises(Invalid) as past:
+    with pytest.raises(NotFound) as past:
         knot.feedback("churn", request_id, 1, row=5)
     with pytest.raises(Invalid) as word:
         knot.feedback("churn", request_id, "yes")

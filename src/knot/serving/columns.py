@@ -23,6 +23,7 @@ __all__ = ["TENSOR", "Columns", "check_columns", "concat", "model_input", "row_c
 Columns = dict[str, np.ndarray]
 TENSOR = ""  # the key of a tensor model's single 2-D input
 _NONE = type(None)
+_EXACT = 2**53  # the largest whole numbers a float holds exactly
 # the Python types a JSON value may have in a column of each kind (exact types: bool is
 # a subclass of int, and must not pass as a number)
 _ALLOWED: dict[str, frozenset[type]] = {
@@ -155,6 +156,18 @@ def _numbers(name: str, spec: ColumnSpec, kind: str, array: np.ndarray) -> np.nd
                 row = int(np.argmin(whole))
                 value = array[row].item()
                 raise _bad(name, spec, f"has {value!r} at row {row}, not a whole number")
+            # a float this large is not the number sent (JSON readers make one of an
+            # integer beyond int64: -2**63 - 1 would arrive as -2**63, in range)
+            vague = np.abs(array) > _EXACT
+            if vague.any():
+                row = int(np.argmax(vague))
+                info = np.iinfo(spec.type)
+                raise _bad(
+                    name,
+                    spec,
+                    f"has {array[row].item()!r} at row {row}: so large a number must be an "
+                    f"integer written without fraction or exponent, within {info.min}..{info.max}",
+                )
     if kind == "float":
         with np.errstate(over="ignore", invalid="ignore"):
             out = array.astype(dtype)

@@ -1,8 +1,9 @@
 """Labels are checked against the request they are for before anything is stored: the
 request id must be one the model answered, the row one of its rows, and the label of
 the kind its predictions were (a number for a regressor, a string for a classifier whose
-classes are strings, ...). A refused label is a 422 naming labels.N.FIELD; a body with
-one refused label stores nothing.
+classes are strings, ...). A refused label is a 4xx naming labels.N.FIELD (404 for a
+request id nobody answered or a row it did not have, 422 for a label of the wrong kind);
+a body with one refused label stores nothing.
 
 Where the answered requests are known from: the service's own memory of what it answered
 lately (`RecentRequests`), then the prediction log on disk, which holds what every worker
@@ -25,9 +26,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from knot.errors import Invalid
+from knot.errors import Invalid, NotFound
 
 __all__ = [
+    "LABEL_SCHEMAS",
     "Answered",
     "Label",
     "LogScan",
@@ -179,11 +181,23 @@ def find_answered(
     return found
 
 
+#: JSON Schema of a label of each kind, as /openapi.json documents it and `_fits` checks it
+LABEL_SCHEMAS: dict[str, dict[str, Any]] = {
+    "number": {"type": "number"},
+    "integer": {"type": "integer", "minimum": -(2**63), "exclusiveMaximum": 2**63},
+    "boolean": {"type": "boolean"},
+    "string": {"type": "string"},
+    "any": {"type": ["number", "string", "boolean", "array", "object"]},
+}
+
+
 def _fits(kind: str, value: Any) -> bool:
     if kind == "number":
         return type(value) in (int, float) and math.isfinite(value)
     if kind == "integer":
-        return type(value) is int or (type(value) is float and float(value).is_integer())
+        if type(value) is float:  # a whole float, exactly so (JSON readers make big ones)
+            return value.is_integer() and abs(value) <= 2**53
+        return type(value) is int and -(2**63) <= value < 2**63
     if kind == "boolean":
         return type(value) is bool
     if kind == "string":
@@ -196,7 +210,7 @@ def check_labels(model: str, labels: Sequence[Label], answered: dict[str, Answer
     for i, label in enumerate(labels):
         request = answered.get(label.request_id)
         if request is None:
-            raise Invalid(
+            raise NotFound(
                 f"labels[{i}].request_id {label.request_id!r} is not a request model "
                 f"{model!r} answered (nor one in its prediction log, which --log-sample may "
                 "thin out); send the request_id a /predict answer gave",
@@ -204,7 +218,7 @@ def check_labels(model: str, labels: Sequence[Label], answered: dict[str, Answer
             )
         if label.row >= request.rows:
             rows = "row 0" if request.rows == 1 else f"rows 0 to {request.rows - 1}"
-            raise Invalid(
+            raise NotFound(
                 f"labels[{i}].row is {label.row}, but request {label.request_id!r} had "
                 f"{request.rows} row(s): give one of {rows}",
                 field=f"labels.{i}.row",

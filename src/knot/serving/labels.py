@@ -75,6 +75,8 @@ def parse_labels(labels: object) -> list[Label]:
         if not isinstance(request_id, str) or not request_id:
             raise _bad(i, "request_id", f"is {request_id!r}; give the id a prediction answered")
         row = item.get("row", 0)
+        if type(row) is float and row.is_integer() and abs(row) < 2**53:
+            row = int(row)  # 3.0 is the integer 3 in JSON
         if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < 2**31:
             raise _bad(i, "row", f"is {row!r}; give the input row's index (0 for the first)")
         if item.get("label") is None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from knot.registry.entities import ColumnSpec, Signature
+from knot.serving.label_checks import LABEL_SCHEMAS, label_kind
 
 __all__ = ["openapi_document"]
 
@@ -23,6 +24,7 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 _JSON = "application/json"
 _REASONS = {
     400: "The body is empty, not valid JSON, or not a readable table",
+    404: "A label names a request id the model did not answer, or a row it did not have",
     413: "The body is larger than the service accepts (--max-body-mb)",
     415: "The content type is not one the route reads",
     422: "A value does not fit: `field` names it and `error` says what to send instead",
@@ -101,12 +103,16 @@ def _inputs(signature: Signature | None) -> dict[str, Any]:
 
 
 def _label(signature: Signature | None) -> dict[str, Any]:
-    """A label fits the model's predictions: the type of its (first) output."""
-    any_value = {"type": ["number", "string", "boolean", "array", "object"]}
+    """A label fits the model's predictions: the kind of its (first) output."""
     if signature is None or not signature.outputs:
-        return any_value
-    output = signature.outputs[0]
-    return _value(ColumnSpec(type=output.type)) or any_value
+        return LABEL_SCHEMAS["any"]
+    name = signature.outputs[0].type
+    if name == "category" or name.startswith("str"):
+        return LABEL_SCHEMAS["string"]
+    try:
+        return LABEL_SCHEMAS[label_kind(np.empty(0, dtype=name))]
+    except TypeError:
+        return LABEL_SCHEMAS["any"]
 
 
 def _responses(ok: dict[str, Any], *codes: int) -> dict[str, Any]:
@@ -179,7 +185,7 @@ def openapi_document(
         "required": ["labels"],
         "additionalProperties": False,
     }
-    table = {"type": "string", "format": "binary"}
+    table = {"type": "string", "format": "binary", "minLength": 1}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -197,7 +203,7 @@ def openapi_document(
                         "required": True,
                         "content": {
                             _JSON: {"schema": body},
-                            "text/csv": {"schema": {"type": "string"}},
+                            "text/csv": {"schema": {"type": "string", "minLength": 1}},
                             "application/vnd.apache.arrow.stream": {"schema": table},
                             "application/vnd.apache.arrow.file": {"schema": table},
                         },
@@ -225,6 +231,7 @@ def openapi_document(
                             },
                         ),
                         400,
+                        404,
                         413,
                         415,
                         422,
