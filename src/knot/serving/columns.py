@@ -11,6 +11,7 @@ the signature says the model takes missing values there (ColumnSpec.nullable).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ _ALLOWED: dict[str, frozenset[type]] = {
 }
 
 
+@functools.cache
 def _kind(type_name: str) -> str:
     if type_name in ("string", "category"):
         return "string"
@@ -121,6 +123,8 @@ def _from_list(name: str, spec: ColumnSpec, kind: str, values: list[Any]) -> np.
     except OverflowError:  # an integer beyond any float
         row = next(i for i, v in enumerate(values) if abs(v) > np.finfo(np.float64).max)
         raise _out_of_range(name, spec, row, values[row]) from None
+    if kind == "float" and spec.type == "float64":
+        return array  # JSON numbers are finite, and nulls got here only where allowed
     return _numbers(name, spec, kind, array)
 
 
