@@ -77,14 +77,25 @@ def test_run_alerts_report_and_watch(churn: Path, tmp_path: Path) -> None:  # no
     assert watched.exit_code == 0 and "stopped after 2 pass(es)" in watched.output
 
 
-def test_feedback_parses_json_or_takes_text(churn: Path) -> None:  # noqa: F811
+def test_feedback_parses_json_and_refuses_a_label_that_does_not_fit(churn: Path) -> None:  # noqa: F811
     ids = _serve(churn, shift=0.0, start=_now_window_start(), n=2)
-    assert runner.invoke(app, ["feedback", "churn", ids[0], "true"]).exit_code == 0
-    assert runner.invoke(app, ["feedback", "churn", ids[1], "yes"]).exit_code == 0
+    assert runner.invoke(app, ["feedback", "churn", ids[0], "1"]).exit_code == 0
+    text = runner.invoke(app, ["feedback", "churn", ids[1], "yes"])  # taken as the text yes
+    flag = runner.invoke(app, ["feedback", "churn", ids[1], "true"])
     (m,) = performance("churn")
-    assert (m.labeled, m.invalid_labels) == (1, 1)  # "yes" is not a number for this model
+    assert (m.labeled, m.invalid_labels) == (1, 0)  # the model predicts whole numbers
+    for refused in (text, flag):
+        assert isinstance(refused.exception, Invalid)
+        assert refused.exception.field == "labels.0.label"
     bad = runner.invoke(app, ["feedback", "churn", "", "1"])
     assert isinstance(bad.exception, Invalid)
+    installed = subprocess.run(
+        [str(Path(sys.executable).parent / "knot"), "feedback", "churn", ids[1], "0.5"],
+        capture_output=True,
+        text=True,
+    )
+    assert installed.returncode == 2
+    assert installed.stderr.count("\n") == 1 and "must be a whole number" in installed.stderr
 
 
 def test_bad_input_is_one_line_and_exit_2(knot_home: Path, tmp_path: Path) -> None:

@@ -51,7 +51,8 @@ def test_list_show_and_versions(churn: list[str]) -> None:
     assert [v["run_id"] for v in shown["versions"]] == churn and shown["policy"] is None
     assert "no promotion policy" in ok("models", "show", "churn")
     version = json.loads(ok("models", "show", "models:/churn/1", "--json"))
-    assert version["signature"]["inputs"][0] == {"name": "tenure", "type": "int64", "shape": None}
+    tenure = version["signature"]["inputs"][0]
+    assert tenure == {"name": "tenure", "type": "int64", "shape": None, "nullable": False}
     assert "scikit-learn" in ok("models", "show", "models:/churn")
     assert [v["version"] for v in json.loads(ok("models", "versions", "churn", "--json"))] == [1, 2]
 

@@ -47,7 +47,7 @@ async def serving(**options: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
             service = app.state.service
-            for _ in range(400):
+            for _ in range(4800):  # up to 2 minutes on a loaded machine
                 if service.failure or (await client.get("/ready")).status_code == 200:
                     break
                 await asyncio.sleep(0.025)

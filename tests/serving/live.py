@@ -20,8 +20,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def knot_env() -> dict[str, str]:
     env = dict(os.environ)
-    # the test models' classes must be importable, and this checkout's src wins over any other
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO)])
+    # the test models' classes must be importable, this checkout's src wins over any other
+    # installed copy, and what was on the path stays there
+    paths = (str(REPO / "src"), str(REPO), env.get("PYTHONPATH"))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return env
 
 
@@ -40,7 +42,7 @@ def knot_serve(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"knot serve exited: {process.stdout.read()}")  # type: ignore[union-attr]
@@ -50,7 +52,7 @@ def knot_serve(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError("knot serve did not become ready in 60 s")
+                raise TimeoutError("knot serve did not become ready in 120 s")
             time.sleep(0.05)
         yield url, process
     finally:

@@ -109,7 +109,7 @@ async def test_malformed_bodies_get_a_4xx_that_says_why(
     assert after.status_code == 200
 
 
-async def test_a_model_that_raises_gets_500_with_the_request_id_and_the_service_stays_up(
+async def test_a_model_that_refuses_an_input_gets_422_and_the_service_stays_up(
     churn: Path,
 ) -> None:
     async with serving() as (client, _):
@@ -118,12 +118,27 @@ async def test_a_model_that_raises_gets_500_with_the_request_id_and_the_service_
         )
         goods = [client.post("/predict", json={"inputs": [row(30.0)]}) for _ in range(20)]
         answers = await asyncio.gather(bad, *goods)
-    assert answers[0].status_code == 500
+    assert answers[0].status_code == 422
     assert answers[0].json()["request_id"] == "r-bad"
-    assert "negative tenure" in answers[0].json()["error"]
+    assert answers[0].json()["field"] == "inputs"
+    assert "cannot predict on these inputs (ValueError: negative tenure)" in answers[0].text
     # batched together with the bad one or not, every other request is answered
     assert [a.status_code for a in answers[1:]] == [200] * 20
     assert all(a.json()["predictions"] == [1] for a in answers[1:])
+
+
+async def test_a_model_that_fails_by_itself_gets_a_json_500_with_the_request_id(
+    churn: Path,
+) -> None:
+    async with serving() as (client, _):
+        bad = await client.post(
+            "/predict", json={"inputs": [row(666.0)]}, headers={"x-request-id": "r-bug"}
+        )
+        good = await client.post("/predict", json={"inputs": [row(30.0)]})
+    assert bad.status_code == 500
+    assert bad.json()["request_id"] == "r-bug"
+    assert "churn/1 failed: RuntimeError: the model's own bug" in bad.json()["error"]
+    assert good.status_code == 200
 
 
 async def test_concurrent_single_rows_share_predict_calls(churn: Path) -> None:

@@ -35,7 +35,8 @@ def serve(
         [], "--plugin", help="Monitor plugin module:factory (repeatable), see knot.serving.plugins."
     ),
 ) -> None:
-    """Serve a registered model over HTTP (POST /predict, /health, /ready, /metrics)."""
+    """Serve a registered model over HTTP: POST /predict and /feedback; GET /health,
+    /ready, /metrics and /openapi.json (written from the model's signature)."""
     from knot.serving.config import ServeConfig
     from knot.serving.workers import serve as run_service
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import re
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from knot.errors import Invalid
+from knot.registry.uri import MAX_VERSION
+from knot.store.entities import AS_WHOLE, Flag, within
 
 __all__ = [
     "CheckResult",
@@ -25,6 +27,7 @@ __all__ = [
     "RequestStatus",
     "Signature",
     "TrainingData",
+    "Version",
     "VersionSource",
     "VersionStatus",
     "VersionUpdate",
@@ -33,6 +36,10 @@ __all__ = [
 _THRESHOLD = re.compile(
     r"^\s*([\w\-./:]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
 )
+
+
+# a version number a client sends: 1, 2, 3, ... (a boolean is none)
+Version = Annotated[int, Strict(), within(1, MAX_VERSION), AS_WHOLE]
 
 
 class _Model(BaseModel):
@@ -49,7 +56,10 @@ class ColumnSpec(_Model):
 
     name: str | None = None
     type: str
-    shape: list[int] | None = None  # tensors only; -1 is "any length"
+    shape: list[Annotated[int, Strict(), within(-1, 2**63), AS_WHOLE]] | None = None  # -1: any
+    # the input example had a missing value here, so the model is taken to handle one;
+    # otherwise a service refuses nulls (NaN) in this column before the model sees them
+    nullable: Flag = False
 
 
 class Signature(_Model):
@@ -153,7 +163,7 @@ class MetricThreshold(_Body):
 
     metric: str = Field(min_length=1, max_length=250)
     op: Literal[">=", ">", "<=", "<"] = ">="
-    value: float
+    value: Annotated[float, Strict()]
 
     @classmethod
     def parse(cls, text: str) -> MetricThreshold:
@@ -188,7 +198,7 @@ class PromotionPolicy(_Body):
     thresholds: list[MetricThreshold] = []
     approver_role: str | None = Field(default=None, min_length=1, max_length=64)
     aliases: list[str] = Field(default_factory=lambda: ["champion"], min_length=1)
-    allow_self_approval: bool = False
+    allow_self_approval: Flag = False
     # A version that meets the thresholds but still waits for approval may answer at most
     # this share of live requests (a canary): the approved version keeps the rest.
     max_canary_weight: float = Field(default=0.5, ge=0.0, le=1.0, strict=True)

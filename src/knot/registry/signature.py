@@ -34,13 +34,19 @@ def tensor_specs(value: Any, name: str | None = None) -> list[ColumnSpec]:
     import pandas as pd
 
     if isinstance(value, pd.DataFrame):
-        return [ColumnSpec(name=str(c), type=_series_type(value[c])) for c in value.columns]
+        return [
+            ColumnSpec(
+                name=str(c), type=_series_type(value[c]), nullable=bool(value[c].isna().any())
+            )
+            for c in value.columns
+        ]
     if isinstance(value, pd.Series):
         label = str(value.name) if value.name is not None else name
-        return [ColumnSpec(name=label, type=_series_type(value))]
+        return [ColumnSpec(name=label, type=_series_type(value), nullable=bool(value.isna().any()))]
     array = np.asarray(value)
     shape = [-1, *array.shape[1:]] if array.ndim else []
-    return [ColumnSpec(name=name, type=array.dtype.name, shape=shape)]
+    nullable = array.dtype.kind == "f" and bool(np.isnan(array).any())
+    return [ColumnSpec(name=name, type=array.dtype.name, shape=shape, nullable=nullable)]
 
 
 def _as_table(example: Any) -> Any:

@@ -15,6 +15,10 @@ from knot.errors import Invalid
 
 __all__ = [
     "ACCEPTED_FORMS",
+    "ALIAS_PATTERN",
+    "MAX_VERSION",
+    "MODEL_NAME_PATTERN",
+    "RUN_ID_PATTERN",
     "ModelRef",
     "RunRef",
     "check_alias",
@@ -25,9 +29,14 @@ __all__ = [
 ]
 
 ACCEPTED_FORMS = "models:/NAME@ALIAS, models:/NAME/VERSION or models:/NAME (latest)"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$")
-_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+# the rules as patterns too: the REST API's OpenAPI document states them
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$"
+ALIAS_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+RUN_ID_PATTERN = r"^[0-9a-f]{32}$"
+MAX_VERSION = 2**31  # versions are 1 ... MAX_VERSION - 1
+_NAME = re.compile(MODEL_NAME_PATTERN)
+_ALIAS = re.compile(ALIAS_PATTERN)
+_RUN_ID = re.compile(RUN_ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -74,9 +83,10 @@ def check_alias(alias: str) -> str:
 
 
 def check_version(version: object) -> int:
-    if isinstance(version, bool) or not isinstance(version, int) or not 0 < version < 2**31:
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 < version < MAX_VERSION:
         raise Invalid(
-            f"model version {version!r} is not a version number; versions are 1, 2, 3, ...",
+            f"model version {version!r} is not a version number; versions are 1, 2, 3, ... "
+            f"(below {MAX_VERSION})",
             field="version",
         )
     return version

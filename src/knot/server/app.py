@@ -90,6 +90,7 @@ def create_app(
         traffic_routes,
     )
     from knot.server.error_handlers import install_error_handlers
+    from knot.server.openapi_doc import document_errors
 
     holder = StoreHolder(store.uri if store is not None else store_uri, store)
     governance = governance_routes.GovernanceHolder(holder)
@@ -143,6 +144,7 @@ def create_app(
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     batch_routes.document(app)
+    document_errors(app)
     return app
 
 

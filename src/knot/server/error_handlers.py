@@ -4,6 +4,7 @@ the shape `knot.errors.from_dict` rebuilds on the client, and never a traceback.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -103,11 +104,27 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}; see /docs"
         kind = "invalid"
+        # the route that answered knows only its own method: list every route's
+        exc.headers = {**(exc.headers or {}), "Allow": _allowed(request)}
     else:
         message, kind = str(exc.detail), "invalid" if exc.status_code < 500 else "error"
     # keep the exception's headers: a 405 must say which methods are allowed (RFC 9110)
     payload = {"error": kind, "message": message, "field": None}
     return error_response(exc.status_code, payload, dict(exc.headers or {}))
+
+
+def _allowed(request: Request) -> str:
+    """The methods the API documents at the request's path (FastAPI makes one route per
+    method, and the one that answered knows only its own)."""
+    paths = request.app.openapi().get("paths", {})
+    path = request.url.path
+    if path in paths:  # /runs/search, not /runs/{run_id}
+        return ", ".join(sorted(m.upper() for m in paths[path]))
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path):
+            methods |= {m.upper() for m in operations}
+    return ", ".join(sorted(methods))
 
 
 def install_error_handlers(app: FastAPI) -> None:

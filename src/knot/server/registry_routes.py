@@ -24,6 +24,7 @@ from knot.registry.entities import (
     RegisteredModel,
     RequestStatus,
     TrainingData,
+    Version,
     VersionSource,
     VersionUpdate,
 )
@@ -86,12 +87,12 @@ class ModelCreate(_Body):
 
 
 class AliasSet(_Body):
-    version: int
-    expected_version: int | None = None
+    version: Version
+    expected_version: Version | None = None
 
 
 class PromotionBody(_Body):
-    version: int
+    version: Version
     alias: str = "champion"
     comment: str | None = None
 

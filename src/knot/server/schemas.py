@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    WithJsonSchema,
+    model_validator,
+)
 
-from knot.store.entities import NewRun, RunSource, RunStatus
+from knot.store.entities import AS_WHOLE, Int64, NewRun, RunSource, RunStatus, within
+from knot.tracking.sql_store import MAX_RESULTS
 
 __all__ = [
     "BatchBody",
@@ -19,19 +29,39 @@ __all__ = [
     "RunStatusUpdate",
 ]
 
-# int64, so a value that the database cannot hold is a 422 naming it, not a 500
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 WriterId = Annotated[
     str, Field(pattern=r"^[0-9a-f]{32}$", description="The sending SDK writer's id.")
 ]
 BatchNumber = Annotated[
     int,
+    Strict(),  # true is not 1
+    within(1, 2**63),
     Field(
-        strict=True,  # true is not 1
-        ge=1,
-        le=2**63 - 1,
         description="The batch's number from its writer (1, 2, 3, ... in order); a number "
-        "that writer already had written is not written again.",
+        "that writer already had written is not written again."
+    ),
+]
+
+# a metric's value: a number (never a boolean), or one of the strings JSON needs for the
+# floats it cannot write
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _metric_value(value: object) -> object:
+    if isinstance(value, str):
+        if value in _NON_FINITE:
+            return _NON_FINITE[value]
+        shown = repr(value[:40])
+        raise ValueError(f"{shown} is not a number; send a number, NaN, Infinity or -Infinity")
+    return value
+
+
+MetricValue = Annotated[
+    float,
+    Strict(),
+    BeforeValidator(_metric_value),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"enum": sorted(_NON_FINITE)}]}, mode="validation"
     ),
 ]
 
@@ -66,7 +96,7 @@ class RunSearch(_Body):
     experiment_ids: list[str] | None = None
     filter: str | None = None
     order_by: list[str] | None = None
-    max_results: int = 1000
+    max_results: Annotated[int, Strict(), Field(ge=1, le=MAX_RESULTS), AS_WHOLE] = 1000
     page_token: str | None = None
 
 
@@ -94,7 +124,7 @@ class _Columns(_Body):
 
 class MetricColumns(_Columns):
     key: list[str]
-    value: list[float]  # "NaN", "Infinity" and "-Infinity" are accepted as strings
+    value: list[MetricValue]
     step: list[Int64]
     timestamp: list[Int64]
 

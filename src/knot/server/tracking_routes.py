@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from knot.errors import NotFound
 from knot.paths import check_relative_path
@@ -15,6 +15,7 @@ from knot.server.app import get_store
 from knot.server.schemas import ExperimentCreate, RunCreate, RunSearch, RunStatusUpdate
 from knot.store.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunPage
 from knot.store.protocol import TrackingStore
+from knot.store.validate import check_run_id
 
 __all__ = ["router"]
 
@@ -56,6 +57,8 @@ def get_experiment(experiment_id: str, store: Store) -> Experiment:
 @router.post("/runs", status_code=status.HTTP_201_CREATED, tags=["runs"])
 def create_run(body: RunCreate, store: Store) -> Run:
     """Start a run in an experiment; 404 for an unknown experiment or parent run."""
+    if body.run_id is not None:
+        check_run_id(body.run_id)  # "" too: it would otherwise mean "make one up"
     return store.create_run(
         body.experiment_id,
         user=body.user,
@@ -78,6 +81,12 @@ def search_runs(body: RunSearch, store: Store) -> RunPage:
         max_results=body.max_results,
         page_token=body.page_token,
     )
+
+
+@router.get("/runs/search", include_in_schema=False)
+def search_runs_by_get() -> None:
+    """GET /runs/search would be read as the run "search": say that it takes a POST."""
+    raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, headers={"Allow": "POST"})
 
 
 @router.get("/runs/{run_id}", tags=["runs"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from knot.errors import Invalid
 from knot.registry.protocol import RegistryStore
@@ -36,8 +36,8 @@ class TrafficSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     challenger: str = "challenger"
-    weight: float = 0.0
-    shadow: bool = False
+    weight: Annotated[float, Strict(), Field(ge=0.0, le=1.0)] = 0.0
+    shadow: Annotated[bool, Strict()] = False
 
 
 @router.get("/models/{name}/traffic", tags=["serving"])

@@ -1,7 +1,10 @@
 """The prediction service as a small Starlette app: POST /predict, POST /feedback (labels
-that arrive later), GET /health, /ready and /metrics. The hot path reads the body,
-checks it against the signature, queues it for the micro-batcher and answers with
-orjson; the prediction log is written later, by a background thread."""
+that arrive later), GET /health, /ready, /metrics and /openapi.json. The hot path reads
+the body, checks it against the signature, queues it for the micro-batcher and answers
+with orjson; the prediction log is written later, by a background thread.
+
+Every answer is JSON, bad input a 4xx naming the field: an exception that escaped a
+handler would make the server drop the keep-alive connection with a plain-text 500."""
 
 from __future__ import annotations
 
@@ -16,16 +19,19 @@ from typing import Any
 import numpy as np
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from knot.errors import KnotError
 from knot.serving.bodies import BadRequest, parse_body
-from knot.serving.columns import Columns, check_columns
+from knot.serving.columns import Columns, check_columns, row_count
 from knot.serving.config import ServeConfig
-from knot.serving.labels import append_labels, labels_from_body
+from knot.serving.label_checks import SIBLING_WAIT_S, LogScan, check_labels, find_answered
+from knot.serving.labels import labels_from_body, parse_labels, write_labels
 from knot.serving.metrics import CONTENT_TYPE
+from knot.serving.openapi import openapi_document
 from knot.serving.service import Service
 from knot.serving.slot import ModelFailed, Slot
 
@@ -36,13 +42,61 @@ ROUTE_KEY_HEADER = "x-knot-route-key"  # requests with the same key hit the same
 _JSON = "application/json"
 
 
+def _plain(value: Any) -> Any:
+    """What orjson's numpy support leaves out: object arrays (a classifier whose classes
+    are strings predicts one), unicode arrays and numpy scalars."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _json(payload: dict[str, Any], status: int = 200) -> Response:
-    body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+    body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY, default=_plain)
     return Response(body, status_code=status, media_type=_JSON)
 
 
 def _error(status: int, message: str, request_id: str, field: str | None = None) -> Response:
     return _json({"error": message, "field": field, "request_id": request_id}, status)
+
+
+class _BadHeader(BadRequest):
+    pass
+
+
+def _request_id(request: Request) -> str:
+    """The caller's x-request-id, or a new one. It is stored with the predictions and
+    labels refer to it: 1 to 128 visible ASCII characters."""
+    given = request.headers.get("x-request-id")
+    if given is None:
+        return uuid.uuid4().hex
+    if not 0 < len(given) <= 128 or not all("!" <= c <= "~" for c in given):
+        raise _BadHeader(
+            f"x-request-id {given[:40]!r} is not 1 to 128 visible ASCII characters; send "
+            "another id, or none to get one",
+            field="x-request-id",
+        )
+    return given
+
+
+def _guarded(handler: Any) -> Any:
+    """The handler, with a bad x-request-id answered as 400 and anything it did not expect
+    as a JSON 500 (logged with its traceback) instead of a dropped connection."""
+
+    async def run(request: Request) -> Response:
+        try:
+            request_id = _request_id(request)
+        except _BadHeader as exc:
+            return _error(exc.status_code, exc.message, uuid.uuid4().hex, exc.field)
+        try:
+            response: Response = await handler(request, request_id)
+            return response
+        except ClientDisconnect:  # nobody reads this answer
+            return _error(400, "the client went away before sending the whole body", request_id)
+        except Exception:
+            log.exception("request %s: unexpected error on %s", request_id, request.url.path)
+            return _error(500, "internal error; the service log has the details", request_id)
+
+    return run
 
 
 def create_app(config: ServeConfig) -> Starlette:
@@ -56,16 +110,15 @@ def create_app(config: ServeConfig) -> Starlette:
         finally:
             await service.stop()
 
-    async def predict(request: Request) -> Response:
+    async def predict(request: Request, request_id: str) -> Response:
         service.metrics.in_flight.inc()
         try:
-            return await _predict(request)
+            return await _predict(request, request_id)
         finally:
             service.metrics.in_flight.dec()
 
-    async def _predict(request: Request) -> Response:
+    async def _predict(request: Request, request_id: str) -> Response:
         started = time.perf_counter()
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         if not service.ready and not await service.until_ready():
             why = service.failure or "the model is still loading; poll /ready"
             return _error(503, why, request_id)
@@ -84,9 +137,19 @@ def create_app(config: ServeConfig) -> Starlette:
         try:
             predictions = await slot.predict(served, columns)
         except ModelFailed as exc:
+            if exc.by_input:
+                service.metrics.errors.labels(*labels, "422").inc()
+                return _error(
+                    422,
+                    f"the model {served.label} cannot predict on these inputs ({exc}); the "
+                    "values fit its signature, so check them against what it was trained on",
+                    request_id,
+                    "inputs",
+                )
             log.error("request %s: %s raised %s", request_id, served.label, exc)
             service.metrics.errors.labels(*labels, "500").inc()
-            return _error(500, f"the model raised {exc}", request_id)
+            return _error(500, f"the model {served.label} failed: {exc}", request_id)
+        service.recent.add(request_id, row_count(columns), predictions)
         response = _json(
             {
                 "predictions": predictions,
@@ -127,16 +190,27 @@ def create_app(config: ServeConfig) -> Starlette:
         if service.log is not None:
             service.log.add(request_id, served, "shadow", columns, predictions)
 
-    async def feedback(request: Request) -> Response:
-        """Store labels for earlier predictions; answers once they are on disk (fsync)."""
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    async def feedback(request: Request, request_id: str) -> Response:
+        """Store labels for earlier predictions once each is checked against the request
+        it is for; answers once they are on disk (fsync)."""
         name = service.model_name
         if name is None:
             return _error(503, service.failure or "the model is still loading", request_id)
         try:
             body = await _read_body(request, config.max_body_bytes)
-            labels = labels_from_body(request.headers.get("content-type", ""), body)
-            accepted = await asyncio.to_thread(append_labels, name, labels, service.log_root)
+            labels = parse_labels(labels_from_body(request.headers.get("content-type", ""), body))
+            ids = [label.request_id for label in labels]
+            scan = LogScan(name, service.log_root)
+            answered = await asyncio.to_thread(find_answered, ids, service.recent, scan)
+            # another worker may have answered it and not written its log yet
+            waited = 0.0
+            while config.workers > 1 and set(ids) - set(answered) and waited < SIBLING_WAIT_S:
+                await asyncio.sleep(0.25)
+                waited += 0.25
+                missing = set(ids) - set(answered)
+                answered.update(await asyncio.to_thread(scan.find, missing))
+            check_labels(name, labels, answered)
+            accepted = await asyncio.to_thread(write_labels, name, labels, service.log_root)
         except KnotError as exc:
             return _error(exc.status_code, exc.message, request_id, exc.field)
         return _json({"accepted": accepted, "request_id": request_id})
@@ -153,14 +227,38 @@ def create_app(config: ServeConfig) -> Starlette:
     async def metrics(request: Request) -> Response:
         return Response(service.metrics.render(), media_type=CONTENT_TYPE)
 
+    async def openapi(request: Request) -> Response:
+        from knot._version import __version__
+
+        served = service.champion.served
+        document = openapi_document(
+            served.signature if served is not None else None,
+            served.label if served is not None else None,
+            __version__,
+            config.max_body_bytes,
+        )
+        return _json(document)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}; see /openapi.json"
+        else:
+            message = f"no route {request.method} {request.url.path}; see /openapi.json"
+        response = _error(exc.status_code, message, uuid.uuid4().hex)
+        response.headers.update(exc.headers or {})
+        return response
+
     app = Starlette(
         routes=[
-            Route("/predict", predict, methods=["POST"]),
-            Route("/feedback", feedback, methods=["POST"]),
+            Route("/predict", _guarded(predict), methods=["POST"]),
+            Route("/feedback", _guarded(feedback), methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
         ],
+        exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
     app.state.service = service

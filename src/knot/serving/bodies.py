@@ -57,6 +57,13 @@ def _json(body: bytes, signature: Signature | None) -> dict[str, Any]:
             '[{"column": value, ...}] or columns {"column": [values]}',
             field="inputs",
         )
+    extra = sorted(set(doc) - {"inputs"})
+    if extra:
+        raise BadRequest(
+            f'field {extra[0]!r} is not part of a prediction body; send only {{"inputs": ...}}',
+            status_code=422,
+            field=extra[0],
+        )
     inputs = doc["inputs"]
     if signature is not None and signature.input_kind == "tensor":
         return {TENSOR: inputs}
@@ -114,9 +121,19 @@ def _table(body: bytes, kind: str) -> dict[str, Any]:
                 table = ipc.open_stream(pa.BufferReader(body)).read_all()
             except pa.ArrowInvalid:
                 table = ipc.open_file(pa.BufferReader(body)).read_all()
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+    except pa.ArrowException as exc:
         what = "CSV" if kind == "csv" else "Arrow IPC"
         raise BadRequest(f"the body is not a readable {what} table ({exc})") from None
     if table.num_rows == 0:
         raise BadRequest("the table in the body has no rows; send at least one row")
-    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+    names = table.column_names
+    if len(set(names)) < len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise BadRequest(f"the table has column {twice!r} twice; name each once", field=twice)
+    columns: dict[str, Any] = {}
+    for name in names:
+        try:
+            columns[name] = table.column(name).to_numpy(zero_copy_only=False)
+        except pa.ArrowException as exc:  # a type numpy cannot hold
+            raise BadRequest(f"column {name!r} cannot be read ({exc})", field=name) from None
+    return columns

@@ -26,6 +26,9 @@ class ServeConfig(BaseModel):
     log_sample: float = Field(default=1.0, ge=0.0, le=1.0)  # share of requests logged
     log_dir: str | None = None  # default: KNOT_HOME/predictions (labels under its labels/)
     plugins: tuple[str, ...] = ()  # "module:factory" monitor plugins (knot.serving.plugins)
+    # worker processes of the service: with several, a label can arrive at one worker
+    # before the one that answered the request has written it to the prediction log
+    workers: int = Field(default=1, ge=1)
     # One id per `knot serve`, shared by its workers (they inherit this config): the
     # key of the marker that makes one slot switch one audit row (knot.serving.switches).
     service_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:16], max_length=32)

@@ -26,6 +26,7 @@ from knot.artifacts import fsync_dir
 from knot.errors import Invalid
 from knot.registry.uri import check_model_name
 from knot.serving.bodies import BadRequest
+from knot.serving.label_checks import Label
 from knot.serving.predlog import default_log_dir
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "labels_from_body",
     "latest_labels",
     "parse_labels",
+    "write_labels",
 ]
 
 _seq = itertools.count()
@@ -48,8 +50,9 @@ def _bad(i: int, name: str, why: str) -> Invalid:
     return Invalid(f"labels[{i}].{name} {why}", field=f"labels.{i}.{name}")
 
 
-def parse_labels(labels: object) -> list[tuple[str, int, str]]:
-    """(request_id, row, JSON label) per label; Invalid names the first bad field."""
+def parse_labels(labels: object) -> list[Label]:
+    """Each label's request_id, row, value and JSON text; Invalid names the first bad
+    field (checking them against the requests they are for is knot.serving.label_checks)."""
     if not isinstance(labels, Sequence) or isinstance(labels, str | bytes):
         raise Invalid(
             'labels must be a list such as [{"request_id": "...", "row": 0, "label": 1}]',
@@ -57,7 +60,7 @@ def parse_labels(labels: object) -> list[tuple[str, int, str]]:
         )
     if not labels:
         raise Invalid("labels is empty; send at least one label", field="labels")
-    out: list[tuple[str, int, str]] = []
+    out: list[Label] = []
     for i, item in enumerate(labels):
         if not isinstance(item, Mapping):
             raise Invalid(
@@ -72,15 +75,19 @@ def parse_labels(labels: object) -> list[tuple[str, int, str]]:
         if not isinstance(request_id, str) or not request_id:
             raise _bad(i, "request_id", f"is {request_id!r}; give the id a prediction answered")
         row = item.get("row", 0)
+        if type(row) is float and row.is_integer() and abs(row) < 2**53:
+            row = int(row)  # 3.0 is the integer 3 in JSON
         if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < 2**31:
             raise _bad(i, "row", f"is {row!r}; give the input row's index (0 for the first)")
-        if "label" not in item:
-            raise _bad(i, "label", "is missing; give the true value for that row")
+        if item.get("label") is None:
+            said = "is missing" if "label" not in item else "is null"
+            raise _bad(i, "label", f"{said}; give the true value for that row")
+        value = item["label"]
         try:
-            label = orjson.dumps(item["label"], option=orjson.OPT_SERIALIZE_NUMPY).decode()
+            text = orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
         except TypeError as exc:
             raise _bad(i, "label", f"cannot be stored as JSON ({exc})") from None
-        out.append((request_id, row, label))
+        out.append(Label(request_id, row, value, text))
     return out
 
 
@@ -126,18 +133,23 @@ def _mkdirs(folder: Path) -> None:
 
 def append_labels(model: str, labels: Sequence[Mapping[str, Any]], root: Path | None = None) -> int:
     """Store `labels` ({"request_id", "row" (default 0), "label"}) for `model`'s
-    predictions; returns how many. Durable when it returns; nothing is written if any
-    label is bad."""
+    predictions as they are, unchecked against the prediction log (`knot.feedback` and
+    POST /feedback check them first); returns how many. Durable when it returns; nothing
+    is written if any label is malformed."""
+    return write_labels(model, parse_labels(labels), root)
+
+
+def write_labels(model: str, rows: Sequence[Label], root: Path | None = None) -> int:
+    """Write parsed labels in one file, fsynced with its folder before returning."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = parse_labels(labels)
     at = time.time_ns()
     table = pa.table(
         {
-            "request_id": pa.array([r[0] for r in rows], pa.string()),
-            "row": pa.array([r[1] for r in rows], pa.int32()),
-            "label": pa.array([r[2] for r in rows], pa.string()),
+            "request_id": pa.array([r.request_id for r in rows], pa.string()),
+            "row": pa.array([r.row for r in rows], pa.int32()),
+            "label": pa.array([r.text for r in rows], pa.string()),
             "timestamp": pa.array([at // 1_000_000] * len(rows), pa.timestamp("ms", tz="UTC")),
         }
     )

@@ -27,6 +27,7 @@ from knot.errors import NotFound
 from knot.registry.entities import Signature
 from knot.serving.columns import TENSOR, Columns, model_input
 from knot.serving.config import ServeConfig
+from knot.serving.label_checks import RecentRequests
 from knot.serving.metrics import ServiceMetrics
 from knot.serving.plugins import load_plugins
 from knot.serving.predlog import PredictionLog, default_log_dir
@@ -115,6 +116,7 @@ class Service:
         self.split = Split(config.challenger, config.weight, config.shadow)
         self.log_root = default_log_dir() if config.log_dir is None else Path(config.log_dir)
         self.log: PredictionLog | None = None
+        self.recent = RecentRequests()  # what labels sent to /feedback are checked against
         self.ready = False
         self.settled = asyncio.Event()  # set once loading succeeded or failed
         self.failure: str | None = None

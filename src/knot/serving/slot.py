@@ -32,7 +32,22 @@ INLINE_UNDER_S = 0.002
 
 
 class ModelFailed(Exception):
-    """The model raised on a request's input."""
+    """The model raised on one request's input. `by_input` when the error is one a model
+    raises for values it cannot take (ValueError, TypeError, ...): the request is at
+    fault, not the service; any other error is the model's own."""
+
+    def __init__(self, message: str, *, by_input: bool) -> None:
+        super().__init__(message)
+        self.by_input = by_input
+
+
+class _BadOutput(Exception):
+    """The model answered, but not one prediction per row: the model's fault."""
+
+
+# what models raise for inputs they cannot take (sklearn: ValueError "Input X contains
+# NaN", pandas: KeyError, TypeError for values of another type, ZeroDivisionError ...)
+_INPUT_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError)
 
 
 @dataclass
@@ -162,10 +177,11 @@ def _call(served: ServedModel, columns: Columns) -> np.ndarray:
     out: Any = served.model.model.predict(model_input(served.signature, columns))
     array = np.asarray(out)
     if array.ndim == 0 or len(array) != rows:
-        raise ValueError(f"the model returned {array.shape} for {rows} rows")
+        raise _BadOutput(f"the model returned shape {list(array.shape)} for {rows} rows")
     return array
 
 
 def _fail(item: _Item, exc: Exception) -> None:
     if not item.future.done():
-        item.future.set_exception(ModelFailed(f"{type(exc).__name__}: {exc}"))
+        by_input = isinstance(exc, _INPUT_ERRORS)
+        item.future.set_exception(ModelFailed(f"{type(exc).__name__}: {exc}", by_input=by_input))

@@ -44,6 +44,7 @@ def serve(config: ServeConfig, *, host: str, port: int, workers: int) -> None:
     from knot.serving.memory import keep_memory_low
 
     keep_memory_low()
+    config = config.model_copy(update={"workers": workers})
     if workers == 1:
         import uvicorn
 

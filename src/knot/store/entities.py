@@ -5,14 +5,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 __all__ = [
+    "AS_WHOLE",
     "ArtifactRecord",
     "Batch",
     "Experiment",
+    "Flag",
+    "Int64",
     "MetricPoint",
     "MetricSummary",
     "NewRun",
@@ -20,7 +23,34 @@ __all__ = [
     "RunPage",
     "RunSource",
     "RunStatus",
+    "Size",
+    "within",
 ]
+
+
+def _whole(value: object) -> object:
+    # JSON's 3.0 is the integer 3; a boolean or a numeric string is no number at all
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Numbers a client sends: a boolean is not one (nor a numeric string), a number is not a
+# boolean, and whole numbers stay within what the database holds, so a value past it is
+# a 422 naming the field rather than an OverflowError. A whole number is declared as
+# Annotated[int, Strict(), within(low, high), AS_WHOLE]: the validator comes last so the
+# JSON Schema shows the bounds.
+AS_WHOLE = BeforeValidator(_whole)
+Flag = Annotated[bool, Strict()]
+
+
+def within(low: int, high: int) -> Any:
+    """low <= n < high."""
+    return Field(ge=low, lt=high)
+
+
+Int64 = Annotated[int, Strict(), within(-(2**63), 2**63), AS_WHOLE]
+Size = Annotated[int, Strict(), within(0, 2**63), AS_WHOLE]
 
 
 class _Model(BaseModel):
@@ -46,7 +76,7 @@ class RunSource(_Model):
     """Where a run came from, captured automatically when it starts."""
 
     git_commit: str | None = None
-    git_dirty: bool | None = None
+    git_dirty: Flag | None = None
     command: str | None = None
     python_version: str | None = None
     packages: dict[str, str] = {}
@@ -72,7 +102,7 @@ class MetricSummary(_Model):
 class ArtifactRecord(_Model):
     path: str = Field(min_length=1, max_length=1024)
     digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
-    size: int = Field(ge=0)
+    size: Size
     kind: Literal["file", "folder"]  # a folder's digest names its manifest blob
 
 
@@ -107,7 +137,7 @@ class NewRun(_Model):
     parent_run_id: str | None = None
     tags: dict[str, str] = {}
     source: RunSource = RunSource()
-    start_time: int
+    start_time: Int64
 
     def as_run(self) -> Run:
         return Run(
