@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 import knot
-from knot.automation.loop import Controller
-from knot.automation.loop_config import LoopConfig
-from knot.automation.triggers import request_manual
+from knot.loop.config import LoopConfig
+from knot.loop.controller import Controller
+from knot.loop.triggers import request_manual
 from knot.registry.entities import ModelVersion
 
 FEATURES = ["x1", "x2", "group_code"]

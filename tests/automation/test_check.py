@@ -14,9 +14,9 @@ import yaml
 from typer.testing import CliRunner
 
 import knot
-from knot.automation.check import load_check_config
 from knot.cli import app
 from knot.errors import Invalid, NotFound
+from knot.gates.check import load_check_config
 from tests.automation.conftest_loop import frame, holdout, register
 
 __all__ = ["holdout"]

@@ -9,15 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import knot
-from knot.automation.evaluate import ComparisonPolicy, compare, evaluate_challenger
-from knot.automation.evaluate_data import Scored
-from knot.automation.evaluate_metrics import compute_metric
-from knot.automation.fairness import (
+from knot.errors import Invalid
+from knot.gates.evaluate import ComparisonPolicy, compare, evaluate_challenger
+from knot.gates.evaluate_data import Scored
+from knot.gates.evaluate_metrics import compute_metric
+from knot.gates.fairness import (
     demographic_parity_difference,
     equal_opportunity_difference,
     fairness_gap,
 )
-from knot.errors import Invalid
 from tests.automation.conftest_loop import frame, holdout, register
 
 __all__ = ["holdout"]

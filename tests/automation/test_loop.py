@@ -20,9 +20,14 @@ import yaml
 from typer.testing import CliRunner
 
 import knot
-from knot.automation.loop import Controller
-from knot.automation.loop_config import load_loop_config, resolve_pipeline
-from knot.automation.loop_state import (
+from knot.cli import app
+from knot.errors import Invalid
+from knot.governance import audit, audit_query
+from knot.governance.audit_query import AuditQuery
+from knot.governance.lineage import edges_from, edges_to
+from knot.loop.config import load_loop_config, resolve_pipeline
+from knot.loop.controller import Controller
+from knot.loop.state import (
     LeaseLost,
     State,
     acquire,
@@ -33,12 +38,7 @@ from knot.automation.loop_state import (
     release,
     transition,
 )
-from knot.automation.triggers import read_cursors, request_manual
-from knot.cli import app
-from knot.errors import Invalid
-from knot.governance import audit, audit_query
-from knot.governance.audit_query import AuditQuery
-from knot.governance.lineage import edges_from, edges_to
+from knot.loop.triggers import read_cursors, request_manual
 from knot.serving.labels import append_labels
 from knot.serving.predlog import default_log_dir
 from knot.store.database import now_ms

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from knot.automation.loop_canary import Arm, CanaryReading, judge
-from knot.automation.loop_config import CanaryConfig, load_loop_config
 from knot.errors import Invalid
+from knot.loop.canary import Arm, CanaryReading, judge
+from knot.loop.config import CanaryConfig, load_loop_config
 
 
 def canary(**settings: Any) -> CanaryConfig:

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 import knot
-from knot.automation.loop_state import list_retrains, loop_db
+from knot.loop.state import list_retrains, loop_db
 from knot.serving.predlog import read_prediction_log
 from tests.automation import house
 from tests.serving.live import KNOT, REPO, knot_serve

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import knot
-from knot.automation.loop import Controller
-from knot.automation.loop_state import State, list_retrains
+from knot.loop.controller import Controller
+from knot.loop.state import State, list_retrains
 from knot.serving.predlog import read_prediction_log
 from tests.automation.conftest_loop import CANARY, holdout, loop_config, register, retrain_once
 from tests.serving.conftest import serving

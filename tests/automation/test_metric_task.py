@@ -16,11 +16,11 @@ import pytest
 import yaml
 
 import knot
-from knot.automation.evaluate_metrics import METRICS
-from knot.automation.loop import Controller
-from knot.automation.loop_config import LoopConfig
-from knot.automation.loop_state import list_retrains, loop_db
 from knot.errors import Invalid
+from knot.gates.evaluate_metrics import METRICS
+from knot.loop.config import LoopConfig
+from knot.loop.controller import Controller
+from knot.loop.state import list_retrains, loop_db
 from knot.monitoring.alert_rules import AlertRule, list_alert_rules, set_alert_rule
 from knot.monitoring.metric_table import METRIC_TABLE, metrics_for
 from knot.monitoring.model_metrics import classifier_metrics, regressor_metrics
@@ -197,7 +197,7 @@ def test_knot_retrain_refuses_the_metric_before_training(regressor: str, tmp_pat
 def test_a_first_challenger_of_the_wrong_task_fails_its_retraining(
     knot_home: Path, sections: dict[str, Any], needle: str
 ) -> None:
-    from knot.automation.triggers import request_manual
+    from knot.loop.triggers import request_manual
 
     knot.register_dataset("house_holdout", house.holdout())
     controller = Controller(_loop(**sections))  # no version yet: nothing to check against

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import knot
-from knot.automation.cache import CacheWarning
+from knot.pipelines.cache import CacheWarning
 
 CALLS: list[str] = []
 

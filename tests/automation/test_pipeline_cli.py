@@ -1,5 +1,5 @@
 """`knot pipeline run/show` through Typer's runner, and migration 0008 building exactly
-the tables knot.automation.tables declares."""
+the tables knot.pipelines.tables declares."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 import knot
-from knot.automation import tables
 from knot.cli import app
+from knot.pipelines import tables
 from tests.migrations import assert_migration_builds
 
 runner = CliRunner()

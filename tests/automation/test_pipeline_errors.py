@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 import knot
-from knot.automation.pipeline_graph import Handle
 from knot.cli import app
 from knot.errors import Invalid, NotFound
+from knot.pipelines.graph import Handle
 
 runner = CliRunner()
 

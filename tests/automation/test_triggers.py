@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import knot
-from knot.automation import loop_tables
-from knot.automation.loop_config import TriggerConfig
-from knot.automation.loop_state import loop_db
-from knot.automation.triggers import advance, next_fire, poll, request_manual
+from knot.loop import tables as loop_tables
+from knot.loop.config import TriggerConfig
+from knot.loop.state import loop_db
+from knot.loop.triggers import advance, next_fire, poll, request_manual
 from tests.automation.conftest_loop import frame, register
 from tests.migrations import assert_migration_builds
 

@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from knot.automation.loop_tables import loop_retrains, loop_state
 from knot.errors import Conflict, KnotError
 from knot.governance import audit
+from knot.loop.tables import loop_retrains, loop_state
 from knot.store.database import Database, database_of, now_ms
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Executors: where step calls run. A one-method interface (submit a task, get a future)
 with three backends, chosen by name: in this process, a local process pool, or Ray.
 
-The driver (knot.automation.pipeline_runner) decides what runs when, in topological
+The driver (knot.pipelines.runner) decides what runs when, in topological
 order as futures finish; an executor only runs what it is given, so independent steps
 run in parallel on the process pool and on Ray, and one after another in-process.
 """
@@ -14,11 +14,11 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
-from knot.automation.executors_task import StepOutcome, StepTask, execute_task
 from knot.errors import Invalid
+from knot.pipelines.step_task import StepOutcome, StepTask, execute_task
 
 if TYPE_CHECKING:
-    from knot.automation.steps import Step
+    from knot.pipelines.steps import Step
 
 __all__ = [
     "EXECUTORS",
@@ -115,7 +115,7 @@ def open_executor(
     if name == "process":
         return ProcessExecutor(max_workers)
     if name == "ray":
-        from knot.automation.executors_ray import RayExecutor
+        from knot.pipelines.ray_executor import RayExecutor
 
         return RayExecutor(ray_address, max_workers)
     raise Invalid(f"unknown executor {name!r}; use one of {', '.join(EXECUTORS)}", field="executor")

@@ -2,7 +2,7 @@
 champion -> canary on the live service -> promote (through the model's promotion policy,
 waiting for an approval when it names an approver) or roll back.
 
-Each step ends with one transaction that moves the persisted state (see loop_state)
+Each step ends with one transaction that moves the persisted state (see knot.loop.state)
 together with its lineage edges and audit rows, so a controller killed at any point is
 resumed by the next one from the last finished step: a retraining killed while training
 is trained again under the same retrain id (the pipeline's step cache makes the finished
@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from knot.automation.loop_config import LoopConfig
-from knot.automation.loop_state import (
+from knot.errors import Invalid, KnotError, NotFound
+from knot.loop.config import LoopConfig
+from knot.loop.retrain_steps import CHALLENGER, RetrainSteps
+from knot.loop.state import (
     LeaseLost,
     Retrain,
     State,
@@ -31,8 +33,7 @@ from knot.automation.loop_state import (
     read_state,
     release,
 )
-from knot.automation.loop_steps import CHALLENGER, RetrainSteps
-from knot.errors import Invalid, KnotError, NotFound
+from knot.registry.fluent import get_promotion_policy
 
 __all__ = ["CHALLENGER", "Controller", "Outcome", "retrain"]
 
@@ -73,10 +74,8 @@ class Controller(RetrainSteps):
     def _check_approval(self) -> None:
         if not self.config.approval.required:
             return
-        import knot
-
         try:
-            policy = knot.get_promotion_policy(self.model)
+            policy = get_promotion_policy(self.model)
         except NotFound:
             policy = None
         if policy is None or policy.approver_role is None or "champion" not in policy.aliases:
@@ -94,7 +93,7 @@ class Controller(RetrainSteps):
         yet is checked when its first challenger is evaluated."""
         if self.config.evaluation is None and self.config.canary is None:
             return
-        from knot.automation.loop_config import check_task
+        from knot.loop.config import check_task
         from knot.registry.task import model_task
 
         alias = self.config.evaluation.champion if self.config.evaluation else "champion"
@@ -184,8 +183,8 @@ def retrain(
     """Retrain `config.model` now, through the whole loop (evaluation, canary, promotion),
     and return the finished retraining. When another controller holds the model's loop,
     the request is left for it (it retrains on its next look) and None is returned."""
-    from knot.automation.loop_config import load_loop_config
-    from knot.automation.triggers import MANUAL, read_cursors, request_manual
+    from knot.loop.config import load_loop_config
+    from knot.loop.triggers import MANUAL, read_cursors, request_manual
 
     parsed = config if isinstance(config, LoopConfig) else load_loop_config(config)
     controller = Controller(parsed, lease_seconds=lease_seconds, say=say, progress=progress)

@@ -21,18 +21,18 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from knot.automation import cache, pipeline_store
-from knot.automation.executors import Executor
-from knot.automation.executors_task import StepOutcome, StepTask
-from knot.automation.pipeline_graph import Handle, Node, Trace, map_handles
-from knot.automation.pipeline_records import PARAM_TEXT, ExecutionRecord, text
-from knot.automation.pipeline_result import (
+from knot.pipelines import cache, executions
+from knot.pipelines.executors import Executor
+from knot.pipelines.graph import Handle, Node, Trace, map_handles
+from knot.pipelines.records import PARAM_TEXT, ExecutionRecord, text
+from knot.pipelines.result import (
     ExecutionStatus,
     PipelineFailed,
     PipelineResult,
     StepResult,
 )
-from knot.automation.pipeline_values import StoredValue, load_value
+from knot.pipelines.step_task import StepOutcome, StepTask
+from knot.pipelines.values import StoredValue, load_value
 from knot.store.database import Database, now_ms
 from knot.store.entities import RunStatus
 
@@ -69,7 +69,7 @@ class Execution:
         executor: Executor,
         no_cache: bool,
         resume: str | None,
-        reusable: dict[str, pipeline_store.FinishedStep],
+        reusable: dict[str, executions.FinishedStep],
         progress: Progress | None,
     ) -> None:
         self.pipeline, self.experiment, self.trace = pipeline, experiment, trace
@@ -104,7 +104,7 @@ class Execution:
         root.log_params(params)
         root.flush()
         with self.db.write() as conn:
-            pipeline_store.start_execution(
+            executions.start_execution(
                 conn,
                 run_id=root.run_id,
                 pipeline=self.pipeline,
@@ -321,7 +321,7 @@ class Execution:
     def _end(self, status: RunStatus, error: str | None) -> None:
         self.root.end(status)
         with self.db.write() as conn:
-            pipeline_store.end_execution(conn, self.root.run_id, status.value.lower(), error)
+            executions.end_execution(conn, self.root.run_id, status.value.lower(), error)
 
     def _failure_message(self, failed: StepResult) -> str:
         tries = f"{failed.attempts} attempt{'s' if failed.attempts != 1 else ''}"

@@ -8,16 +8,17 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from knot.automation.check_result import GateResult
-from knot.automation.evaluate_data import (
+from knot.errors import Invalid
+from knot.gates.evaluate_data import (
     check_labels,
     labels_of,
     model_uri,
     read_frame,
     score_model,
 )
-from knot.automation.fairness import FAIRNESS_METRICS, fairness_gap
-from knot.errors import Invalid
+from knot.gates.fairness import FAIRNESS_METRICS, fairness_gap
+from knot.gates.report import GateResult
+from knot.registry.fluent import get_model_version, load_model
 from knot.registry.task import task_of
 
 __all__ = ["FairnessGate", "run_fairness_gate"]
@@ -49,8 +50,6 @@ class FairnessGate(BaseModel):
 
 
 def run_fairness_gate(gate: FairnessGate, model: str) -> GateResult:
-    import knot
-
     if gate.metric == "equal_opportunity_difference" and gate.label is None:
         raise Invalid(
             "fairness gate with equal_opportunity_difference needs `label` (the true-label "
@@ -58,9 +57,9 @@ def run_fairness_gate(gate: FairnessGate, model: str) -> GateResult:
             field="fairness.label",
         )
     frame, ref = read_frame(gate.dataset, {"column": gate.column, "label": gate.label})
-    version = knot.get_model_version(model_uri(model, gate.candidate))
+    version = get_model_version(model_uri(model, gate.candidate))
     name = f"{model}/{version.version}"
-    loaded = knot.load_model(version.uri)
+    loaded = load_model(version.uri)
     if task_of(loaded) == "regression":  # a rate of a predicted class means nothing here
         raise Invalid(
             f"fairness.metric: {gate.metric!r} compares how often each group is predicted "

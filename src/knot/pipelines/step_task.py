@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from knot.automation.pipeline_graph import map_nested
-from knot.automation.pipeline_values import StoredValue, load_value, store_value
 from knot.errors import KnotError
+from knot.pipelines.graph import map_nested
+from knot.pipelines.values import StoredValue, load_value, store_value
 from knot.store.database import now_ms
 
 if TYPE_CHECKING:

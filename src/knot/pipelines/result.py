@@ -29,7 +29,7 @@ class StepResult:
     attempts: int
     step: str = ""  # the function's name
     output_digest: str | None = None
-    output_kind: str | None = None  # how the output is stored (knot.automation.pipeline_values)
+    output_kind: str | None = None  # how the output is stored (knot.pipelines.values)
     from_run: str | None = None  # for a cached step: the step run that made the output
     error: str | None = None
     started_at: int | None = None  # ms since the epoch

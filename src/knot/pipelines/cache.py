@@ -3,7 +3,7 @@ to the output's digest.
 
 cache key = sha256(step code digest + canonical parameters + input digests), as
 Hamilton does it. What invalidates an entry: a change to the step's code (its source,
-defaults included; see knot.automation.steps), to any parameter value, or to the
+defaults included; see knot.pipelines.steps), to any parameter value, or to the
 content of any input (an upstream output with another digest). The digests in the
 key are the same ones lineage records, so caching and lineage are one mechanism.
 
@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from knot.automation.pipeline_values import StoredValue, encode_value
-from knot.automation.tables import pipeline_cache
 from knot.errors import Corrupted, Invalid, NotFound
+from knot.pipelines.tables import pipeline_cache
+from knot.pipelines.values import StoredValue, encode_value
 from knot.store.database import now_ms
 
 if TYPE_CHECKING:

@@ -37,11 +37,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from knot.automation.check_fairness import FairnessGate, run_fairness_gate
-from knot.automation.check_result import CheckReport, GateResult
-from knot.automation.config_file import load_config
-from knot.automation.evaluate import ComparisonPolicy, evaluate_challenger
 from knot.errors import Invalid
+from knot.gates.config_file import load_config
+from knot.gates.evaluate import ComparisonPolicy, evaluate_challenger
+from knot.gates.fairness_gate import FairnessGate, run_fairness_gate
+from knot.gates.report import CheckReport, GateResult
+from knot.tracking.datasets import validate_dataset
 
 __all__ = [
     "CheckConfig",
@@ -108,8 +109,6 @@ def load_check_config(path: str | Path = DEFAULT_CONFIG) -> CheckConfig:
 
 
 def _data_gate(gate: DataGate, base: Path) -> GateResult:
-    import knot
-
     rules = None
     if gate.rules is not None:
         rules = Path(gate.rules) if Path(gate.rules).is_absolute() else base / gate.rules
@@ -119,7 +118,7 @@ def _data_gate(gate: DataGate, base: Path) -> GateResult:
                 "data[].rules",
                 field="data.rules",
             )
-    report = knot.validate_dataset(gate.dataset, rules, reference=gate.reference)
+    report = validate_dataset(gate.dataset, rules, reference=gate.reference)
     details = [
         f"{r.name}: expected {r.expected}, observed {r.observed}"
         + (f" ({r.failing:,} rows)" if r.failing else "")

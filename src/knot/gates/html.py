@@ -9,7 +9,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from knot.automation.check_result import CheckReport, GateResult
+from knot.gates.report import CheckReport, GateResult
 
 __all__ = ["write_check_html"]
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from knot.automation.pipeline_result import PipelineResult, StepResult
-from knot.automation.pipeline_values import StoredValue
-from knot.automation.tables import pipeline_executions, pipeline_steps
 from knot.errors import NotFound
+from knot.pipelines.result import PipelineResult, StepResult
+from knot.pipelines.tables import pipeline_executions, pipeline_steps
+from knot.pipelines.values import StoredValue
 from knot.store import validate
 from knot.store.database import now_ms
 

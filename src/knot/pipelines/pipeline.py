@@ -23,9 +23,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, overload
 
-from knot.automation.pipeline_graph import Trace, current_trace, map_handles, tracing
-from knot.automation.pipeline_result import PipelineResult
 from knot.errors import Invalid, KnotError
+from knot.pipelines.graph import Trace, current_trace, map_handles, tracing
+from knot.pipelines.result import PipelineResult
 from knot.store import validate
 
 if TYPE_CHECKING:
@@ -126,9 +126,9 @@ class Pipeline:
         Raises:
             PipelineFailed: a step failed after its retries (`.result` has the rest).
         """
-        from knot.automation.executors import open_executor
-        from knot.automation.pipeline_runner import Execution
-        from knot.automation.pipeline_store import finished_steps, load_execution
+        from knot.pipelines.executions import finished_steps, load_execution
+        from knot.pipelines.executors import open_executor
+        from knot.pipelines.runner import Execution
         from knot.tracking.fluent import session
 
         graph, output, bound = self.trace(*args, **params)
@@ -200,7 +200,7 @@ def pipeline(
 
 def get_pipeline_run(run_id: str) -> PipelineResult:
     """What an execution did, step by step (its output value is not loaded)."""
-    from knot.automation.pipeline_store import load_execution
+    from knot.pipelines.executions import load_execution
     from knot.tracking.fluent import session
 
     with _database(session()).read() as conn:
@@ -209,8 +209,8 @@ def get_pipeline_run(run_id: str) -> PipelineResult:
 
 def _check_parameters(graph: Trace) -> None:
     """Fingerprint every parameter now, so one that cannot be keyed fails before any run."""
-    from knot.automation import cache
-    from knot.automation.pipeline_values import StoredValue
+    from knot.pipelines import cache
+    from knot.pipelines.values import StoredValue
 
     placeholder = StoredValue("sha256:" + "0" * 64, "pickle")
     for node in graph.nodes:

@@ -16,11 +16,11 @@ import sys
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from knot.automation.executors_task import StepOutcome, StepTask, execute_task
 from knot.errors import Invalid, Unavailable
+from knot.pipelines.step_task import StepOutcome, StepTask, execute_task
 
 if TYPE_CHECKING:
-    from knot.automation.steps import Step
+    from knot.pipelines.steps import Step
 
 __all__ = ["RayExecutor"]
 

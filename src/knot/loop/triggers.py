@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from knot.automation.loop_config import TriggerConfig
-from knot.automation.loop_tables import loop_cursors
 from knot.errors import NotFound
+from knot.loop.config import TriggerConfig
+from knot.loop.tables import loop_cursors
+from knot.registry.fluent import get_model_version
 from knot.store.database import Database, now_ms
 
 __all__ = [
@@ -74,10 +75,8 @@ def next_fire(schedule: str, after_ms: int) -> int:
 
 
 def _champion(model: str) -> Any:
-    import knot
-
     try:
-        return knot.get_model_version(f"models:/{model}@champion")
+        return get_model_version(f"models:/{model}@champion")
     except NotFound:
         return None
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from knot.automation.pipeline import Pipeline
 from knot.errors import Invalid, NotFound
+from knot.pipelines.pipeline import Pipeline
 
 __all__ = ["load_pipeline", "parse_params"]
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from knot.automation.evaluate_data import (
+from knot.gates.evaluate_data import (
     Scored,
     check_labels,
     labels_of,
@@ -26,9 +26,10 @@ from knot.automation.evaluate_data import (
     read_frame,
     score_model,
 )
-from knot.automation.evaluate_metrics import compute_metric, metric
+from knot.gates.evaluate_metrics import compute_metric, metric
 from knot.monitoring.metric_table import check_metric_task
 from knot.registry.entities import MetricThreshold
+from knot.registry.fluent import get_model_version, load_model
 from knot.registry.task import Task, task_of
 
 __all__ = [
@@ -291,22 +292,21 @@ def evaluate_challenger(
     """Load both versions of `model` (challenger: a version number or alias; champion: an
     alias) and `compare` them on dataset `dataset` (e.g. 'churn_holdout@2'). `where`
     names the policy in errors (the loop's "evaluation", knot check's "quality")."""
-    import knot
     from knot.errors import NotFound
 
     frame, ref = read_frame(dataset, {"label": label, "segment": policy.segment})
-    ours = knot.get_model_version(model_uri(model, challenger))
-    loaded = knot.load_model(ours.uri)
+    ours = get_model_version(model_uri(model, challenger))
+    loaded = load_model(ours.uri)
     task = task_of(loaded)
     check_policy_task(policy, task, f"{model}/{ours.version}", where)
     scored = score_model(loaded, f"{model}/{ours.version}", frame, label)
     try:
-        theirs = knot.get_model_version(f"models:/{model}@{champion}")
+        theirs = get_model_version(f"models:/{model}@{champion}")
     except NotFound:
         theirs = None
     rival = None
     if theirs is not None:
-        rival_model = knot.load_model(theirs.uri)
+        rival_model = load_model(theirs.uri)
         rival = score_model(rival_model, f"{model}/{theirs.version}", frame, label)
     segments = frame[policy.segment].to_numpy() if policy.segment else None
     y_true = labels_of(frame, label, policy.label_map)

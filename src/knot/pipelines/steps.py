@@ -4,7 +4,7 @@
     def clean(frame: pd.DataFrame, min_age: int = 18) -> pd.DataFrame: ...
 
 Called outside a pipeline, a step is the plain function. Called while a pipeline body
-is being traced, it records a node and returns a Handle (see pipeline_graph).
+is being traced, it records a node and returns a Handle (see knot.pipelines.graph).
 
 A step's code digest is part of its cache key: the sha256 of its qualified name and
 its source, parsed and unparsed without decorators, comments or docstring, so
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, overload
 
 from knot.errors import Invalid
+from knot.pipelines.graph import current_trace, reject_handles
 
 __all__ = ["Step", "code_digest", "step"]
 
@@ -69,8 +70,6 @@ class Step:
         return self._digest
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from knot.automation.pipeline_graph import current_trace, reject_handles
-
         trace = current_trace()
         if trace is not None:
             return trace.add(self, args, kwargs)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from knot.automation import cache, pipeline_store
-from knot.automation.pipeline_graph import Node, map_nested
-from knot.automation.pipeline_result import StepResult
-from knot.automation.pipeline_values import StoredValue, lineage_node
 from knot.governance.lineage import Edge, add_edges
+from knot.pipelines import cache, executions
+from knot.pipelines.graph import Node, map_nested
+from knot.pipelines.result import StepResult
+from knot.pipelines.values import StoredValue, lineage_node
 from knot.store.database import Database
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class ExecutionRecord:
             relation = "reused" if cached else "output"
             edges.append(Edge(*step_run, relation, *self._node_of(output)))
         with self.db.write() as conn:
-            pipeline_store.record_step(conn, self.root_run_id, result)
+            executions.record_step(conn, self.root_run_id, result)
             if result.status == "ran" and output is not None and self.caching[result.name]:
                 cache.record(conn, result.cache_key or "", result.step, output, result.run_id or "")
             add_edges(conn, edges)

@@ -52,9 +52,9 @@ from pydantic import (
     model_validator,
 )
 
-from knot.automation.config_file import load_config
-from knot.automation.evaluate import ComparisonPolicy, check_policy_task
 from knot.errors import Invalid
+from knot.gates.config_file import load_config
+from knot.gates.evaluate import ComparisonPolicy, check_policy_task
 from knot.monitoring.metric_table import check_metric_task, metric_info
 from knot.registry.task import Task
 
@@ -109,7 +109,7 @@ class EvaluationConfig(ComparisonPolicy):
 
 
 class CanaryConfig(_Section):
-    """How the challenger is judged on live traffic (see knot.automation.loop_canary)."""
+    """How the challenger is judged on live traffic (see knot.loop.canary)."""
 
     weight: float = Field(gt=0, le=1)
     watch_seconds: float = Field(default=300, ge=0)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from knot.errors import Invalid
 
 if TYPE_CHECKING:
-    from knot.automation.steps import Step
+    from knot.pipelines.steps import Step
 
 __all__ = [
     "Handle",

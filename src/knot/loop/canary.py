@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from knot.automation.loop_config import CanaryConfig
+from knot.loop.config import CanaryConfig
 from knot.monitoring.metric_table import metric_info
 from knot.registry.task import Task
 

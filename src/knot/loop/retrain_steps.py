@@ -1,5 +1,5 @@
 """The steps of one retraining, each ending in one transaction that moves the loop's
-persisted state with its lineage edges and audit rows (see knot.automation.loop).
+persisted state with its lineage edges and audit rows (see knot.loop.controller).
 
 `RetrainSteps` is the base of the Controller: it holds what every step needs (the
 model's config, the database, this controller's owner name) and one method per state.
@@ -11,9 +11,12 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-from knot.automation.loop_canary import judge, read_canary
-from knot.automation.loop_config import LoopConfig, resolve_pipeline
-from knot.automation.loop_state import (
+from knot.errors import Conflict, Invalid, KnotError, NotFound
+from knot.governance import audit
+from knot.governance.lineage import Edge, add_edges
+from knot.loop.canary import judge, read_canary
+from knot.loop.config import LoopConfig, resolve_pipeline
+from knot.loop.state import (
     LeaseLost,
     LoopState,
     State,
@@ -22,14 +25,19 @@ from knot.automation.loop_state import (
     transition,
     update_retrain,
 )
-from knot.automation.pipeline import Pipeline
-from knot.automation.triggers import Fired, advance, poll
-from knot.errors import Conflict, Invalid, KnotError, NotFound
-from knot.governance import audit
-from knot.governance.lineage import Edge, add_edges
+from knot.loop.triggers import Fired, advance, poll
 from knot.monitoring.metric_table import check_metric_task
+from knot.pipelines.pipeline import Pipeline
 from knot.registry.entities import ModelVersion
+from knot.registry.fluent import (
+    delete_alias,
+    get_model_version,
+    list_promotion_requests,
+    promote,
+    set_alias,
+)
 from knot.registry.task import Task, model_task
+from knot.serving.traffic import clear_traffic, set_traffic
 from knot.store.database import Database, now_ms
 
 __all__ = ["CHALLENGER", "RetrainSteps"]
@@ -63,8 +71,6 @@ class RetrainSteps:
         return retrain
 
     def _train(self, state: LoopState) -> None:
-        import knot
-
         retrain = state.retrain_id
         assert retrain is not None
         self.say(f"training: {self.config.pipeline}")
@@ -84,7 +90,7 @@ class RetrainSteps:
                     f"{version.version}, not a version of {self.model}",
                     field="pipeline",
                 )
-            knot.set_alias(self.model, CHALLENGER, version.version)
+            set_alias(self.model, CHALLENGER, version.version)
         except LeaseLost:
             raise
         except Exception as exc:  # a failing pipeline ends this retraining, not the loop
@@ -101,8 +107,7 @@ class RetrainSteps:
         self.say(f"trained challenger {self.model}/{version.version}")
 
     def _evaluate(self, state: LoopState) -> None:
-        import knot
-        from knot.automation.evaluate import evaluate_challenger
+        from knot.gates.evaluate import evaluate_challenger
 
         retrain, version = state.retrain_id, int(state.detail["challenger"])
         assert retrain is not None
@@ -153,7 +158,7 @@ class RetrainSteps:
         detail["task"] = task
         # taken before the traffic moves: the first challenger answers fall after it
         detail["canary_started"] = now_ms()
-        knot.set_traffic(self.model, challenger=CHALLENGER, weight=canary.weight)
+        set_traffic(self.model, challenger=CHALLENGER, weight=canary.weight)
         with self.db.write() as conn:
             self._move(conn, state, State.CANARY, retrain, detail)
         self.say(
@@ -187,12 +192,10 @@ class RetrainSteps:
         return None
 
     def _promote(self, state: LoopState) -> None:
-        import knot
-
         retrain, version = state.retrain_id, int(state.detail["challenger"])
         assert retrain is not None
         try:
-            request = knot.promote(self.model, version, "champion", comment=f"retrain {retrain}")
+            request = promote(self.model, version, "champion", comment=f"retrain {retrain}")
         except Conflict as exc:  # the registry's policy thresholds said no
             self._finish(state, "rolled_back", exc.message)
             return
@@ -207,10 +210,8 @@ class RetrainSteps:
         self._finish(state, "promoted", f"{self.model}/{version} is the champion{why}")
 
     def _await_approval(self, state: LoopState) -> str | None:
-        import knot
-
         request_id = state.detail["request_id"]
-        requests = {r.request_id: r for r in knot.list_promotion_requests(self.model)}
+        requests = {r.request_id: r for r in list_promotion_requests(self.model)}
         request = requests.get(request_id)
         if request is None or request.status.value == "pending":
             return f"waiting for approval of promotion request {request_id}"
@@ -229,15 +230,13 @@ class RetrainSteps:
     ) -> None:
         """End the retraining: traffic back to the champion, the challenger alias gone,
         the outcome recorded, the loop idle."""
-        import knot
-
         retrain = state.retrain_id
         assert retrain is not None
         # a model the pipeline never registered has neither traffic nor a challenger alias;
         # an interrupted attempt may have removed them already
         with suppress(NotFound):
-            knot.clear_traffic(self.model)
-            knot.delete_alias(self.model, CHALLENGER)
+            clear_traffic(self.model)
+            delete_alias(self.model, CHALLENGER)
         with self.db.write() as conn:
             finish_retrain(conn, retrain, status, reason)
             last = {"last_retrain": retrain, "last_status": status, **(detail or {})}
@@ -281,9 +280,7 @@ def _task(model: str, version: int) -> Task | None:
 
 
 def _alias_version(model: str, alias: str) -> int | None:
-    import knot
-
     try:
-        return knot.get_model_version(f"models:/{model}@{alias}").version
+        return get_model_version(f"models:/{model}@{alias}").version
     except NotFound:
         return None

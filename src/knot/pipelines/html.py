@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from knot.automation.pipeline_result import PipelineResult
+from knot.pipelines.result import PipelineResult
 
 __all__ = ["write_html"]
 
