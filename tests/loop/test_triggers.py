@@ -10,7 +10,7 @@ from knot.loop import tables as loop_tables
 from knot.loop.config import TriggerConfig
 from knot.loop.state import loop_db
 from knot.loop.triggers import advance, next_fire, poll, request_manual
-from tests.automation.conftest_loop import frame, register
+from tests.gates.churn_models import frame, register
 from tests.migrations import assert_migration_builds
 
 MINUTE = 60_000

@@ -17,7 +17,7 @@ import knot
 from knot.cli import app
 from knot.errors import Invalid, NotFound
 from knot.gates.check import load_check_config
-from tests.automation.conftest_loop import frame, holdout, register
+from tests.gates.churn_models import frame, holdout, register
 
 __all__ = ["holdout"]
 

@@ -18,7 +18,7 @@ from knot.gates.fairness import (
     equal_opportunity_difference,
     fairness_gap,
 )
-from tests.automation.conftest_loop import frame, holdout, register
+from tests.gates.churn_models import frame, holdout, register
 
 __all__ = ["holdout"]
 

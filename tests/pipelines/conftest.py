@@ -1,4 +1,4 @@
-"""Fixtures for the automation tests: a real local Ray cluster, started once per session.
+"""Fixtures for the pipeline tests: a real local Ray cluster, started once per session.
 
 The head runs `ray start --head --block` in a process group of its own on 127.0.0.1,
 with 2 CPUs and a small object store; at the end that group (and only it) is stopped,
