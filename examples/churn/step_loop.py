@@ -19,9 +19,9 @@ from step_data import RULES
 from step_monitoring import LiveService
 
 import knot
-from knot.automation.loop import Controller
-from knot.automation.loop_config import LoopConfig
 from knot.governance.identity import acting_as
+from knot.loop.config import LoopConfig
+from knot.loop.controller import Controller
 
 console = Console()
 

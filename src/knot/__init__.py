@@ -17,24 +17,24 @@ from typing import TYPE_CHECKING, Any
 from knot._version import __version__
 
 if TYPE_CHECKING:
-    from knot.automation.check import check
-    from knot.automation.check_result import CheckReport
-    from knot.automation.evaluate import ComparisonPolicy, Evaluation, evaluate_challenger
-    from knot.automation.loop import retrain
-    from knot.automation.pipeline import Pipeline, get_pipeline_run, pipeline
-    from knot.automation.pipeline_result import PipelineFailed, PipelineResult, StepResult
-    from knot.automation.steps import Step, step
     from knot.data.entities import Dataset, DatasetVersion
     from knot.data.report import ValidationReport
     from knot.data.rules import RuleSet
     from knot.errors import Conflict, Corrupted, Invalid, KnotError, NotFound, SchemaTooNew
+    from knot.gates.check import check
+    from knot.gates.evaluate import ComparisonPolicy, Evaluation, evaluate_challenger
+    from knot.gates.report import CheckReport
     from knot.governance.fluent import lineage
     from knot.governance.lineage_graph import LineageGraph
+    from knot.loop.controller import retrain
     from knot.monitoring.drift import drift
     from knot.monitoring.drift_report import DriftReport
     from knot.monitoring.feedback import feedback
     from knot.packaging.from_registry import pack_model_version
     from knot.packaging.loading import load_model_from_kit
+    from knot.pipelines.pipeline import Pipeline, get_pipeline_run, pipeline
+    from knot.pipelines.result import PipelineFailed, PipelineResult, StepResult
+    from knot.pipelines.steps import Step, step
     from knot.registry.card import model_card
     from knot.registry.entities import (
         LoggedModel,
@@ -206,20 +206,20 @@ __all__ = [
 ]
 
 _HOME = {
-    "check": "knot.automation.check",
-    "CheckReport": "knot.automation.check_result",
-    "ComparisonPolicy": "knot.automation.evaluate",
-    "Evaluation": "knot.automation.evaluate",
-    "evaluate_challenger": "knot.automation.evaluate",
-    "retrain": "knot.automation.loop",
-    "Pipeline": "knot.automation.pipeline",
-    "get_pipeline_run": "knot.automation.pipeline",
-    "pipeline": "knot.automation.pipeline",
-    "PipelineFailed": "knot.automation.pipeline_result",
-    "PipelineResult": "knot.automation.pipeline_result",
-    "StepResult": "knot.automation.pipeline_result",
-    "Step": "knot.automation.steps",
-    "step": "knot.automation.steps",
+    "check": "knot.gates.check",
+    "CheckReport": "knot.gates.report",
+    "ComparisonPolicy": "knot.gates.evaluate",
+    "Evaluation": "knot.gates.evaluate",
+    "evaluate_challenger": "knot.gates.evaluate",
+    "retrain": "knot.loop.controller",
+    "Pipeline": "knot.pipelines.pipeline",
+    "get_pipeline_run": "knot.pipelines.pipeline",
+    "pipeline": "knot.pipelines.pipeline",
+    "PipelineFailed": "knot.pipelines.result",
+    "PipelineResult": "knot.pipelines.result",
+    "StepResult": "knot.pipelines.result",
+    "Step": "knot.pipelines.steps",
+    "step": "knot.pipelines.steps",
     "ActiveRun": "knot.tracking.run",
     "Experiment": "knot.store.entities",
     "MetricPoint": "knot.store.entities",

@@ -34,7 +34,7 @@ def environment(home: Path, **env: str) -> dict[str, str]:
     """This process's environment with KNOT_HOME=home, no store or token settings, and
     the installed `knot` first on PATH."""
     environ = {k: v for k, v in os.environ.items() if k not in _UNSET}
-    # the repository root lets a loop.yaml name tests.automation.loop_pipelines
+    # the repository root lets a loop.yaml name tests.loop.loop_pipelines
     path = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     environ.update(
         KNOT_HOME=str(home),

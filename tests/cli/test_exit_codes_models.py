@@ -13,7 +13,6 @@ import yaml
 import knot
 from knot.packaging.pack import pack_folder
 from knot.packaging.signing import generate_keys, sign
-from tests.automation.conftest_loop import frame, register
 from tests.cli.knot_process import (
     assert_check_failed,
     assert_error,
@@ -21,6 +20,7 @@ from tests.cli.knot_process import (
     prepared_home,
     run,
 )
+from tests.gates.churn_models import frame, register
 from tests.packaging.conftest import write_context
 
 
@@ -55,7 +55,7 @@ def test_knot_verify_exits_1_unless_the_key_signed_the_kit(kits: Path) -> None:
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Model churn with a good champion (v1), dataset holdout@1, and a loop.yaml per
-    retraining pipeline of tests.automation.loop_pipelines beside the home."""
+    retraining pipeline of tests.loop.loop_pipelines beside the home."""
     with prepared_home(tmp_path_factory, "exit-loop") as home:
         knot.register_dataset("holdout", frame(400, seed=2))
         register("good", alias="champion")
@@ -63,7 +63,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         for pipeline in ("train_good", "train_worse", "not_a_version"):
             config = {
                 "model": "churn",
-                "pipeline": f"tests.automation.loop_pipelines:{pipeline}",
+                "pipeline": f"tests.loop.loop_pipelines:{pipeline}",
                 "evaluation": evaluation,
             }
             path = home.parent / f"{pipeline}.yaml"

@@ -12,10 +12,10 @@ from knot.cli._exit import check_failed
 from knot.cli._output import print_json
 
 if TYPE_CHECKING:
-    from knot.automation.check_result import CheckReport
+    from knot.gates.report import CheckReport
 
 CONFIG = typer.Option(
-    Path("knot-check.yaml"), "--config", "-c", help="The gates file (see knot.automation.check)."
+    Path("knot-check.yaml"), "--config", "-c", help="The gates file (see knot.gates.check)."
 )
 
 
@@ -32,7 +32,7 @@ def check(
     from rich.console import Console
     from rich.progress import Progress
 
-    from knot.automation.check import gate_count, load_check_config, run_check
+    from knot.gates.check import gate_count, load_check_config, run_check
 
     parsed = load_check_config(config)
     if candidate is not None:
@@ -46,7 +46,7 @@ def check(
 
         report = run_check(parsed, config.parent, origin=str(config), on_gate=advance)
     if html is not None:
-        from knot.automation.check_html import write_check_html
+        from knot.gates.html import write_check_html
 
         written = write_check_html(report, html)
         console.print(f"report written to {written}")

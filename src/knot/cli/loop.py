@@ -1,5 +1,5 @@
 """`knot loop run|status` and `knot retrain`: the continuous-training controller of a
-model, driven by its loop.yaml (see knot.automation.loop_config)."""
+model, driven by its loop.yaml (see knot.loop.config)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from knot.cli._exit import check_failed
 from knot.cli._output import fmt_time, print_json, print_table
 
 if TYPE_CHECKING:
-    from knot.automation.loop import Controller
-    from knot.automation.loop_config import LoopConfig
+    from knot.loop.config import LoopConfig
+    from knot.loop.controller import Controller
 
 app = typer.Typer(
     help="The retrain loop: triggers -> challenger -> evaluation -> canary -> promotion.",
@@ -27,8 +27,8 @@ LEASE = typer.Option(
 
 
 def _config(model: str, config: Path) -> LoopConfig:
-    from knot.automation.loop_config import load_loop_config
     from knot.errors import Invalid
+    from knot.loop.config import load_loop_config
 
     parsed = load_loop_config(config)
     if parsed.model != model:
@@ -43,7 +43,7 @@ def _config(model: str, config: Path) -> LoopConfig:
 def _controller(model: str, config: Path, lease_seconds: float, owner: str | None) -> Controller:
     from rich.console import Console
 
-    from knot.automation.loop import Controller
+    from knot.loop.controller import Controller
 
     parsed = _config(model, config)
     console = Console(stderr=True)
@@ -87,8 +87,8 @@ def retrain(
     retraining failed (its pipeline or evaluation raised)."""
     from rich.console import Console
 
-    from knot.automation.loop import retrain as run_retrain
     from knot.errors import KnotError
+    from knot.loop.controller import retrain as run_retrain
 
     parsed = _config(model, config)
     console = Console(stderr=True)
@@ -115,7 +115,7 @@ def status(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Where the loop of MODEL is, who holds it, and its retrainings."""
-    from knot.automation.loop_state import list_retrains, loop_db, read_state
+    from knot.loop.state import list_retrains, loop_db, read_state
 
     db = loop_db()
     state = read_state(db, model)

@@ -29,8 +29,8 @@ def run(
     """Run a pipeline; prints, per step, whether it ran or came from the cache."""
     from rich.console import Console
 
-    from knot.automation.pipeline_loading import load_pipeline, parse_params
-    from knot.automation.pipeline_result import PipelineFailed
+    from knot.pipelines.loading import load_pipeline, parse_params
+    from knot.pipelines.result import PipelineFailed
 
     pipeline = load_pipeline(target)
     params = parse_params(pipeline, param or [])
@@ -66,11 +66,11 @@ def show(
     """Show what one pipeline execution did: each step's status and whether it was cached."""
     from rich.console import Console
 
-    from knot.automation.pipeline import get_pipeline_run
+    from knot.pipelines.pipeline import get_pipeline_run
 
     result = get_pipeline_run(run_id)
     if html is not None:
-        from knot.automation.pipeline_html import write_html
+        from knot.pipelines.html import write_html
 
         write_html(result, html)
         typer.echo(f"wrote {html}", err=True)

@@ -1,6 +1,6 @@
 """The one table of model quality metrics: the task each one measures, which direction
 is better, and whether it needs the positive-class score. Held-out evaluation
-(knot.automation.evaluate_metrics), live performance (model_metrics), alert rules and
+(knot.gates.evaluate_metrics), live performance (model_metrics), alert rules and
 the retrain loop's canary all read it, so a metric means the same thing everywhere and a
 rule naming one can be checked against the model's task (knot.registry.task)."""
 

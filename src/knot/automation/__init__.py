@@ -1,1 +1,0 @@
-"""Automation: pipelines (steps, caching, executors), triggers and the retrain loop."""

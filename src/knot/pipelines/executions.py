@@ -1,0 +1,164 @@
+"""The record of pipeline executions, step by step (tables pipeline_executions and
+pipeline_steps): what `resume=` reuses and what `knot pipeline show` prints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from knot.errors import NotFound
+from knot.pipelines.result import PipelineResult, StepResult
+from knot.pipelines.tables import pipeline_executions, pipeline_steps
+from knot.pipelines.values import StoredValue
+from knot.store import validate
+from knot.store.database import now_ms
+
+__all__ = [
+    "FinishedStep",
+    "end_execution",
+    "finished_steps",
+    "load_execution",
+    "record_step",
+    "start_execution",
+]
+
+
+@dataclass(frozen=True)
+class FinishedStep:
+    """A step an execution completed: what a resumed execution may reuse."""
+
+    node: str
+    cache_key: str | None
+    output: StoredValue
+    run_id: str
+
+
+def start_execution(
+    conn: Connection,
+    *,
+    run_id: str,
+    pipeline: str,
+    executor: str,
+    params: dict[str, Any],
+    resumed_from: str | None,
+    nodes: Sequence[tuple[str, str, Sequence[str]]],
+) -> None:
+    """Record a new execution and its nodes (node key, step name, upstream nodes) as
+    pending."""
+    conn.execute(
+        pipeline_executions.insert().values(
+            run_id=run_id,
+            pipeline=pipeline,
+            status="running",
+            executor=executor,
+            params=json.dumps(params, sort_keys=True, default=repr),
+            resumed_from=resumed_from,
+            started_at=now_ms(),
+        )
+    )
+    rows = [
+        {"pipeline_run_id": run_id, "node": node, "position": i, "step": step}
+        | {"upstream": json.dumps(list(upstream)), "status": "pending", "attempts": 0}
+        for i, (node, step, upstream) in enumerate(nodes)
+    ]
+    if rows:
+        conn.execute(pipeline_steps.insert(), rows)
+
+
+def record_step(conn: Connection, pipeline_run_id: str, result: StepResult) -> None:
+    """Store the final state of one step of an execution."""
+    t = pipeline_steps
+    ended = None
+    if result.started_at is not None:
+        ended = result.started_at + round(result.seconds * 1000)
+    conn.execute(
+        update(t)
+        .where(t.c.pipeline_run_id == pipeline_run_id, t.c.node == result.name)
+        .values(
+            status=result.status,
+            cache_key=result.cache_key,
+            output_digest=result.output_digest,
+            output_kind=result.output_kind,
+            run_id=result.run_id,
+            from_run=result.from_run,
+            attempts=result.attempts,
+            error=result.error,
+            started_at=result.started_at,
+            ended_at=ended,
+        )
+    )
+
+
+def end_execution(conn: Connection, run_id: str, status: str, error: str | None) -> None:
+    t = pipeline_executions
+    conn.execute(
+        update(t).where(t.c.run_id == run_id).values(status=status, error=error, ended_at=now_ms())
+    )
+
+
+def finished_steps(conn: Connection, run_id: str) -> dict[str, FinishedStep]:
+    """The steps execution `run_id` completed (ran or reused), by node key."""
+    _execution_row(conn, run_id)
+    t = pipeline_steps
+    rows = conn.execute(
+        select(t).where(
+            t.c.pipeline_run_id == run_id,
+            t.c.status.in_(("ran", "cached")),
+            t.c.output_digest.is_not(None),
+        )
+    )
+    return {
+        r.node: FinishedStep(
+            r.node, r.cache_key, StoredValue(r.output_digest, r.output_kind), r.run_id
+        )
+        for r in rows
+    }
+
+
+def load_execution(conn: Connection, run_id: str) -> PipelineResult:
+    """An execution as a PipelineResult (without its output value)."""
+    execution = _execution_row(conn, run_id)
+    t = pipeline_steps
+    rows = conn.execute(select(t).where(t.c.pipeline_run_id == run_id).order_by(t.c.position)).all()
+    steps = [
+        StepResult(
+            name=r.node,
+            status=r.status if r.status in ("ran", "cached", "failed") else "skipped",
+            run_id=r.run_id,
+            cache_key=r.cache_key,
+            seconds=((r.ended_at or 0) - (r.started_at or 0)) / 1000,
+            attempts=r.attempts,
+            step=r.step,
+            output_digest=r.output_digest,
+            output_kind=r.output_kind,
+            from_run=r.from_run,
+            error=r.error,
+            started_at=r.started_at,
+            upstream=tuple(json.loads(r.upstream)),
+        )
+        for r in rows
+    ]
+    return PipelineResult(
+        pipeline=execution.pipeline,
+        run_id=run_id,
+        status=execution.status,
+        steps=steps,
+        executor=execution.executor,
+    )
+
+
+def _execution_row(conn: Connection, run_id: str) -> Any:
+    validate.check_run_id(run_id)
+    t = pipeline_executions
+    row = conn.execute(select(t).where(t.c.run_id == run_id)).first()
+    if row is None:
+        raise NotFound(
+            f"no pipeline execution has run id {run_id!r}; pipeline runs carry the tag "
+            "knot.pipeline (knot runs list -f \"tags.knot.pipeline = 'NAME'\")",
+            field="run_id",
+        )
+    return row
