@@ -64,7 +64,6 @@ if TYPE_CHECKING:
     )
     from knot.registry.model_folder import LoadedModel
     from knot.serving.traffic import Traffic, clear_traffic, get_traffic, set_traffic
-    from knot.store.entities import Experiment, MetricPoint, Run, RunStatus
     from knot.tracking.autolog import autolog
     from knot.tracking.compare import compare_runs
     from knot.tracking.datasets import (
@@ -80,6 +79,7 @@ if TYPE_CHECKING:
         set_dataset_rules,
         validate_dataset,
     )
+    from knot.tracking.entities import Experiment, MetricPoint, Run, RunStatus
     from knot.tracking.fluent import (
         active_run,
         create_experiment,
@@ -221,10 +221,10 @@ _HOME = {
     "Step": "knot.automation.steps",
     "step": "knot.automation.steps",
     "ActiveRun": "knot.tracking.run",
-    "Experiment": "knot.store.entities",
-    "MetricPoint": "knot.store.entities",
-    "Run": "knot.store.entities",
-    "RunStatus": "knot.store.entities",
+    "Experiment": "knot.tracking.entities",
+    "MetricPoint": "knot.tracking.entities",
+    "Run": "knot.tracking.entities",
+    "RunStatus": "knot.tracking.entities",
     "Conflict": "knot.errors",
     "Corrupted": "knot.errors",
     "Invalid": "knot.errors",

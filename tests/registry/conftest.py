@@ -17,9 +17,10 @@ from tests.postgres import PostgresServer
 from knot.registry.entities import Environment, VersionSource
 from knot.registry.protocol import RegistryStore
 from knot.registry.stores import open_registry_store
-from knot.store import TrackingStore, open_tracking_store
+from knot.store import open_tracking_store
 from knot.store.database import Database
-from knot.store.entities import ArtifactRecord, Batch
+from knot.tracking.entities import ArtifactRecord, Batch
+from knot.tracking.protocol import TrackingStore
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ import pytest
 
 from knot.client.rest_store import RestTrackingStore, encode_batch
 from knot.errors import Conflict, Invalid, KnotError, NotFound, Unavailable
-from knot.store import TrackingStore, open_tracking_store
-from knot.store.entities import ArtifactRecord, Batch, RunSource, RunStatus
+from knot.store import open_tracking_store
+from knot.tracking.entities import ArtifactRecord, Batch, RunSource, RunStatus
+from knot.tracking.protocol import TrackingStore
 from knot.tracking.sql_store import SqlTrackingStore
 from tests.servers import free_port
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, overload
 from knot.automation.pipeline_graph import Trace, current_trace, map_handles, tracing
 from knot.automation.pipeline_result import PipelineResult
 from knot.errors import Invalid, KnotError
-from knot.store import validate
+from knot.tracking import validate
 
 if TYPE_CHECKING:
     from rich.progress import Progress

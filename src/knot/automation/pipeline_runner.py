@@ -34,7 +34,7 @@ from knot.automation.pipeline_result import (
 )
 from knot.automation.pipeline_values import StoredValue, load_value
 from knot.store.database import Database, now_ms
-from knot.store.entities import RunStatus
+from knot.tracking.entities import RunStatus
 
 if TYPE_CHECKING:
     from rich.progress import Progress

@@ -14,8 +14,8 @@ from knot.automation.pipeline_result import PipelineResult, StepResult
 from knot.automation.pipeline_values import StoredValue
 from knot.automation.tables import pipeline_executions, pipeline_steps
 from knot.errors import NotFound
-from knot.store import validate
 from knot.store.database import now_ms
+from knot.tracking import validate
 
 __all__ = [
     "FinishedStep",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from knot.registry.entities import ModelVersion, PromotionRequest, TrainingData
-from knot.store.entities import Run
+from knot.tracking.entities import Run
 
 __all__ = ["Card", "Section", "build_card", "model_card", "render_markdown"]
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from knot.errors import Invalid, KnotError, Unavailable
-from knot.store.protocol import TrackingStore
+from knot.tracking.protocol import TrackingStore
 
 __all__ = ["STORE_ENV", "StoreHolder", "app_from_env", "create_app", "get_store", "open_store"]
 

@@ -31,8 +31,8 @@ from starlette.concurrency import run_in_threadpool
 from knot.errors import Invalid
 from knot.server.app import StoreHolder
 from knot.server.schemas import BatchBody, KeyValueColumns
-from knot.store import validate
-from knot.store.entities import Batch
+from knot.tracking import validate
+from knot.tracking.entities import Batch
 
 __all__ = ["MAX_BATCH_BYTES", "decode_batch", "document", "router"]
 

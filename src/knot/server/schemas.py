@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from knot.store.entities import NewRun, RunSource, RunStatus
+from knot.tracking.entities import NewRun, RunSource, RunStatus
 
 __all__ = [
     "BatchBody",

@@ -13,8 +13,8 @@ from knot.errors import NotFound
 from knot.paths import check_relative_path
 from knot.server.app import get_store
 from knot.server.schemas import ExperimentCreate, RunCreate, RunSearch, RunStatusUpdate
-from knot.store.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunPage
-from knot.store.protocol import TrackingStore
+from knot.tracking.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunPage
+from knot.tracking.protocol import TrackingStore
 
 __all__ = ["router"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knot.store.backends import backend_for, schemes
-from knot.store.protocol import TrackingStore
+from knot.tracking.protocol import TrackingStore
 
 __all__ = ["TrackingStore", "open_tracking_store", "register_scheme"]
 

@@ -9,8 +9,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from knot.errors import Conflict
-from knot.store import validate
-from knot.store.entities import ArtifactRecord, Run, RunStatus
+from knot.tracking import validate
+from knot.tracking.entities import ArtifactRecord, Run, RunStatus
 
 if TYPE_CHECKING:
     from knot.data.entities import DatasetVersion
