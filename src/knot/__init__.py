@@ -15,6 +15,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from knot._version import __version__
+from knot.backends import install as _install_backends
+
+# The areas name only their stores' protocols; knot.backends, a door above them, hands
+# each area the opener that picks SQL or REST by URI. Every `import knot.…` runs this
+# file first, so the openers are in place before any area asks for a store.
+_install_backends()
 
 if TYPE_CHECKING:
     from knot.automation.check import check

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import orjson
 import pytest
 
+from knot.backends import open_tracking_store
 from knot.client.rest_store import RestTrackingStore, encode_batch
 from knot.errors import Conflict, Invalid, KnotError, NotFound, Unavailable
-from knot.store import open_tracking_store
 from knot.tracking.entities import ArtifactRecord, Batch, RunSource, RunStatus
 from knot.tracking.protocol import TrackingStore
 from knot.tracking.sql_store import SqlTrackingStore

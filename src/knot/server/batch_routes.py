@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from knot.errors import Invalid
-from knot.server.app import StoreHolder
+from knot.server.deps import StoreHolder
 from knot.server.schemas import BatchBody, KeyValueColumns
 from knot.tracking import validate
 from knot.tracking.entities import Batch

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from knot.errors import NotFound
 from knot.paths import check_relative_path
-from knot.server.app import get_store
+from knot.server.deps import get_store
 from knot.server.schemas import ExperimentCreate, RunCreate, RunSearch, RunStatusUpdate
 from knot.tracking.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunPage
 from knot.tracking.protocol import TrackingStore
