@@ -108,7 +108,10 @@ def open_traffic(registry: RegistryStore) -> TrafficRecords:
         return TrafficStore(db)
     uri = str(getattr(registry, "uri", ""))
     if backend_of(uri) == "sql":
-        raise Invalid(f"the registry on {uri!r} has no database for traffic records")
+        raise Invalid(
+            f"the registry store on {uri!r} has no database for traffic records; open it "
+            "with knot.backends.open_registry_store"
+        )
     from knot.client.rest_traffic import open_rest_traffic
 
     return open_rest_traffic(registry)
