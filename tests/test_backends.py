@@ -112,3 +112,11 @@ def test_the_cli_resolves_a_model_alias_in_lineage(tmp_path: Path) -> None:
     assert graph["root"] == {"kind": "model_version", "id": "churn/3", "layer": 0}
     assert {e["relation"] for e in graph["edges"]} == {"produced", "input", "output"}
     assert_error(run(home, "lineage", "models:/churn/3", KNOT_STORE="ftp://x/y"), "ftp://x/y")
+
+
+def test_traffic_needs_the_registry_store_a_backend_opened() -> None:
+    class Bare:  # a registry store on a SQL URI that keeps no Database
+        uri = "sqlite:////tmp/knot.db"
+
+    with pytest.raises(Invalid, match=r"no database for traffic records.*open_registry_store"):
+        open_traffic(Bare())  # type: ignore[arg-type]
