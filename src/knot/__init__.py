@@ -15,6 +15,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from knot._version import __version__
+from knot.backends import install as _install_backends
+
+# The areas name only their stores' protocols; knot.backends, a door above them, hands
+# each area the opener that picks SQL or REST by URI. Every `import knot.…` runs this
+# file first, so the openers are in place before any area asks for a store.
+_install_backends()
 
 if TYPE_CHECKING:
     from knot.data.entities import Dataset, DatasetVersion
@@ -64,7 +70,6 @@ if TYPE_CHECKING:
     )
     from knot.registry.model_folder import LoadedModel
     from knot.serving.traffic import Traffic, clear_traffic, get_traffic, set_traffic
-    from knot.store.entities import Experiment, MetricPoint, Run, RunStatus
     from knot.tracking.autolog import autolog
     from knot.tracking.compare import compare_runs
     from knot.tracking.datasets import (
@@ -80,6 +85,7 @@ if TYPE_CHECKING:
         set_dataset_rules,
         validate_dataset,
     )
+    from knot.tracking.entities import Experiment, MetricPoint, Run, RunStatus
     from knot.tracking.fluent import (
         active_run,
         create_experiment,
@@ -221,10 +227,10 @@ _HOME = {
     "Step": "knot.pipelines.steps",
     "step": "knot.pipelines.steps",
     "ActiveRun": "knot.tracking.run",
-    "Experiment": "knot.store.entities",
-    "MetricPoint": "knot.store.entities",
-    "Run": "knot.store.entities",
-    "RunStatus": "knot.store.entities",
+    "Experiment": "knot.tracking.entities",
+    "MetricPoint": "knot.tracking.entities",
+    "Run": "knot.tracking.entities",
+    "RunStatus": "knot.tracking.entities",
     "Conflict": "knot.errors",
     "Corrupted": "knot.errors",
     "Invalid": "knot.errors",

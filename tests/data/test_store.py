@@ -18,7 +18,7 @@ from knot.data.store import DatasetStore
 from knot.data.tables import dataset_versions
 from knot.errors import Corrupted, Invalid, NotFound
 from knot.governance import audit
-from knot.store.tables import audit_log
+from knot.governance.tables import audit_log
 
 RULES = {"columns": {"age": {"min": 18, "max": 120}}}
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from knot.governance.store import GovernanceStore, open_governance
+from knot.backends import open_governance
+from knot.governance.protocol import GovernanceStore
 from knot.store.database import Database
 from tests.postgres import PostgresServer
 

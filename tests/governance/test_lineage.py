@@ -3,13 +3,18 @@ version and on, up and down stream, with a depth limit, cycles and bad reference
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from knot.errors import Invalid, NotFound
-from knot.governance import refs
 from knot.governance.lineage import Edge, add_edges
 from knot.governance.lineage_graph import LineageGraph
 from knot.governance.refs import NodeRef, parse_ref
+from knot.governance.sql_store import SqlGovernance
+from knot.registry.tables import model_aliases, model_versions, registered_models
+from knot.store.database import Database
+from knot.tracking.tables import experiments, runs
 from tests.governance.conftest import Backend
 
 RUN_A, RUN_B = "a" * 32, "b" * 32
@@ -134,26 +139,41 @@ def test_bad_direction_and_depth_are_refused(churn: Backend) -> None:
         churn.store.lineage("models:/churn")
 
 
-def resolve_alias(_conn: object, name: str, alias: str) -> int:
-    """Stands in for the registry's resolver in test_an_alias_resolves_through_the_hook."""
-    if (name, alias) != ("churn", "champion"):
-        raise NotFound(f"model {name!r} has no alias {alias!r}; aliases: champion")
-    return 3
+def _register_churn_3_as_champion(db: Database) -> None:
+    """The registry's rows for churn/3 (made by run B) with the alias champion on it."""
+    by = {"created_at": 1, "created_by": "test"}
+    experiment = {"experiment_id": "e" * 32, "name": "churn", "created_at": 1}
+    run = {"run_id": RUN_B, "experiment_id": "e" * 32, "name": "b", "status": "FINISHED"}
+    version = {"name": "churn", "version": 3, "run_id": RUN_B, "artifact_path": "model"}
+    version |= {"artifact_digest": "sha256:" + "d" * 64, "flavor": "sklearn", "status": "READY"}
+    alias = {"name": "churn", "alias": "champion", "version": 3}
+    with db.write() as conn:
+        conn.execute(experiments.insert(), experiment)
+        conn.execute(runs.insert(), {**run, "start_time": 1, "user": "test"})
+        conn.execute(registered_models.insert(), {"name": "churn", "updated_at": 1, **by})
+        conn.execute(
+            model_versions.insert(), {**version, "environment": "{}", "datasets": "[]", **by}
+        )
+        conn.execute(model_aliases.insert(), {**alias, "updated_at": 1, "updated_by": "test"})
 
 
-def test_an_alias_resolves_through_the_registry_hook(
-    churn: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(refs, "ALIAS_RESOLVER", f"{__name__}:resolve_alias")
+def test_an_alias_resolves_through_the_registry(churn: Backend) -> None:
+    """knot.backends gives every SQL governance store (the server's too) the registry's
+    alias resolver, though governance sits below the registry and never imports it."""
+    _register_churn_3_as_champion(churn.db)
     graph = churn.store.lineage("models:/churn@champion", direction="up", depth=1)
     assert graph.root.key == "model_version:churn/3" and len(graph.edges) == 1
-    with pytest.raises(NotFound, match="aliases: champion"):
+    with pytest.raises(NotFound, match="champion -> 3"):
         churn.store.lineage("models:/churn@nope")
+    with pytest.raises(NotFound, match="ghost"):
+        churn.store.lineage("models:/ghost@champion")
 
 
-def test_an_alias_without_a_registry_says_to_name_the_version(
-    churn: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(refs, "ALIAS_RESOLVER", "knot.no_such_module:resolve_alias")
-    with pytest.raises(Invalid, match="models:/NAME/VERSION"):
-        churn.store.lineage("models:/churn@champion")
+def test_an_alias_without_a_registry_says_to_name_the_version(tmp_path: Path) -> None:
+    store = SqlGovernance(f"sqlite:///{tmp_path / 'knot.db'}")  # no alias resolver given
+    try:
+        with pytest.raises(Invalid, match="models:/NAME/VERSION"):
+            store.lineage("models:/churn@champion")
+        assert store.lineage("models:/churn/3").root.key == "model_version:churn/3"
+    finally:
+        store.close()

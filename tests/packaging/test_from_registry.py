@@ -73,7 +73,7 @@ def test_lineage_and_audit(churn: knot.ModelVersion) -> None:
         assert any(e.relation == "packaged" and e.to_id == packed.digest for e in edges)
         from sqlalchemy import select
 
-        from knot.store.tables import audit_log
+        from knot.governance.tables import audit_log
 
         actions = [r.action for r in conn.execute(select(audit_log.c.action))]
         assert "modelkit.pack" in actions

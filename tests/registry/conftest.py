@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from tests.postgres import PostgresServer
 
+from knot.backends import open_registry_store, open_tracking_store
 from knot.registry.entities import Environment, VersionSource
 from knot.registry.protocol import RegistryStore
-from knot.registry.stores import open_registry_store
-from knot.store import TrackingStore, open_tracking_store
 from knot.store.database import Database
-from knot.store.entities import ArtifactRecord, Batch
+from knot.tracking.entities import ArtifactRecord, Batch
+from knot.tracking.protocol import TrackingStore
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from tests.serving.models import Threshold
 
 import knot
 from knot.errors import Invalid
+from knot.governance.tables import audit_log
 from knot.registry.fast_load import parse, runtime_versions
-from knot.store.tables import audit_log
 from knot.tracking.fluent import session
 
 X = [[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]]

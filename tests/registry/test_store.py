@@ -15,6 +15,7 @@ from tests.registry.conftest import Backend
 from knot.errors import Conflict, Invalid, KnotError, NotFound
 from knot.governance import audit
 from knot.governance.lineage import Edge, add_edges, edges_from
+from knot.governance.tables import audit_log
 from knot.registry.entities import (
     MetricThreshold,
     PromotionPolicy,
@@ -22,7 +23,6 @@ from knot.registry.entities import (
     VersionStatus,
     VersionUpdate,
 )
-from knot.store.tables import audit_log
 
 AUC_POLICY = PromotionPolicy(thresholds=[MetricThreshold(metric="val_auc", value=0.8)])
 

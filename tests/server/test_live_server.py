@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from knot.client.rest_store import RestTrackingStore
-from knot.store.entities import Batch, RunStatus
+from knot.tracking.entities import Batch, RunStatus
 from tests.server.live import start_server
 
 pytestmark = pytest.mark.server

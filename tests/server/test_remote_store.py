@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 import orjson
 import pytest
 
+from knot.backends import open_tracking_store
 from knot.client.rest_store import RestTrackingStore, encode_batch
 from knot.errors import Conflict, Invalid, KnotError, NotFound, Unavailable
-from knot.store import TrackingStore, open_tracking_store
-from knot.store.entities import ArtifactRecord, Batch, RunSource, RunStatus
+from knot.tracking.entities import ArtifactRecord, Batch, RunSource, RunStatus
+from knot.tracking.protocol import TrackingStore
 from knot.tracking.sql_store import SqlTrackingStore
 from tests.servers import free_port
 

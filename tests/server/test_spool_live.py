@@ -23,8 +23,8 @@ import pytest
 import knot
 from knot.client.rest_store import RestTrackingStore
 from knot.errors import Conflict
-from knot.store.entities import RunStatus
 from knot.tracking import fluent
+from knot.tracking.entities import RunStatus
 from tests.server.live import LiveServer, start_server
 from tests.server.lossy_proxy import LossyProxy
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from knot.store import TrackingStore, open_tracking_store
+from knot.backends import open_tracking_store
+from knot.tracking.protocol import TrackingStore
 from tests.postgres import PostgresServer
 
 BACKENDS = ["sqlite", "postgres", "remote"]

@@ -9,9 +9,9 @@ from sqlalchemy import select, text
 
 from knot.errors import Conflict
 from knot.governance import audit
+from knot.governance.tables import audit_log
 from knot.store.database import Database
-from knot.store.entities import Batch, RunStatus
-from knot.store.tables import audit_log
+from knot.tracking.entities import Batch, RunStatus
 from knot.tracking.sql_store import SqlTrackingStore
 
 

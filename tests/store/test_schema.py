@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from knot.backends import open_tracking_store
 from knot.errors import Invalid, SchemaTooNew
-from knot.store import open_tracking_store
 from knot.store.engine import open_engine
 from knot.store.schema import HEAD, MIGRATIONS, current_revision, upgrade
 from tests.postgres import PostgresServer

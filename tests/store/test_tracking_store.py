@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from knot.errors import Conflict, Invalid, NotFound
-from knot.store import TrackingStore
-from knot.store.entities import ArtifactRecord, Batch, NewRun, RunSource, RunStatus
+from knot.tracking.entities import ArtifactRecord, Batch, NewRun, RunSource, RunStatus
+from knot.tracking.protocol import TrackingStore
 
 
 def _exp(store: TrackingStore) -> str:
@@ -256,7 +256,7 @@ def test_batch_with_malformed_values_is_refused_whole(tracking_store: TrackingSt
 def test_runs_created_inside_a_batch_commit_with_their_points(
     tracking_store: TrackingStore,
 ) -> None:
-    from knot.store.entities import NewRun
+    from knot.tracking.entities import NewRun
 
     exp = _exp(tracking_store)
     parent = NewRun(run_id=uuid.uuid4().hex, experiment_id=exp, user="ana", start_time=5)

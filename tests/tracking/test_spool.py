@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from knot.errors import Unavailable
-from knot.store.entities import Batch, NewRun, RunStatus
 from knot.tracking import tables
+from knot.tracking.entities import Batch, NewRun, RunStatus
 from knot.tracking.spool import Spool, decode_record, spool_folder
 from knot.tracking.sql_store import SqlTrackingStore
 from knot.tracking.writer import BatchWriter

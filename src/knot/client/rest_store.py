@@ -16,7 +16,7 @@ import orjson
 from pydantic import TypeAdapter
 
 from knot.errors import KnotError, NotFound, Unavailable, from_dict
-from knot.store.entities import (
+from knot.tracking.entities import (
     ArtifactRecord,
     Batch,
     Experiment,
@@ -26,7 +26,7 @@ from knot.store.entities import (
     RunSource,
     RunStatus,
 )
-from knot.store.validate import check_batch
+from knot.tracking.validate import check_batch
 
 __all__ = ["RestTrackingStore", "encode_batch"]
 

@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from knot.store.tables import metadata
+from knot.store.schema import metadata
 
 __all__ = ["dataset_aliases", "dataset_versions", "datasets", "validation_reports"]
 

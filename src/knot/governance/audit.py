@@ -37,9 +37,8 @@ from sqlalchemy import Connection, bindparam, func, select, text
 
 from knot.governance.audit_key import AuditKey, load_key
 from knot.governance.identity import current_actor
-from knot.governance.tables import audit_head
+from knot.governance.tables import audit_head, audit_log
 from knot.store.database import now_ms
-from knot.store.tables import audit_log
 
 __all__ = ["AuditRecord", "ChainBreak", "record", "verify"]
 

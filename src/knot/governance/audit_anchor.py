@@ -36,8 +36,8 @@ from knot.errors import Conflict, Invalid
 from knot.governance import audit
 from knot.governance.audit import GENESIS, ChainBreak
 from knot.governance.audit_key import KEY_FILE_ENV, AuditKey, create_key, key_path, load_key
+from knot.governance.tables import audit_log
 from knot.store.database import now_ms
-from knot.store.tables import audit_log
 
 __all__ = ["ANCHORS_ENV", "Anchor", "AnchorStatus", "anchor", "anchors_path", "status", "verify"]
 

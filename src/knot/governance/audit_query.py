@@ -17,8 +17,8 @@ from sqlalchemy import Connection, or_, select
 
 from knot.errors import Invalid
 from knot.governance.audit import AuditRecord
+from knot.governance.tables import audit_log
 from knot.store.database import now_ms
-from knot.store.tables import audit_log
 
 __all__ = ["AuditQuery", "parse_since", "query"]
 

@@ -6,7 +6,8 @@ import threading
 
 from knot.config import settings
 from knot.governance.lineage_graph import LineageGraph
-from knot.governance.store import GovernanceStore, open_governance
+from knot.governance.protocol import GovernanceStore
+from knot.governance.stores import open_governance
 
 __all__ = ["governance", "lineage"]
 

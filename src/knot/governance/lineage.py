@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from knot.governance.tables import lineage_edges
 from knot.store.database import now_ms
-from knot.store.tables import lineage_edges
 
 __all__ = ["Edge", "add_edges", "edges_from", "edges_to"]
 

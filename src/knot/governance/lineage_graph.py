@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Integer, String, cast, literal, literal_column, select, union_all
 
 from knot.errors import Invalid
-from knot.store.tables import lineage_edges
+from knot.governance.tables import lineage_edges
 
 __all__ = ["MAX_DEPTH", "Direction", "LineageEdge", "LineageGraph", "LineageNode", "walk"]
 

@@ -1,14 +1,13 @@
 """What a lineage reference names: `models:/churn/3`, `models:/churn@champion`,
 `run:<id>` or a bare run id, `dataset:churn@3`, or any `kind:id`.
 
-An alias belongs to the model registry, which sits above governance; it is looked up
-through ALIAS_RESOLVER, a "module:function" imported on first use (as store URIs
-pick their backend), so this layer never imports the registry.
+An alias belongs to the model registry, which sits above governance; the caller hands
+`resolve_ref` the registry's AliasResolver (knot.backends gives it to SqlGovernance),
+so this layer never imports the registry.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,14 +16,11 @@ from sqlalchemy import Connection
 
 from knot.errors import Invalid
 
-__all__ = ["ALIAS_RESOLVER", "AliasResolver", "NodeRef", "parse_ref", "resolve_ref"]
+__all__ = ["AliasResolver", "NodeRef", "parse_ref", "resolve_ref"]
 
 #: (connection, model name, alias) -> the version number the alias points at; raises
 #: knot.errors.NotFound naming the aliases that do exist.
 AliasResolver = Callable[[Connection, str, str], int]
-
-#: The registry's resolver, "module:function" (see AliasResolver).
-ALIAS_RESOLVER = "knot.registry.aliases:resolve_alias"
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -81,23 +77,17 @@ def parse_ref(ref: str) -> NodeRef:
     return NodeRef(kind, node_id)
 
 
-def _resolver() -> AliasResolver:
-    module, _, name = ALIAS_RESOLVER.partition(":")
-    try:
-        found: AliasResolver = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
+def resolve_ref(conn: Connection, ref: str, resolve_alias: AliasResolver | None) -> NodeRef:
+    """The node a reference names, with a model alias looked up by `resolve_alias` (the
+    registry's; None where there is no registry, and then an alias is refused)."""
+    node = parse_ref(ref)
+    if node.alias is None:
+        return node
+    if resolve_alias is None:
         raise Invalid(
             "model aliases need the model registry, which this Knot lacks; name the "
             "version instead: models:/NAME/VERSION",
             field="ref",
-        ) from None
-    return found
-
-
-def resolve_ref(conn: Connection, ref: str) -> NodeRef:
-    """The node a reference names, with a model alias looked up in the registry."""
-    node = parse_ref(ref)
-    if node.alias is None:
-        return node
-    version = _resolver()(conn, node.id, node.alias)
+        )
+    version = resolve_alias(conn, node.id, node.alias)
     return NodeRef("model_version", f"{node.id}/{version}")

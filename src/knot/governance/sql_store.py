@@ -7,25 +7,28 @@ from knot.governance.audit import AuditRecord, ChainBreak
 from knot.governance.audit_anchor import Anchor, AnchorStatus
 from knot.governance.audit_query import AuditQuery
 from knot.governance.lineage_graph import LineageGraph, walk
-from knot.governance.refs import resolve_ref
+from knot.governance.refs import AliasResolver, resolve_ref
 from knot.store.database import Database
 
 __all__ = ["SqlGovernance"]
 
 
 class SqlGovernance:
-    """GovernanceStore over a SQL database; `db` also holds the server's API tokens."""
+    """GovernanceStore over a SQL database; `db` also holds the server's API tokens.
+    `resolve_alias` reads `models:/NAME@ALIAS` (the registry's, given by knot.backends);
+    without it a lineage reference must name the version."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, resolve_alias: AliasResolver | None = None) -> None:
         self.uri = uri
         self.db = Database(uri)
+        self._resolve_alias = resolve_alias
 
     def __repr__(self) -> str:
         return f"SqlGovernance({self.uri!r})"
 
     def lineage(self, ref: str, direction: str = "both", depth: int = 10) -> LineageGraph:
         with self.db.read() as conn:
-            node = resolve_ref(conn, ref)
+            node = resolve_ref(conn, ref, self._resolve_alias)
             return walk(conn, node.kind, node.id, direction, depth)
 
     def audit_log(self, filters: AuditQuery) -> list[AuditRecord]:

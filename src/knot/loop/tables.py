@@ -1,4 +1,4 @@
-"""The retrain loop's tables (migration 0009), on the shared metadata of knot.store.tables.
+"""The retrain loop's tables (migration 0009), on the shared metadata of knot.store.schema.
 
 `loop_state` holds one row per model: where its loop is (idle, training, evaluating,
 canary, approval, promoting), the retraining in flight, and the lease (owner, expiry,
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
-from knot.store.tables import metadata
+from knot.store.schema import metadata
 
 __all__ = ["loop_cursors", "loop_retrains", "loop_state"]
 

@@ -1,4 +1,4 @@
-"""The monitoring area's tables (migration 0007), on the shared metadata of knot.store.tables.
+"""The monitoring area's tables (migration 0007), on the shared metadata of knot.store.schema.
 
 Alert rules and their state are one row each; alert events and monitor results are
 append-mostly history that reports plot over time. Times are integer milliseconds.
@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-from knot.store.tables import metadata
+from knot.store.schema import metadata
 
 __all__ = [
     "alert_events",

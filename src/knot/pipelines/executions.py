@@ -14,8 +14,8 @@ from knot.errors import NotFound
 from knot.pipelines.result import PipelineResult, StepResult
 from knot.pipelines.tables import pipeline_executions, pipeline_steps
 from knot.pipelines.values import StoredValue
-from knot.store import validate
 from knot.store.database import now_ms
+from knot.tracking import validate
 
 __all__ = [
     "FinishedStep",

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, overload
 from knot.errors import Invalid, KnotError
 from knot.pipelines.graph import Trace, current_trace, map_handles, tracing
 from knot.pipelines.result import PipelineResult
-from knot.store import validate
+from knot.tracking import validate
 
 if TYPE_CHECKING:
     from rich.progress import Progress

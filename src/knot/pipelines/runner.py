@@ -34,7 +34,7 @@ from knot.pipelines.result import (
 from knot.pipelines.step_task import StepOutcome, StepTask
 from knot.pipelines.values import StoredValue, load_value
 from knot.store.database import Database, now_ms
-from knot.store.entities import RunStatus
+from knot.tracking.entities import RunStatus
 
 if TYPE_CHECKING:
     from rich.progress import Progress

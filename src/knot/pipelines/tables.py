@@ -1,4 +1,4 @@
-"""The pipelines' tables (migration 0008), on the shared metadata of knot.store.tables.
+"""The pipelines' tables (migration 0008), on the shared metadata of knot.store.schema.
 
 pipeline_cache maps a step's cache key to the digest of the output it produced;
 pipeline_executions and pipeline_steps record what each pipeline run did, step by
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
-from knot.store.tables import metadata
+from knot.store.schema import metadata
 
 __all__ = ["pipeline_cache", "pipeline_executions", "pipeline_steps"]
 

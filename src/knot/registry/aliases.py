@@ -3,7 +3,7 @@
 A move is one INSERT or one UPDATE of the alias row, audited in the same transaction;
 with `expected` the UPDATE only matches while the alias still points there, so two
 writers racing from the same version cannot both win. `resolve_alias` is also the
-lineage graph's way to read `models:/NAME@ALIAS` (knot.governance.refs.ALIAS_RESOLVER).
+lineage graph's way to read `models:/NAME@ALIAS` (knot.backends hands it to SqlGovernance).
 """
 
 from __future__ import annotations

@@ -7,30 +7,15 @@ The card is built once as a list of sections; Markdown and HTML render the same 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from knot.registry.card_content import Card, Section
+from knot.registry.card_html import render_html
 from knot.registry.entities import ModelVersion, PromotionRequest, TrainingData
-from knot.store.entities import Run
+from knot.tracking.entities import Run
 
 __all__ = ["Card", "Section", "build_card", "model_card", "render_markdown"]
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    text: str = ""
-    columns: tuple[str, ...] = ()
-    rows: tuple[tuple[str, ...], ...] = ()
-
-
-@dataclass(frozen=True)
-class Card:
-    title: str
-    summary: str
-    sections: list[Section] = field(default_factory=list)
-    metrics: dict[str, float] = field(default_factory=dict)  # latest values, for the chart
 
 
 def _when(ms: int | None) -> str:
@@ -197,8 +182,6 @@ def model_card(
     if markdown is not None:
         _write(Path(markdown), text)
     if html is not None:
-        from knot.registry.card_html import render_html
-
         _write(Path(html), render_html(card))
     return text
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from knot.errors import Invalid
 from knot.registry.uri import MAX_VERSION
-from knot.store.entities import AS_WHOLE, Flag, within
+from knot.tracking.entities import AS_WHOLE, Flag, within
 
 __all__ = [
     "CheckResult",

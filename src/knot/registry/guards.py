@@ -37,7 +37,7 @@ from knot.registry.aliases import current_version
 from knot.registry.entities import CheckResult, PromotionPolicy, RequestStatus, VersionStatus
 from knot.registry.rows import aliases_of, version_row
 from knot.registry.tables import promotion_policies, promotion_requests
-from knot.store.tables import metric_summaries
+from knot.tracking.tables import metric_summaries
 
 __all__ = [
     "canary_allowed",

@@ -46,9 +46,9 @@ from knot.registry.tables import (
     registered_models,
 )
 from knot.registry.uri import check_alias, check_model_name, check_version, parse_model_uri
-from knot.store import validate
 from knot.store.database import Database, now_ms
-from knot.store.tables import artifacts, runs
+from knot.tracking import validate
+from knot.tracking.tables import artifacts, runs
 
 __all__ = ["SqlRegistryStore", "open_sql_registry"]
 

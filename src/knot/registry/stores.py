@@ -1,30 +1,35 @@
-"""Registry stores, chosen by the same URI as the tracking store: sqlite:/// and
-postgresql:// open the SQL repository, http(s):// the REST client of a Knot server."""
+"""How the registry gets the store a URI names without naming an implementation.
+
+knot.backends, a door above the areas, picks the SQL repository or the REST client by
+the URI's scheme (the same URI as the tracking store) and hands that choice to
+`install` when `knot` is imported, so this area imports no door.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from knot.registry.protocol import RegistryStore
-from knot.store.backends import backend_for, schemes
+if TYPE_CHECKING:
+    from knot.registry.protocol import RegistryStore
 
-__all__ = ["open_registry_store", "register_scheme"]
+__all__ = ["RegistryOpener", "install", "open_registry_store"]
 
-#: (uri, the tracking store opened on the same URI or None) -> RegistryStore. Given the
-#: tracking store, a backend shares its connection (one engine, one HTTP client).
-Factory = Callable[[str, object], RegistryStore]
+#: (metadata store URI, the tracking store opened on it or None) -> the registry store.
+#: Given the tracking store, a backend shares its connection (one engine, one client).
+RegistryOpener = Callable[[str, object], "RegistryStore"]
 
-# scheme -> "module:factory", imported on first use (the REST client is a door above us)
-_SCHEMES: dict[str, str] = schemes(
-    "knot.registry.sql_store:open_sql_registry", "knot.client.rest_registry:open_rest_registry"
-)
+_opener: RegistryOpener | None = None
 
 
-def register_scheme(scheme: str, target: str) -> None:
-    """Add a backend: `target` is "module:callable" taking (uri, tracking store or None)."""
-    _SCHEMES[scheme] = target
+def install(opener: RegistryOpener) -> None:
+    """Use `opener` for every registry store from now on (knot.backends calls this)."""
+    global _opener
+    _opener = opener
 
 
 def open_registry_store(uri: str, tracking: object = None) -> RegistryStore:
-    factory: Factory = backend_for(uri, _SCHEMES)
-    return factory(uri, tracking)
+    """The registry store `uri` names, sharing `tracking`'s connection when given."""
+    if _opener is None:
+        raise RuntimeError("no registry backends installed; import knot first")
+    return _opener(uri, tracking)

@@ -1,4 +1,4 @@
-"""The registry's tables (migration 0004), on the shared metadata of knot.store.tables.
+"""The registry's tables (migration 0004), on the shared metadata of knot.store.schema.
 
 Signatures, environments, dataset lists, policies and check results are JSON text:
 they are read whole with their row and never queried inside.
@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-from knot.store.tables import metadata
+from knot.store.schema import metadata
 
 __all__ = [
     "model_aliases",

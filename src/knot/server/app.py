@@ -4,70 +4,35 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+import orjson
+from fastapi import FastAPI
 from fastapi.responses import Response
 
-from knot.errors import Invalid, KnotError, Unavailable
-from knot.store.protocol import TrackingStore
+from knot._version import __version__
+from knot.errors import Invalid, KnotError
+from knot.server import auth as access
+from knot.server import (
+    batch_routes,
+    governance_routes,
+    registry_routes,
+    tracking_routes,
+    traffic_routes,
+)
+from knot.server.deps import GovernanceHolder, RegistryHolder, StoreHolder
+from knot.server.error_handlers import install_error_handlers
+from knot.server.openapi_doc import document_errors
+from knot.tracking.protocol import TrackingStore
 
-__all__ = ["STORE_ENV", "StoreHolder", "app_from_env", "create_app", "get_store", "open_store"]
+__all__ = ["ARTIFACTS_ENV", "STORE_ENV", "app_from_env", "create_app"]
 
 log = logging.getLogger("knot.server")
 
 # How `run_server` hands the stores to worker processes that build the app themselves.
 STORE_ENV = "KNOT_SERVER_STORE"
 ARTIFACTS_ENV = "KNOT_SERVER_ARTIFACTS"
-
-
-def open_store(uri: str) -> TrackingStore:
-    """open_tracking_store, with OS errors (a folder that is a file, no permission) turned
-    into a Knot error that names the store, instead of a traceback."""
-    from knot.store import open_tracking_store
-
-    try:
-        return open_tracking_store(uri)
-    except OSError as exc:
-        raise Unavailable(
-            f"cannot open the metadata store {uri!r}: {exc}; check the path and its permissions"
-        ) from exc
-
-
-class StoreHolder:
-    """Opens the tracking store on first use (startup or first request) and keeps it."""
-
-    def __init__(self, uri: str | None, store: TrackingStore | None = None) -> None:
-        self.uri = uri
-        self._store = store
-        self._lock = threading.Lock()
-
-    def get(self) -> TrackingStore:
-        if self._store is not None:
-            return self._store
-        with self._lock:
-            if self._store is None:
-                uri = self.uri
-                if uri is None:
-                    from knot.config import settings
-
-                    uri = self.uri = settings().store_uri
-                self._store = open_store(uri)
-            return self._store
-
-    def close(self) -> None:
-        with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
-
-
-def get_store(request: Request) -> TrackingStore:
-    """FastAPI dependency: the app's tracking store."""
-    holder: StoreHolder = request.app.state.store_holder
-    return holder.get()
 
 
 def create_app(
@@ -80,21 +45,9 @@ def create_app(
     """Build the app. `store` (an open store) wins over `store_uri`; with neither, the
     store is KNOT_STORE from `knot.config.settings()`. `auth` (default: KNOT_AUTH)
     requires an API token on every route but /health (see knot.server.auth)."""
-    from knot._version import __version__
-    from knot.server import auth as access
-    from knot.server import (
-        batch_routes,
-        governance_routes,
-        registry_routes,
-        tracking_routes,
-        traffic_routes,
-    )
-    from knot.server.error_handlers import install_error_handlers
-    from knot.server.openapi_doc import document_errors
-
     holder = StoreHolder(store.uri if store is not None else store_uri, store)
-    governance = governance_routes.GovernanceHolder(holder)
-    registry = registry_routes.RegistryHolder(holder)
+    governance = GovernanceHolder(holder)
+    registry = RegistryHolder(holder)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -134,8 +87,6 @@ def create_app(
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:
-        import orjson
-
         try:
             holder.get()
         except KnotError as exc:

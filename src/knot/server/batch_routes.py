@@ -29,10 +29,10 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from knot.errors import Invalid
-from knot.server.app import StoreHolder
+from knot.server.deps import StoreHolder
 from knot.server.schemas import BatchBody, KeyValueColumns
-from knot.store import validate
-from knot.store.entities import Batch
+from knot.tracking import validate
+from knot.tracking.entities import Batch
 
 __all__ = ["MAX_BATCH_BYTES", "decode_batch", "document", "router"]
 

@@ -3,58 +3,20 @@ edges and audit rows in the transaction of its change)."""
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from knot.errors import Invalid
 from knot.governance.audit import AuditRecord, ChainBreak
 from knot.governance.audit_anchor import AnchorStatus
 from knot.governance.audit_query import MAX_LIMIT, AuditQuery
 from knot.governance.lineage_graph import MAX_DEPTH, LineageGraph
 from knot.governance.sql_store import SqlGovernance
-from knot.server.app import StoreHolder
+from knot.server.deps import get_governance
 
-__all__ = ["GovernanceHolder", "get_governance", "router"]
+__all__ = ["router"]
 
 router = APIRouter()
-
-
-class GovernanceHolder:
-    """Opens the governance store (on the tracking store's database) on first use."""
-
-    def __init__(self, stores: StoreHolder) -> None:
-        self._stores = stores
-        self._governance: SqlGovernance | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> SqlGovernance:
-        if self._governance is not None:
-            return self._governance
-        uri = self._stores.get().uri  # opens (and migrates) the store, resolving KNOT_STORE
-        with self._lock:
-            if self._governance is None:
-                if uri.split(":", 1)[0].lower() in ("http", "https"):
-                    raise Invalid(
-                        f"this server's store {uri!r} is another Knot server; serve a SQL "
-                        "store (sqlite:/// or postgresql://) for lineage, audit and tokens",
-                        field="store",
-                    )
-                self._governance = SqlGovernance(uri)
-            return self._governance
-
-    def close(self) -> None:
-        with self._lock:
-            if self._governance is not None:
-                self._governance.close()
-                self._governance = None
-
-
-def get_governance(request: Request) -> SqlGovernance:
-    """FastAPI dependency: the app's governance store."""
-    holder: GovernanceHolder = request.app.state.governance_holder
-    return holder.get()
 
 
 Governance = Annotated[SqlGovernance, Depends(get_governance)]

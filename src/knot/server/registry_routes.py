@@ -10,13 +10,11 @@ a guarded alias moves only by promotion (409 on a direct set or delete).
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, ConfigDict
 
-from knot.errors import Invalid
 from knot.registry.entities import (
     ModelVersion,
     PromotionPolicy,
@@ -29,49 +27,12 @@ from knot.registry.entities import (
     VersionUpdate,
 )
 from knot.registry.protocol import RegistryStore
-from knot.registry.sql_store import open_sql_registry
-from knot.server.app import StoreHolder
 from knot.server.auth import current_token, require_role
+from knot.server.deps import get_registry
 
-__all__ = ["RegistryHolder", "get_registry", "router"]
+__all__ = ["router"]
 
 router = APIRouter()
-
-
-class RegistryHolder:
-    """Opens the SQL registry on the tracking store's database on first use."""
-
-    def __init__(self, stores: StoreHolder) -> None:
-        self._stores = stores
-        self._registry: RegistryStore | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> RegistryStore:
-        if self._registry is not None:
-            return self._registry
-        tracking = self._stores.get()
-        with self._lock:
-            if self._registry is None:
-                if tracking.uri.split(":", 1)[0].lower() in ("http", "https"):
-                    raise Invalid(
-                        f"this server's store {tracking.uri!r} is another Knot server; serve "
-                        "a SQL store (sqlite:/// or postgresql://) for the model registry",
-                        field="store",
-                    )
-                self._registry = open_sql_registry(tracking.uri, tracking)
-            return self._registry
-
-    def close(self) -> None:
-        with self._lock:
-            if self._registry is not None:
-                self._registry.close()
-                self._registry = None
-
-
-def get_registry(request: Request) -> RegistryStore:
-    """FastAPI dependency: the app's registry store."""
-    holder: RegistryHolder = request.app.state.registry_holder
-    return holder.get()
 
 
 Registry = Annotated[RegistryStore, Depends(get_registry)]

@@ -53,8 +53,9 @@ def run_server(
     `auth` (default: KNOT_AUTH) requires an API token on every route but /health."""
     import uvicorn
 
-    from knot.server.app import ARTIFACTS_ENV, STORE_ENV, create_app, open_store
+    from knot.server.app import ARTIFACTS_ENV, STORE_ENV, create_app
     from knot.server.auth import AUTH_ENV, auth_from_env
+    from knot.server.deps import open_store
 
     if store is None or artifacts is None:
         from knot.config import settings

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from knot.store.entities import AS_WHOLE, Int64, NewRun, RunSource, RunStatus, within
+from knot.tracking.entities import AS_WHOLE, Int64, NewRun, RunSource, RunStatus, within
 from knot.tracking.sql_store import MAX_RESULTS
 
 __all__ = [

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from knot.errors import NotFound
 from knot.paths import check_relative_path
-from knot.server.app import get_store
+from knot.server.deps import get_store
 from knot.server.schemas import ExperimentCreate, RunCreate, RunSearch, RunStatusUpdate
-from knot.store.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunPage
-from knot.store.protocol import TrackingStore
-from knot.store.validate import check_run_id
+from knot.tracking.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunPage
+from knot.tracking.protocol import TrackingStore
+from knot.tracking.validate import check_run_id
 
 __all__ = ["router"]
 

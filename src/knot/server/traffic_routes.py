@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from knot.errors import Invalid
 from knot.registry.protocol import RegistryStore
-from knot.server.registry_routes import get_registry
+from knot.server.deps import get_registry
 from knot.serving.traffic import Traffic, TrafficStore
 from knot.store.database import Database
 

@@ -7,6 +7,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from knot.errors import Invalid
+from knot.serving.plugins import resolve_factory
 
 __all__ = ["ServeConfig"]
 
@@ -41,8 +42,6 @@ class ServeConfig(BaseModel):
                 "models:/NAME@ALIAS",
                 field="challenger",
             )
-        from knot.serving.plugins import resolve_factory
-
         for spec in self.plugins:  # a misspelt plugin fails here, before any worker starts
             resolve_factory(spec)
         return self

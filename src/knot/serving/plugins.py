@@ -14,15 +14,18 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from prometheus_client import CollectorRegistry
 
 from knot.errors import Invalid
 from knot.serving.columns import Columns
-from knot.serving.config import ServeConfig
 from knot.serving.sources import ServedModel
+
+if TYPE_CHECKING:
+    # a ServeConfig checks its plugin names with resolve_factory, so only types point back
+    from knot.serving.config import ServeConfig
 
 __all__ = [
     "ObservedBatch",
@@ -56,7 +59,7 @@ class ServicePlugin(Protocol):
         ...
 
 
-PluginFactory = Callable[[ServeConfig, CollectorRegistry], ServicePlugin]
+PluginFactory = Callable[["ServeConfig", CollectorRegistry], ServicePlugin]
 
 
 def resolve_factory(spec: str) -> PluginFactory:

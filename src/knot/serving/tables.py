@@ -1,4 +1,4 @@
-"""The serving area's tables (migration 0006), on the shared metadata of knot.store.tables.
+"""The serving area's tables (migration 0006), on the shared metadata of knot.store.schema.
 
 `serving_traffic` holds one row per model: the split its running services follow.
 `serving_slots` holds, per running service and role, the model version it serves: the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Integer, String, Table
 
-from knot.store.tables import metadata
+from knot.store.schema import metadata
 
 __all__ = ["serving_slots", "serving_traffic"]
 

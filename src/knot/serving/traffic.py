@@ -26,8 +26,8 @@ from knot.governance.identity import current_actor
 from knot.registry.guards import check_traffic
 from knot.registry.rows import get_model
 from knot.registry.uri import check_alias
+from knot.serving.stores import open_traffic
 from knot.serving.tables import serving_traffic
-from knot.store.backends import backend_for
 from knot.store.database import Database, now_ms
 
 __all__ = [
@@ -169,21 +169,12 @@ class TrafficRecords(Protocol):
     def clear(self, model: str) -> None: ...
 
 
-# the REST client is a door above this area: named here, imported on first use
-_REMOTE = dict.fromkeys(("http", "https"), "knot.client.rest_traffic:open_rest_traffic")
-
-
 def traffic_store() -> TrafficRecords:
     """Traffic records on the current session's metadata store (KNOT_STORE): on its SQL
     database, or through the Knot server it names (sharing the registry's connection)."""
     from knot.registry.fluent import registry
 
-    store = registry()
-    db = getattr(store, "db", None)
-    if isinstance(db, Database):
-        return TrafficStore(db)
-    records: TrafficRecords = backend_for(str(getattr(store, "uri", "")), _REMOTE)(store)
-    return records
+    return open_traffic(registry())
 
 
 def sql_database() -> Database | None:

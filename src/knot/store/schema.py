@@ -12,17 +12,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 from knot.errors import SchemaTooNew
 from knot.store.engine import WRITE, sqlite_path
 
-__all__ = ["HEAD", "MIGRATIONS", "current_revision", "ensure_schema", "upgrade"]
+__all__ = ["HEAD", "MIGRATIONS", "current_revision", "ensure_schema", "metadata", "upgrade"]
 
 #: newest migration this Knot knows; tests check it equals Alembic's head
 HEAD = "0011"
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x4B4E4F54  # "KNOT"
+
+#: the one MetaData every area declares its tables on (each in its own tables.py);
+#: migrations/ builds the schema step by step and never reads these declarations
+metadata = MetaData()
 
 
 def current_revision(conn: Connection) -> str | None:

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from knot.store.validate import MAX_PARAM_VALUE
+from knot.tracking.validate import MAX_PARAM_VALUE
 
 __all__ = ["autolog"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from knot.store.entities import Run
+from knot.tracking.entities import Run
 
 __all__ = ["Comparison", "compare_runs"]
 

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from knot.errors import Invalid
+from knot.governance.lineage import Edge
+from knot.tracking import run_datasets
+from knot.tracking.fluent import active_run, session
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,7 +27,6 @@ if TYPE_CHECKING:
     from knot.data.report import ValidationReport
     from knot.data.rules import RuleSet
     from knot.data.store import DatasetStore
-    from knot.tracking.run import ActiveRun
     from knot.tracking.session import Session
 
 __all__ = [
@@ -35,13 +37,11 @@ __all__ = [
     "list_dataset_versions",
     "list_datasets",
     "load_dataset",
-    "log_dataset",
     "profile_dataset",
     "register_dataset",
     "run_inputs",
     "set_dataset_alias",
     "set_dataset_rules",
-    "use_dataset",
     "validate_dataset",
 ]
 
@@ -49,65 +49,12 @@ __all__ = [
 def dataset_store(s: Session | None = None) -> DatasetStore:
     """The DatasetStore over a session's (default: the process's) metadata and artifact
     stores."""
-    from knot.data.store import DatasetStore
-    from knot.tracking.fluent import session
-
-    s = s or session()
-    db = getattr(s.store, "db", None)
-    if db is None:
-        raise Invalid(
-            f"datasets need a local or PostgreSQL metadata store, but KNOT_STORE is "
-            f"{s.store_uri!r} (a knot server); set KNOT_STORE to sqlite:///path/knot.db or "
-            "postgresql://user@host/db to register and load datasets",
-            field="store",
-        )
-    return DatasetStore(db, s.artifacts)
-
-
-def _active() -> ActiveRun | None:
-    from knot.tracking.fluent import active_run
-
-    return active_run()
+    return run_datasets.dataset_store(s or session())
 
 
 def run_inputs(run_id: str, s: Session | None = None) -> list[str]:
     """The dataset versions recorded as inputs of a run (e.g. ['churn@3'])."""
-    from knot.governance.lineage import edges_to
-
-    with dataset_store(s).db.read() as conn:
-        edges = edges_to(conn, "run", run_id)
-    return [e.from_id for e in edges if e.from_kind == "dataset" and e.relation == "input"]
-
-
-def use_dataset(run: ActiveRun, ref: str) -> DatasetVersion:
-    """Record the exact version `ref` resolves to (churn@latest -> churn@3) as an input."""
-    from knot.governance.lineage import Edge
-
-    store = dataset_store(run._session)
-    version = store.get(ref)
-    store.add_edges([Edge("dataset", version.ref, "input", "run", run.run_id)])
-    return version
-
-
-def log_dataset(
-    run: ActiveRun,
-    name: str,
-    source: object,
-    *,
-    rules: RuleSet | Mapping[str, Any] | str | Path | None = None,
-    tags: Mapping[str, Any] | None = None,
-    description: str | None = None,
-) -> DatasetVersion:
-    """Register `source` as a version made by `run`, derived from the run's inputs."""
-    return dataset_store().register(
-        name,
-        source,
-        rules=rules,
-        tags=tags,
-        description=description,
-        run_id=run.run_id,
-        inputs=run_inputs(run.run_id),
-    )
+    return run_datasets.run_inputs(run_id, s or session())
 
 
 def register_dataset(
@@ -123,9 +70,11 @@ def register_dataset(
     version). `rules` attaches a rule set that this and every later version must pass;
     a failing version is stored as rejected and never becomes latest. Inside a run the
     version is recorded as the run's output."""
-    run = _active()
+    run = active_run()
     if run is not None:
-        return log_dataset(run, name, source, rules=rules, tags=tags, description=description)
+        return run_datasets.log_dataset(
+            run, name, source, rules=rules, tags=tags, description=description
+        )
     return dataset_store().register(name, source, rules=rules, tags=tags, description=description)
 
 
@@ -143,10 +92,8 @@ def load_dataset(
     store = dataset_store()
     version = store.get(ref)
     table = store.read_table(version.ref, columns)
-    run = _active()
+    run = active_run()
     if run is not None:
-        from knot.governance.lineage import Edge
-
         store.add_edges([Edge("dataset", version.ref, "input", "run", run.run_id)])
     return table if format == "arrow" else table.to_pandas()
 

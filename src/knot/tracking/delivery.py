@@ -20,8 +20,8 @@ import math
 import time
 
 from knot.errors import Forbidden, KnotError, Unauthorized, Unavailable
-from knot.store.entities import Batch
-from knot.store.protocol import TrackingStore
+from knot.tracking.entities import Batch
+from knot.tracking.protocol import TrackingStore
 from knot.tracking.spool import Spool, decode_record
 
 __all__ = ["Delivery"]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_, exists, false, not_, or_, select
 
 from knot.errors import Invalid
-from knot.store.tables import metric_summaries, params, tags
+from knot.tracking.tables import metric_summaries, params, tags
 
 __all__ = ["parse_filter", "parse_order_by"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from knot.config import settings
 from knot.errors import NotFound
-from knot.store.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunStatus
+from knot.tracking.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunStatus
 from knot.tracking.run import ActiveRun
 from knot.tracking.session import Session
 

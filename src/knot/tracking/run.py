@@ -9,8 +9,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from knot.errors import Conflict
-from knot.store import validate
-from knot.store.entities import ArtifactRecord, Run, RunStatus
+from knot.tracking import validate
+from knot.tracking.entities import ArtifactRecord, Run, RunStatus
 
 if TYPE_CHECKING:
     from knot.data.entities import DatasetVersion
@@ -116,7 +116,7 @@ class ActiveRun:
     def use_dataset(self, ref: str) -> DatasetVersion:
         """Record the exact dataset version `ref` names (churn@latest -> churn@3) as an
         input of this run; returns that version."""
-        from knot.tracking.datasets import use_dataset
+        from knot.tracking.run_datasets import use_dataset
 
         return use_dataset(self, ref)
 
@@ -131,7 +131,7 @@ class ActiveRun:
     ) -> DatasetVersion:
         """Register `source` as a new version of dataset `name` made by this run, derived
         from the datasets the run used."""
-        from knot.tracking.datasets import log_dataset
+        from knot.tracking.run_datasets import log_dataset
 
         return log_dataset(self, name, source, rules=rules, tags=tags, description=description)
 

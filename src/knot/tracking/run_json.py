@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, Float, Table, Text, case, cast, func, literal, select
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from knot.store.tables import metric_summaries, params, tags
+from knot.tracking.tables import metric_summaries, params, tags
 
 __all__ = ["run_json"]
 
@@ -49,7 +49,7 @@ def _group(dialect: str, key: Any, value: Any, where: Any) -> ColumnElement[Any]
 
 @lru_cache(maxsize=8)
 def run_json(dialect: str, runs: Table) -> ColumnElement[Any]:
-    """A column holding each run as JSON text in the shape of knot.store.entities.Run."""
+    """A column holding each run as JSON text in the shape of knot.tracking.entities.Run."""
     s = metric_summaries
     summary = _object(
         dialect,

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 from knot.config import settings
 from knot.errors import Conflict, Invalid, NotFound
 from knot.paths import check_relative_path, join_inside
-from knot.store import TrackingStore, open_tracking_store, validate
-from knot.store.entities import ArtifactRecord, Experiment, NewRun, RunStatus
+from knot.tracking import validate
+from knot.tracking.entities import ArtifactRecord, Experiment, NewRun, RunStatus
+from knot.tracking.protocol import TrackingStore
 from knot.tracking.run import ActiveRun
 from knot.tracking.source import capture_source
 from knot.tracking.spool import spool_folder
+from knot.tracking.stores import open_tracking_store
 from knot.tracking.writer import BatchWriter
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from knot.store.entities import RunSource
+from knot.tracking.entities import RunSource
 
 __all__ = ["capture_source"]
 

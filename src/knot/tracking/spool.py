@@ -30,7 +30,7 @@ from pathlib import Path
 import orjson
 
 from knot.artifacts import fsync_dir
-from knot.store.entities import Batch, NewRun
+from knot.tracking.entities import Batch, NewRun
 
 __all__ = ["Spool", "decode_record", "encode_record", "spool_folder"]
 

@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from knot.errors import Conflict, Invalid, NotFound
 from knot.governance import audit
-from knot.store import validate
 from knot.store.database import Database, now_ms
-from knot.store.entities import (
+from knot.tracking import validate
+from knot.tracking.entities import (
     ArtifactRecord,
     Batch,
     Experiment,
@@ -27,12 +27,12 @@ from knot.store.entities import (
     RunSource,
     RunStatus,
 )
-from knot.store.tables import artifacts, experiments, metrics, params, runs
-from knot.store.tables import tags as tags_table
 from knot.tracking.filters import parse_filter, parse_order_by
 from knot.tracking.replays import first_delivery
 from knot.tracking.run_json import run_json
 from knot.tracking.summaries import aggregate, upsert_summaries
+from knot.tracking.tables import artifacts, experiments, metrics, params, runs
+from knot.tracking.tables import tags as tags_table
 
 __all__ = ["SqlTrackingStore"]
 

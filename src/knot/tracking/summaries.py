@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, case
 from sqlalchemy.dialects import postgresql, sqlite
 
-from knot.store.tables import metric_summaries
+from knot.tracking.tables import metric_summaries
 
 __all__ = ["aggregate", "upsert_summaries"]
 

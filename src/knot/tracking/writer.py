@@ -26,9 +26,9 @@ import weakref
 from pathlib import Path
 
 from knot.errors import KnotError, Unavailable
-from knot.store.entities import Batch, NewRun
-from knot.store.protocol import TrackingStore
 from knot.tracking.delivery import Delivery
+from knot.tracking.entities import Batch, NewRun
+from knot.tracking.protocol import TrackingStore
 from knot.tracking.spool import Spool
 
 __all__ = ["BatchWriter"]

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 
 from knot.errors import Invalid
-from knot.store.entities import Batch
+from knot.tracking.entities import Batch
 
 __all__ = [
     "MAX_KEY",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from knot.store.entities import (
+from knot.tracking.entities import (
     ArtifactRecord,
     Batch,
     Experiment,

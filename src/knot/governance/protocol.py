@@ -1,7 +1,8 @@
 """GovernanceStore: lineage and audit queries, on a SQL database or through a Knot server.
 
-Chosen by the metadata store's URI scheme, as the tracking store is, so the SDK and
-CLI read lineage and the audit log the same way locally and against `knot server`.
+Chosen by the metadata store's URI scheme, as the tracking store is (knot.backends), so
+the SDK and CLI read lineage and the audit log the same way locally and against
+`knot server`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,8 @@ from knot.governance.audit import AuditRecord, ChainBreak
 from knot.governance.audit_anchor import AnchorStatus
 from knot.governance.audit_query import AuditQuery
 from knot.governance.lineage_graph import LineageGraph
-from knot.store.backends import backend_for, schemes
 
-__all__ = ["GovernanceStore", "open_governance"]
-
-_SCHEMES = schemes(
-    "knot.governance.sql_store:SqlGovernance", "knot.client.rest_governance:RestGovernance"
-)
+__all__ = ["GovernanceStore"]
 
 
 class GovernanceStore(Protocol):
@@ -41,9 +37,3 @@ class GovernanceStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def open_governance(uri: str) -> GovernanceStore:
-    """The governance store for a metadata store URI."""
-    store: GovernanceStore = backend_for(uri, _SCHEMES)(uri)
-    return store
