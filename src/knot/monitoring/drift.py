@@ -23,7 +23,14 @@ from knot.errors import Invalid
 from knot.monitoring.drift_compare import compare
 from knot.monitoring.drift_report import PREDICTION, ColumnDrift, DriftReport
 from knot.monitoring.reference import ColumnReference, Reference, reference_from_profile
-from knot.monitoring.samples import category_counts, family, load_table, numeric_sample
+from knot.monitoring.samples import (
+    Family,
+    category_counts,
+    family,
+    load_table,
+    numeric_sample,
+    text_example,
+)
 from knot.monitoring.stats import TESTS
 
 __all__ = ["PREDICTION", "Reference", "drift", "reference_from_profile"]
@@ -78,9 +85,9 @@ def drift(
     def one(name: str) -> ColumnDrift:
         column = cur.column(name)
         ref_column = ref.column(name)
-        current_values = (
-            numeric_sample(column) if family(column.type) == "numeric" else category_counts(column)
-        )
+        # an all-null (untyped) side takes the other side's kind
+        kind = family(column.type) or ref.family(name)
+        current_values = numeric_sample(column) if kind == "numeric" else category_counts(column)
         return compare(
             name, ref_column, current_values, tests.get(name), thresholds.get(name), rows
         )
@@ -109,8 +116,11 @@ class _TableReference:
     def names(self) -> list[str]:
         return self.table.column_names
 
-    def family(self, name: str) -> str | None:
+    def family(self, name: str) -> Family | None:
         return family(self.table.schema.field(name).type)
+
+    def untyped(self, name: str) -> bool:
+        return pa.types.is_null(self.table.schema.field(name).type)
 
     def column(self, name: str) -> ColumnReference:
         return Reference.from_table(self.table, [name]).column(name)
@@ -141,7 +151,7 @@ def _names(
 ) -> list[str]:
     ref_names = ref.names()
     if columns is None:
-        names = [n for n in cur.column_names if family(cur.schema.field(n).type) is not None]
+        names = [n for n in cur.column_names if _comparable(cur.schema.field(n).type)]
     else:
         if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
             raise Invalid(
@@ -160,10 +170,10 @@ def _names(
                 f"{cur.column_names[:20]}); fix the name or leave it out of columns",
                 field="columns",
             )
-        cur_kind = family(cur.schema.field(name).type)
-        if cur_kind is None:
+        cur_type = cur.schema.field(name).type
+        if not _comparable(cur_type):
             raise Invalid(
-                f"column {name!r} is {cur.schema.field(name).type} in the current data, "
+                f"column {name!r} is {cur_type} in the current data, "
                 "which drift cannot compare; leave it out of columns",
                 field="columns",
             )
@@ -173,15 +183,28 @@ def _names(
                 "columns=[...] naming only columns both sides have",
                 field="columns",
             )
-        ref_kind = ref.family(name)
-        if ref_kind != cur_kind:
+        ref_kind, cur_kind = ref.family(name), family(cur_type)
+        if ref_kind is None and not ref.untyped(name):
             raise Invalid(
-                f"column {name!r} is {ref_kind or 'not comparable'} in the reference but "
-                f"{cur_kind} in the current data; cast one side so both hold the same "
-                "kind of values",
+                f"column {name!r} is not comparable in the reference (neither numbers nor "
+                "categories); leave it out of columns",
+                field=name,
+            )
+        if ref_kind is not None and cur_kind is not None and ref_kind != cur_kind:
+            example = text_example(cur.column(name)) if ref_kind == "numeric" else None
+            raise Invalid(
+                f"column {name!r} is {ref_kind} in the reference but {cur_kind} in the "
+                "current data"
+                + (f" (it holds text such as {example!r})" if example is not None else "")
+                + "; cast one side so both hold the same kind of values",
                 field=name,
             )
     return names
+
+
+def _comparable(t: pa.DataType) -> bool:
+    """Numbers, categories, or a column with no values at all (Arrow's null type)."""
+    return family(t) is not None or pa.types.is_null(t)
 
 
 def _check_overrides(names: list[str], tests: dict[str, str], thresholds: dict[str, float]) -> None:

@@ -76,6 +76,8 @@ class Reference:
 
     columns: dict[str, ColumnReference]
     rows: int
+    # columns with no values at all (Arrow's null type): comparable with either kind
+    untyped_columns: frozenset[str] = frozenset()
 
     @classmethod
     def from_source(cls, source: Any, columns: Sequence[str] | None = None) -> Reference:
@@ -88,6 +90,7 @@ class Reference:
     @classmethod
     def from_table(cls, table: pa.Table, names: Sequence[str]) -> Reference:
         out: dict[str, ColumnReference] = {}
+        untyped = set()
         for name in names:
             if name not in table.column_names:
                 raise Invalid(
@@ -97,18 +100,23 @@ class Reference:
                 )
             column = table.column(name)
             kind = family(column.type)
-            if kind is None:
-                continue
-            out[name] = numeric_sample(column) if kind == "numeric" else category_counts(column)
-        return cls(out, table.num_rows)
+            if pa.types.is_null(column.type):
+                untyped.add(name)
+                out[name] = Categories({}, table.num_rows)
+            elif kind is not None:
+                out[name] = numeric_sample(column) if kind == "numeric" else category_counts(column)
+        return cls(out, table.num_rows, frozenset(untyped))
 
     def names(self) -> list[str]:
         return list(self.columns)
 
     def family(self, name: str) -> Family | None:
-        if name not in self.columns:
+        if name not in self.columns or name in self.untyped_columns:
             return None
         return "categorical" if isinstance(self.columns[name], Categories) else "numeric"
+
+    def untyped(self, name: str) -> bool:
+        return name in self.untyped_columns
 
     def column(self, name: str) -> ColumnReference:
         return self.columns[name]

@@ -13,13 +13,9 @@ histogram or from counts accumulated over a stream.
 - `wasserstein`: the first Wasserstein distance, as `scipy.stats.wasserstein_distance`;
   `wasserstein_normed` divides it by the reference's standard deviation (at least
   0.001), as Evidently does, so one threshold fits every column.
-- `psi`: sum of (cur - ref) * ln(cur / ref) over bin shares; an empty bin's share is
-  taken as EPSILON (1e-4), so a bin seen on one side only adds a large, finite term.
-- `jensenshannon`: the Jensen-Shannon distance in base 2 (0 = same, 1 = disjoint), as
-  `scipy.spatial.distance.jensenshannon(p, q, base=2)`.
-- `chisquare`: Pearson's test of current counts against the reference's shares, as
-  `scipy.stats.chisquare(cur, ref_share * n_cur)`; a category the reference never saw
-  makes the statistic infinite and the p-value 0.
+- `psi`, `jensenshannon` (natural log, Evidently's scale) and `chisquare` (the
+  two-sample test of homogeneity, rare bins pooled) come from counts: see
+  knot.monitoring.binned.
 """
 
 from __future__ import annotations
@@ -28,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+
+from knot.monitoring.binned import EPSILON, contingency, jensenshannon, psi
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -59,7 +57,6 @@ DEFAULT_THRESHOLDS = {
     "psi": 0.1,
     "wasserstein": 0.1,
 }
-EPSILON = 1e-4
 EXACT_KS_MAX = 10_000  # scipy.stats.ks_2samp's MAX_AUTO_N
 Counts = NDArray[np.int64]
 
@@ -188,49 +185,11 @@ def bin_counts(sample: Sample, edges: NDArray[np.float64]) -> Counts:
     return np.diff(np.concatenate([[0], cuts, [sample.n]])).astype(np.int64)
 
 
-def _shares(counts: NDArray[np.generic]) -> NDArray[np.float64]:
-    c = np.asarray(counts, dtype=np.float64)
-    total = c.sum()
-    if total <= 0:
-        raise ValueError("counts must hold at least one value")
-    return c / total
-
-
-def psi(reference: NDArray[np.generic], current: NDArray[np.generic]) -> float:
-    """Population Stability Index of two count vectors over the same bins."""
-    r = np.maximum(_shares(reference), 0.0)
-    c = np.maximum(_shares(current), 0.0)
-    r[r == 0] = EPSILON
-    c[c == 0] = EPSILON
-    return float(np.sum((c - r) * np.log(c / r)))
-
-
-def jensenshannon(reference: NDArray[np.generic], current: NDArray[np.generic]) -> float:
-    """Jensen-Shannon distance (base 2) of two count vectors over the same bins."""
-    from scipy.special import rel_entr
-
-    p, q = _shares(reference), _shares(current)
-    m = (p + q) / 2.0
-    js = (np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))) / (2.0 * np.log(2.0))
-    return float(np.sqrt(max(js, 0.0)))
-
-
 def chisquare(reference: NDArray[np.generic], current: NDArray[np.generic]) -> TestResult:
-    """Pearson's chi-square of current counts against reference shares; bins empty on
-    both sides are left out (they carry no degrees of freedom)."""
-    from scipy import stats
-
-    ref = np.asarray(reference, dtype=np.float64)
-    cur = np.asarray(current, dtype=np.float64)
-    seen = (ref > 0) | (cur > 0)
-    ref, cur = ref[seen], cur[seen]
-    expected = _shares(ref) * cur.sum()
-    if np.any((expected == 0) & (cur > 0)):
-        return TestResult(float("inf"), 0.0)
-    if ref.size < 2:
-        return TestResult(0.0, 1.0)
-    statistic = float(np.sum((cur - expected) ** 2 / expected))
-    return TestResult(statistic, float(stats.chi2.sf(statistic, ref.size - 1)))
+    """The two-sample chi-square of reference and current counts over the same bins,
+    rare bins pooled (knot.monitoring.binned.contingency)."""
+    test = contingency(reference, current)
+    return TestResult(float(test.statistic), float(test.p_value))
 
 
 def _cdf_points(
