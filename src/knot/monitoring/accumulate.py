@@ -123,15 +123,18 @@ class DriftAccumulator:
         """Count one batch (Arrow record batch or table, DataFrame; a `features`
         struct is read as its columns)."""
         table = load_table(batch, "current")
-        # every column is checked before any is counted, so a bad batch changes nothing
+        # every column is checked before any is counted, so a bad batch changes nothing;
+        # columns are found by position (a lookup by name scans every field)
+        where = {name: i for i, name in enumerate(table.column_names)}
+        types = table.schema.types
         for name in self._missing:
-            if name not in table.column_names:
+            if name not in where:
                 raise Invalid(
                     f"column {name!r} is not in the batch (it has {table.column_names[:20]}); "
                     "pass batches holding every accumulated column",
                     field="columns",
                 )
-            column_type = table.schema.field(name).type
+            column_type = types[where[name]]
             expected = "categorical" if name in self._categorical else "numeric"
             # all-null batches (Arrow's null type) and references with no values fit any kind
             if pa.types.is_null(column_type) or self.reference.untyped(name):
@@ -143,7 +146,7 @@ class DriftAccumulator:
                     field=name,
                 )
         for name in self._missing:
-            column = table.column(name)
+            column = table.column(where[name])
             if name in self._numeric and not pa.types.is_null(column.type):
                 self._count_numeric(name, column)
             elif name in self._numeric:

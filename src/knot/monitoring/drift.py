@@ -22,7 +22,12 @@ import pyarrow as pa
 from knot.errors import Invalid
 from knot.monitoring.drift_compare import compare
 from knot.monitoring.drift_report import PREDICTION, ColumnDrift, DriftReport
-from knot.monitoring.reference import ColumnReference, Reference, reference_from_profile
+from knot.monitoring.reference import (
+    ColumnReference,
+    Reference,
+    column_reference,
+    reference_from_profile,
+)
 from knot.monitoring.samples import (
     Family,
     category_counts,
@@ -82,8 +87,10 @@ def drift(
     if rows[0] == 0:
         raise Invalid("reference has no rows; pass a reference that holds data", field="reference")
 
+    where = {name: i for i, name in enumerate(cur.column_names)}
+
     def one(name: str) -> ColumnDrift:
-        column = cur.column(name)
+        column = cur.column(where[name])
         ref_column = ref.column(name)
         # an all-null (untyped) side takes the other side's kind
         kind = family(column.type) or ref.family(name)
@@ -112,18 +119,25 @@ class _TableReference:
     def __init__(self, table: pa.Table) -> None:
         self.table = table
         self.rows = table.num_rows
+        # by position: a lookup by name scans every field, which wide tables feel
+        self._index = {name: i for i, name in enumerate(table.column_names)}
 
     def names(self) -> list[str]:
         return self.table.column_names
 
+    def _type(self, name: str) -> pa.DataType:
+        return self.table.schema.field(self._index[name]).type
+
     def family(self, name: str) -> Family | None:
-        return family(self.table.schema.field(name).type)
+        return family(self._type(name))
 
     def untyped(self, name: str) -> bool:
-        return pa.types.is_null(self.table.schema.field(name).type)
+        return pa.types.is_null(self._type(name))
 
     def column(self, name: str) -> ColumnReference:
-        return Reference.from_table(self.table, [name]).column(name)
+        found = column_reference(self.table.column(self._index[name]))
+        assert found is not None  # _names let only comparable columns through
+        return found
 
 
 def _reference(reference: Any) -> Reference | _TableReference:
@@ -150,8 +164,9 @@ def _names(
     columns: Sequence[str] | None, cur: pa.Table, ref: Reference | _TableReference
 ) -> list[str]:
     ref_names = ref.names()
+    types = dict(zip(cur.column_names, cur.schema.types, strict=True))
     if columns is None:
-        names = [n for n in cur.column_names if _comparable(cur.schema.field(n).type)]
+        names = [n for n, t in types.items() if _comparable(t)]
     else:
         if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
             raise Invalid(
@@ -163,21 +178,22 @@ def _names(
             "there are no numeric or categorical columns to compare; pass columns=[...]",
             field="columns",
         )
+    current_names, reference_names = set(cur.column_names), set(ref_names)
     for name in names:
-        if name not in cur.column_names:
+        if name not in current_names:
             raise Invalid(
                 f"column {name!r} is not in the current data (it has "
                 f"{cur.column_names[:20]}); fix the name or leave it out of columns",
                 field="columns",
             )
-        cur_type = cur.schema.field(name).type
+        cur_type = types[name]
         if not _comparable(cur_type):
             raise Invalid(
                 f"column {name!r} is {cur_type} in the current data, "
                 "which drift cannot compare; leave it out of columns",
                 field="columns",
             )
-        if name not in ref_names:
+        if name not in reference_names:
             raise Invalid(
                 f"column {name!r} is in the current data but not in the reference; pass "
                 "columns=[...] naming only columns both sides have",
