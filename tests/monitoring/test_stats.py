@@ -18,6 +18,7 @@ from knot.monitoring.stats import (
     bin_counts,
     chisquare,
     jensenshannon,
+    kolmogorov_sf,
     ks,
     ks_to_cdf,
     psi,
@@ -191,3 +192,26 @@ def test_statistics_against_a_histogram_cdf_approach_the_exact_ones() -> None:
     )
     # a sample against its own histogram is close to zero distance
     assert wasserstein_to_cdf(edges, cdf, Sample.of(x)) < 0.01
+
+
+@pytest.mark.parametrize("n", [20_001, 50_000, 500_000])
+def test_large_sample_ks_p_values_agree_with_smirnovs_distribution(n: int) -> None:
+    for p in (0.5, 0.05, 0.01, 1e-6):
+        d = stats.kstwo.isf(p, n)
+        # equal sizes 2n give the effective size n
+        assert kolmogorov_sf(d, 2 * n, 2 * n) == pytest.approx(p, rel=0.02)
+
+
+small_ints = st.integers(-3, 3).map(float)
+
+
+@pytest.mark.filterwarnings("ignore:ks_2samp. Exact calculation unsuccessful")
+@settings(max_examples=80, deadline=None)
+@given(
+    arrays(np.float64, st.integers(1, 40), elements=small_ints),
+    arrays(np.float64, st.integers(1, 40), elements=small_ints),
+)
+def test_ks_agrees_with_scipy_on_samples_full_of_ties(x: np.ndarray, y: np.ndarray) -> None:
+    a, b = Sample.of(x), Sample.of(y)
+    assert ks(a, b).statistic == pytest.approx(stats.ks_2samp(x, y).statistic, abs=1e-12)
+    assert ks(b, a).statistic == pytest.approx(ks(a, b).statistic, abs=1e-12)

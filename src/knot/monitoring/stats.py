@@ -9,7 +9,8 @@ histogram or from counts accumulated over a stream.
 
 - `ks`: two-sample Kolmogorov-Smirnov, two-sided, as `scipy.stats.ks_2samp(method=
   "auto")`: the exact p-value (computed by SciPy) while both samples hold at most
-  10,000 values, Smirnov's asymptotic distribution (`kstwo`) beyond.
+  10,000 values, Smirnov's asymptotic distribution (`kstwo`) beyond, and past an
+  effective size of 20,000 its limit with Stephens' correction (`kolmogorov_sf`).
 - `wasserstein`: the first Wasserstein distance, as `scipy.stats.wasserstein_distance`;
   `wasserstein_normed` divides it by the reference's standard deviation (at least
   0.001), as Evidently does, so one threshold fits every column.
@@ -38,6 +39,7 @@ __all__ = [
     "bin_counts",
     "chisquare",
     "jensenshannon",
+    "kolmogorov_sf",
     "ks",
     "ks_to_cdf",
     "psi",
@@ -59,6 +61,7 @@ DEFAULT_THRESHOLDS = {
 }
 EXACT_KS_MAX = 10_000  # scipy.stats.ks_2samp's MAX_AUTO_N
 EXACT_P_CACHED = 100_000
+KOLMOGOROV_EXACT_MAX = 20_000
 _EXACT_P: dict[tuple[int, int, int], float] = {}
 Counts = NDArray[np.int64]
 
@@ -145,9 +148,24 @@ def _ks_p_value(d: float, x: NDArray[np.float64], y: NDArray[np.float64]) -> flo
             if len(_EXACT_P) < EXACT_P_CACHED:
                 _EXACT_P[key] = p
         return p
-    m, n = sorted((float(x.size), float(y.size)), reverse=True)
-    en = m * n / (m + n)
-    return float(np.clip(stats.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+    return kolmogorov_sf(d, x.size, y.size)
+
+
+def kolmogorov_sf(d: float, n1: int, n2: int) -> float:
+    """The asymptotic two-sample p-value of a KS statistic d: Smirnov's distribution
+    `kstwo` at the effective size n1*n2/(n1+n2), as SciPy, up to KOLMOGOROV_EXACT_MAX;
+    beyond, the limit distribution with Stephens' correction, d*(sqrt(n) + 0.12 +
+    0.11/sqrt(n)), which agrees to 0.01% at p = 0.05 there while `kstwo` takes a
+    third of a second per column at a million rows."""
+    from scipy import stats
+
+    en = float(np.round(n1 * n2 / (n1 + n2)))
+    if en <= KOLMOGOROV_EXACT_MAX:
+        p = float(stats.kstwo.sf(d, en))
+    else:
+        root = float(np.sqrt(en))
+        p = float(stats.kstwobign.sf(d * (root + 0.12 + 0.11 / root)))
+    return float(np.clip(p, 0.0, 1.0))
 
 
 def wasserstein(reference: Sample, current: Sample) -> float:
@@ -219,16 +237,13 @@ def ks_to_cdf(
     """Kolmogorov-Smirnov of a sample against a reference known only by a piecewise
     linear CDF through (cdf_x, cdf_f), e.g. a stored histogram: an approximation (the
     reference is taken as uniform inside each bin) with the asymptotic p-value."""
-    from scipy import stats
 
     if current.n == 0:
         raise ValueError("ks needs current values")
     points, right, left = _cdf_points(cdf_x, current)
     ref = np.interp(points, cdf_x, cdf_f)
     d = float(max(np.max(np.abs(ref - right)), np.max(np.abs(ref - left))))
-    m, n = sorted((float(n_reference), float(current.n)), reverse=True)
-    p = float(np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0.0, 1.0))
-    return TestResult(d, p)
+    return TestResult(d, kolmogorov_sf(d, n_reference, current.n))
 
 
 def wasserstein_to_cdf(
