@@ -177,8 +177,28 @@ def _tables() -> dict[tuple[str, str], tuple[int, ...]]:
     return {(s.package, s.table): SIZES[s.table] for s in SCENARIOS}
 
 
-def summary(rows: list[dict[str, Any]], tool: str) -> tuple[float, float, float]:
-    """(mean false-alarm rate, worst false-alarm rate, mean detection rate) of a tool."""
-    quiet = [r[tool]["rate"] for r in rows if tool in r and r["shift"] == NONE]
-    shifted = [r[tool]["rate"] for r in rows if tool in r and r["shift"] != NONE]
-    return float(np.mean(quiet)), float(np.max(quiet)), float(np.mean(shifted))
+def summary(rows: list[dict[str, Any]], tool: str) -> dict[str, float]:
+    """A tool's mean and worst false-alarm rates, its mean detection rate over every
+    known shift, and over the shifts of columns and sizes where its own false alarms
+    stayed at most 7% (a detection by a test that flags everything proves nothing)."""
+    quiet = {
+        (r["table"], r["rows"], r["column"]): r[tool]["rate"] for r in rows if r["shift"] == NONE
+    }
+    shifted = [r for r in rows if r["shift"] != NONE]
+    trusted = [r for r in shifted if quiet[(r["table"], r["rows"], r["column"])] <= 0.07]
+    return {
+        "false_alarms": float(np.mean(list(quiet.values()))),
+        "worst_false_alarms": float(np.max(list(quiet.values()))),
+        "detected": float(np.mean([r[tool]["rate"] for r in shifted])),
+        "detected_calibrated": float(np.mean([r[tool]["rate"] for r in trusted] or [0.0])),
+        "calibrated_shifts": float(len(trusted)),
+        "shifts": float(len(shifted)),
+    }
+
+
+def noise(rounds: int) -> tuple[float, float]:
+    """The range (2.5% to 97.5%) a true 5% false-alarm rate reads in over `rounds`."""
+    from scipy import stats
+
+    low, high = stats.binom.ppf([0.025, 0.975], rounds, 0.05)
+    return float(low) / rounds, float(high) / rounds

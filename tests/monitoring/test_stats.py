@@ -14,7 +14,6 @@ from knot.monitoring.binned import contingency, jensenshannon_many, psi_many
 from knot.monitoring.stats import (
     EPSILON,
     Sample,
-    TestResult,
     bin_counts,
     chisquare,
     jensenshannon,
@@ -123,7 +122,8 @@ def test_rare_categories_are_pooled_so_a_new_one_is_finite() -> None:
     assert result.statistic == pytest.approx(theirs.statistic)
     assert result.p_value == pytest.approx(theirs.pvalue)
     # too few values for any bin: one bucket, nothing to test
-    assert chisquare(np.array([3, 1]), np.array([1, 2])) == TestResult(0.0, 1.0)
+    nothing = chisquare(np.array([3, 1]), np.array([1, 2]))
+    assert (nothing.statistic, nothing.p_value) == (0.0, 1.0)
 
 
 def test_many_windows_at_once_equal_one_by_one() -> None:

@@ -67,7 +67,10 @@ def drift(
         tests: column -> "ks", "psi", "wasserstein", "jensenshannon" or "chisquare",
             overriding the default chosen by sample size.
         thresholds: column -> threshold: a p-value below it (ks, chisquare) or a
-            distance at or above it (the others) means drift.
+            distance at or above it (the others) means drift; a distance counts only
+            when the two-sample test beside it (KS, or the chi-square on the same bins)
+            rejects at 0.05 too, so chance alone does not reach it (see
+            knot.monitoring.drift_compare).
         drift_share: the dataset drifted when at least this share of columns did.
         workers: threads to use (default: one per core).
     """
