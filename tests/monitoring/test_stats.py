@@ -10,12 +10,14 @@ from hypothesis.extra.numpy import arrays
 from scipy import stats
 from scipy.spatial.distance import jensenshannon as scipy_js
 
+from knot.monitoring.binned import contingency, jensenshannon_many, psi_many
 from knot.monitoring.stats import (
     EPSILON,
     Sample,
     bin_counts,
     chisquare,
     jensenshannon,
+    kolmogorov_sf,
     ks,
     ks_to_cdf,
     psi,
@@ -89,27 +91,55 @@ def test_psi_matches_the_formula() -> None:
     assert psi(ref, ref * 3) == pytest.approx(0.0)
 
 
-def test_jensenshannon_matches_scipy_base_2() -> None:
+def test_jensenshannon_is_on_evidentlys_natural_log_scale() -> None:
     ref = np.array([5, 0, 10, 3])
     cur = np.array([1, 7, 2, 0])
-    assert jensenshannon(ref, cur) == pytest.approx(scipy_js(ref, cur, base=2))
-    assert jensenshannon([1, 0], [0, 1]) == pytest.approx(1.0)
+    # scipy's default base is e, as Evidently calls it; base 2 would read 1.2x higher
+    assert jensenshannon(ref, cur) == pytest.approx(scipy_js(ref, cur))
+    assert jensenshannon(ref, cur) == pytest.approx(scipy_js(ref, cur, base=2) * np.sqrt(np.log(2)))
+    assert jensenshannon([1, 0], [0, 1]) == pytest.approx(np.sqrt(np.log(2)))
 
 
-def test_chisquare_matches_scipy() -> None:
+def test_chisquare_is_the_two_sample_test_of_homogeneity() -> None:
     ref = np.array([500, 300, 200])
     cur = np.array([60, 25, 15])
     ours = chisquare(ref, cur)
-    expected = ref / ref.sum() * cur.sum()
-    theirs = stats.chisquare(cur, expected)
+    theirs = stats.chi2_contingency(np.array([ref, cur]), correction=False)
     assert ours.statistic == pytest.approx(theirs.statistic)
     assert ours.p_value == pytest.approx(theirs.pvalue)
 
 
-def test_chisquare_new_category_is_certain_drift() -> None:
-    result = chisquare(np.array([10, 10, 0]), np.array([5, 5, 1]))
-    assert result.statistic == float("inf")
-    assert result.p_value == 0.0
+def test_rare_categories_are_pooled_so_a_new_one_is_finite() -> None:
+    # "new" was never seen in the reference: its expected count is 0.5 on the smaller side
+    ref, cur = np.array([100, 80, 0]), np.array([50, 40, 1])
+    result = chisquare(ref, cur)
+    assert np.isfinite(result.statistic) and result.p_value > 0.5
+    pooled = contingency(ref, cur)
+    # the pooled bucket (1 value) is still below 5 expected, so the smallest kept bin joins
+    # it: two buckets are left, one degree of freedom
+    assert pooled.pooled == 1 and pooled.bins == 2 and pooled.dof == 1
+    theirs = stats.chi2_contingency(np.array([[100, 80], [50, 41]]))  # Yates: 2 x 2
+    assert result.statistic == pytest.approx(theirs.statistic)
+    assert result.p_value == pytest.approx(theirs.pvalue)
+    # too few values for any bin: one bucket, nothing to test
+    nothing = chisquare(np.array([3, 1]), np.array([1, 2]))
+    assert (nothing.statistic, nothing.p_value) == (0.0, 1.0)
+
+
+def test_many_windows_at_once_equal_one_by_one() -> None:
+    rng = np.random.default_rng(8)
+    r = rng.integers(0, 30, size=(50, 12))
+    c = rng.integers(0, 30, size=(50, 12))
+    r[:, 0] += 1
+    c[:, 0] += 1
+    many = contingency(r, c)
+    for i in range(50):
+        one = chisquare(r[i], c[i])
+        assert many.statistic[i] == pytest.approx(one.statistic)
+        assert many.p_value[i] == pytest.approx(one.p_value)
+    pairs = list(zip(r, c, strict=True))
+    np.testing.assert_allclose(jensenshannon_many(r, c), [jensenshannon(a, b) for a, b in pairs])
+    np.testing.assert_allclose(psi_many(r, c), [psi(a, b) for a, b in pairs])
 
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
@@ -135,9 +165,14 @@ counts = arrays(np.int64, 6, elements=st.integers(0, 1000)).filter(lambda c: c.s
 @given(counts, counts)
 def test_binned_distances_are_bounded_and_symmetric(r: np.ndarray, c: np.ndarray) -> None:
     js = jensenshannon(r, c)
-    assert 0.0 <= js <= 1.0 + 1e-12
+    assert 0.0 <= js <= np.sqrt(np.log(2)) + 1e-12
     assert js == pytest.approx(jensenshannon(c, r), abs=1e-12)
-    assert js == pytest.approx(scipy_js(r, c, base=2), abs=1e-9)
+    assert js == pytest.approx(scipy_js(r, c), abs=1e-9)
+    chi = chisquare(r, c)
+    assert 0.0 <= chi.p_value <= 1.0 and np.isfinite(chi.statistic)
+    back = chisquare(c, r)
+    assert chi.statistic == pytest.approx(back.statistic, rel=1e-9, abs=1e-12)
+    assert chi.p_value == pytest.approx(back.p_value, rel=1e-9, abs=1e-300)
     assert psi(r, c) >= -1e-12
     assert psi(r, c) == pytest.approx(psi(c, r), rel=1e-9, abs=1e-12)
     assert psi(r, r) == pytest.approx(0.0, abs=1e-12)
@@ -157,3 +192,26 @@ def test_statistics_against_a_histogram_cdf_approach_the_exact_ones() -> None:
     )
     # a sample against its own histogram is close to zero distance
     assert wasserstein_to_cdf(edges, cdf, Sample.of(x)) < 0.01
+
+
+@pytest.mark.parametrize("n", [20_001, 50_000, 500_000])
+def test_large_sample_ks_p_values_agree_with_smirnovs_distribution(n: int) -> None:
+    for p in (0.5, 0.05, 0.01, 1e-6):
+        d = stats.kstwo.isf(p, n)
+        # equal sizes 2n give the effective size n
+        assert kolmogorov_sf(d, 2 * n, 2 * n) == pytest.approx(p, rel=0.02)
+
+
+small_ints = st.integers(-3, 3).map(float)
+
+
+@pytest.mark.filterwarnings("ignore:ks_2samp. Exact calculation unsuccessful")
+@settings(max_examples=80, deadline=None)
+@given(
+    arrays(np.float64, st.integers(1, 40), elements=small_ints),
+    arrays(np.float64, st.integers(1, 40), elements=small_ints),
+)
+def test_ks_agrees_with_scipy_on_samples_full_of_ties(x: np.ndarray, y: np.ndarray) -> None:
+    a, b = Sample.of(x), Sample.of(y)
+    assert ks(a, b).statistic == pytest.approx(stats.ks_2samp(x, y).statistic, abs=1e-12)
+    assert ks(b, a).statistic == pytest.approx(ks(a, b).statistic, abs=1e-12)

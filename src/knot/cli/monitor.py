@@ -87,6 +87,9 @@ def _show(report: DriftReport) -> None:
             else ""
         )
     )
+    # on stderr, so the table and verdict on stdout stay as they were for scripts
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 @monitor_app.command("drift")

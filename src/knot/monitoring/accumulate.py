@@ -2,11 +2,13 @@
 added batch by batch and merged across windows (mergeable histograms), so a
 prediction log is read in chunks and never whole.
 
-Only binned statistics come from counts: PSI, Jensen-Shannon and chi-square. The
+Only binned statistics come from counts: PSI, Jensen-Shannon and chi-square, the same
+functions and verdicts as `knot.drift` (knot.monitoring.drift_compare.counts_drift). The
 default is PSI (>= 0.1) for numeric columns, over 10 quantile bins of a sampled
-reference or a profile's histogram bins, and, for categorical ones, chi-square
-(p < 0.05) up to 1,000 reference values and Jensen-Shannon (>= 0.1) beyond. KS and
-Wasserstein need the samples themselves: run `knot.drift` over the window for them.
+reference or a profile's histogram bins, and, for categorical ones, the two-sample
+chi-square (p < 0.05) up to 1,000 reference values and Jensen-Shannon (>= 0.1) beyond;
+a distance counts only when the chi-square on the same counts rejects at 0.05 too. KS
+and Wasserstein need the samples themselves: run `knot.drift` over the window for them.
 
     acc = DriftAccumulator(Reference.from_source("dataset:churn@3"))
     for batch in dataset.to_batches(columns=["features", "prediction"]):
@@ -25,18 +27,25 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from knot.errors import Invalid
+from knot.monitoring import drift_warnings as warn
 from knot.monitoring import stats
 from knot.monitoring.drift_compare import (
     SMALL,
     align_categories,
-    binned_test,
-    is_drifted,
+    counts_drift,
     numeric_edges,
+    threshold_for,
 )
 from knot.monitoring.drift_report import ColumnDrift, Distribution, DriftReport
 from knot.monitoring.reference import NumericBins, Reference, reference_from_profile
-from knot.monitoring.samples import Categories, category_counts, family, load_table
-from knot.monitoring.stats import DEFAULT_THRESHOLDS, P_VALUE_TESTS, Sample
+from knot.monitoring.samples import (
+    Categories,
+    as_float64,
+    category_counts,
+    family,
+    load_table,
+)
+from knot.monitoring.stats import Sample
 
 __all__ = ["BINNED_TESTS", "DriftAccumulator"]
 
@@ -114,16 +123,22 @@ class DriftAccumulator:
         """Count one batch (Arrow record batch or table, DataFrame; a `features`
         struct is read as its columns)."""
         table = load_table(batch, "current")
-        # every column is checked before any is counted, so a bad batch changes nothing
+        # every column is checked before any is counted, so a bad batch changes nothing;
+        # columns are found by position (a lookup by name scans every field)
+        where = {name: i for i, name in enumerate(table.column_names)}
+        types = table.schema.types
         for name in self._missing:
-            if name not in table.column_names:
+            if name not in where:
                 raise Invalid(
                     f"column {name!r} is not in the batch (it has {table.column_names[:20]}); "
                     "pass batches holding every accumulated column",
                     field="columns",
                 )
-            column_type = table.schema.field(name).type
+            column_type = types[where[name]]
             expected = "categorical" if name in self._categorical else "numeric"
+            # all-null batches (Arrow's null type) and references with no values fit any kind
+            if pa.types.is_null(column_type) or self.reference.untyped(name):
+                continue
             if family(column_type) != expected:
                 raise Invalid(
                     f"column {name!r} is {column_type} in the batch but {expected} in the "
@@ -131,9 +146,11 @@ class DriftAccumulator:
                     field=name,
                 )
         for name in self._missing:
-            column = table.column(name)
-            if name in self._numeric:
+            column = table.column(where[name])
+            if name in self._numeric and not pa.types.is_null(column.type):
                 self._count_numeric(name, column)
+            elif name in self._numeric:
+                self._missing[name] += len(column)
             else:
                 got = category_counts(column)
                 into = self._categories[name]
@@ -144,10 +161,7 @@ class DriftAccumulator:
         return self
 
     def _count_numeric(self, name: str, column: pa.ChunkedArray) -> None:
-        import pyarrow.compute as pc
-
-        values = pc.cast(column, pa.float64()) if not pa.types.is_float64(column.type) else column
-        x = pc.fill_null(values, np.nan).to_numpy() if values.null_count else values.to_numpy()
+        x = as_float64(column)
         finite = np.isfinite(x)
         kept = x[finite]
         bins = self._numeric[name]
@@ -230,35 +244,34 @@ class DriftAccumulator:
                 current=_shares(cur_counts)[:20].tolist(),
             )
             ref_missing = ref.missing
-        limit = DEFAULT_THRESHOLDS[chosen] if threshold is None else float(threshold)
-        if not (limit > 0 and (chosen not in P_VALUE_TESTS or limit < 1)):
+        limit = threshold_for(name, chosen, threshold)
+        if not limit > 0:
             raise Invalid(
-                f"threshold for column {name!r} must be positive (below 1 for {chosen!r}), "
-                f"got {threshold!r}",
+                f"threshold for column {name!r} must be positive, got {threshold!r}",
                 field="thresholds",
             )
-        n_cur = int(cur_counts.sum())
+        n_ref, n_cur = int(ref_counts.sum()), int(cur_counts.sum())
+        rows = (self.reference.rows, self.rows)
         common: dict[str, Any] = {
             "column": name,
             "kind": kind,
             "test": chosen,
             "threshold": limit,
-            "missing_share_ref": ref_missing / self.reference.rows if self.reference.rows else 0.0,
-            "missing_share_cur": self._missing[name] / self.rows,
-            "reference_count": int(ref_counts.sum()),
+            "missing_share_ref": ref_missing / rows[0] if rows[0] else 0.0,
+            "missing_share_cur": self._missing[name] / rows[1],
+            "reference_count": n_ref,
             "current_count": n_cur,
             "new_categories": new[:20],
         }
-        if n_cur == 0:
-            return ColumnDrift(statistic=None, drifted=True, **common)
-        statistic, p = binned_test(chosen, ref_counts, cur_counts)
-        return ColumnDrift(
-            statistic=statistic,
-            p_value=p,
-            drifted=is_drifted(chosen, statistic, p, limit),
-            distribution=picture,
-            **common,
-        )
+        if n_ref == 0 or n_cur == 0:
+            return ColumnDrift(
+                statistic=None,
+                drifted=(n_ref == 0) != (n_cur == 0),
+                warnings=[warn.missing_warning(n_ref, n_cur, rows)],
+                **common,
+            )
+        column = counts_drift(chosen, limit, ref_counts, cur_counts, common)
+        return column.model_copy(update={"distribution": picture})
 
 
 def _shares(counts: NDArray[np.int64]) -> NDArray[np.float64]:

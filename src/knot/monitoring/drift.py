@@ -22,8 +22,20 @@ import pyarrow as pa
 from knot.errors import Invalid
 from knot.monitoring.drift_compare import compare
 from knot.monitoring.drift_report import PREDICTION, ColumnDrift, DriftReport
-from knot.monitoring.reference import ColumnReference, Reference, reference_from_profile
-from knot.monitoring.samples import category_counts, family, load_table, numeric_sample
+from knot.monitoring.reference import (
+    ColumnReference,
+    Reference,
+    column_reference,
+    reference_from_profile,
+)
+from knot.monitoring.samples import (
+    Family,
+    category_counts,
+    family,
+    load_table,
+    numeric_sample,
+    text_example,
+)
 from knot.monitoring.stats import TESTS
 
 __all__ = ["PREDICTION", "Reference", "drift", "reference_from_profile"]
@@ -55,7 +67,10 @@ def drift(
         tests: column -> "ks", "psi", "wasserstein", "jensenshannon" or "chisquare",
             overriding the default chosen by sample size.
         thresholds: column -> threshold: a p-value below it (ks, chisquare) or a
-            distance at or above it (the others) means drift.
+            distance at or above it (the others) means drift; a distance counts only
+            when the two-sample test beside it (KS, or the chi-square on the same bins)
+            rejects at 0.05 too, so chance alone does not reach it (see
+            knot.monitoring.drift_compare).
         drift_share: the dataset drifted when at least this share of columns did.
         workers: threads to use (default: one per core).
     """
@@ -75,12 +90,14 @@ def drift(
     if rows[0] == 0:
         raise Invalid("reference has no rows; pass a reference that holds data", field="reference")
 
+    where = {name: i for i, name in enumerate(cur.column_names)}
+
     def one(name: str) -> ColumnDrift:
-        column = cur.column(name)
+        column = cur.column(where[name])
         ref_column = ref.column(name)
-        current_values = (
-            numeric_sample(column) if family(column.type) == "numeric" else category_counts(column)
-        )
+        # an all-null (untyped) side takes the other side's kind
+        kind = family(column.type) or ref.family(name)
+        current_values = numeric_sample(column) if kind == "numeric" else category_counts(column)
         return compare(
             name, ref_column, current_values, tests.get(name), thresholds.get(name), rows
         )
@@ -105,15 +122,25 @@ class _TableReference:
     def __init__(self, table: pa.Table) -> None:
         self.table = table
         self.rows = table.num_rows
+        # by position: a lookup by name scans every field, which wide tables feel
+        self._index = {name: i for i, name in enumerate(table.column_names)}
 
     def names(self) -> list[str]:
         return self.table.column_names
 
-    def family(self, name: str) -> str | None:
-        return family(self.table.schema.field(name).type)
+    def _type(self, name: str) -> pa.DataType:
+        return self.table.schema.field(self._index[name]).type
+
+    def family(self, name: str) -> Family | None:
+        return family(self._type(name))
+
+    def untyped(self, name: str) -> bool:
+        return pa.types.is_null(self._type(name))
 
     def column(self, name: str) -> ColumnReference:
-        return Reference.from_table(self.table, [name]).column(name)
+        found = column_reference(self.table.column(self._index[name]))
+        assert found is not None  # _names let only comparable columns through
+        return found
 
 
 def _reference(reference: Any) -> Reference | _TableReference:
@@ -140,8 +167,9 @@ def _names(
     columns: Sequence[str] | None, cur: pa.Table, ref: Reference | _TableReference
 ) -> list[str]:
     ref_names = ref.names()
+    types = dict(zip(cur.column_names, cur.schema.types, strict=True))
     if columns is None:
-        names = [n for n in cur.column_names if family(cur.schema.field(n).type) is not None]
+        names = [n for n, t in types.items() if _comparable(t)]
     else:
         if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
             raise Invalid(
@@ -153,35 +181,49 @@ def _names(
             "there are no numeric or categorical columns to compare; pass columns=[...]",
             field="columns",
         )
+    current_names, reference_names = set(cur.column_names), set(ref_names)
     for name in names:
-        if name not in cur.column_names:
+        if name not in current_names:
             raise Invalid(
                 f"column {name!r} is not in the current data (it has "
                 f"{cur.column_names[:20]}); fix the name or leave it out of columns",
                 field="columns",
             )
-        cur_kind = family(cur.schema.field(name).type)
-        if cur_kind is None:
+        cur_type = types[name]
+        if not _comparable(cur_type):
             raise Invalid(
-                f"column {name!r} is {cur.schema.field(name).type} in the current data, "
+                f"column {name!r} is {cur_type} in the current data, "
                 "which drift cannot compare; leave it out of columns",
                 field="columns",
             )
-        if name not in ref_names:
+        if name not in reference_names:
             raise Invalid(
                 f"column {name!r} is in the current data but not in the reference; pass "
                 "columns=[...] naming only columns both sides have",
                 field="columns",
             )
-        ref_kind = ref.family(name)
-        if ref_kind != cur_kind:
+        ref_kind, cur_kind = ref.family(name), family(cur_type)
+        if ref_kind is None and not ref.untyped(name):
             raise Invalid(
-                f"column {name!r} is {ref_kind or 'not comparable'} in the reference but "
-                f"{cur_kind} in the current data; cast one side so both hold the same "
-                "kind of values",
+                f"column {name!r} is not comparable in the reference (neither numbers nor "
+                "categories); leave it out of columns",
+                field=name,
+            )
+        if ref_kind is not None and cur_kind is not None and ref_kind != cur_kind:
+            example = text_example(cur.column(name)) if ref_kind == "numeric" else None
+            raise Invalid(
+                f"column {name!r} is {ref_kind} in the reference but {cur_kind} in the "
+                "current data"
+                + (f" (it holds text such as {example!r})" if example is not None else "")
+                + "; cast one side so both hold the same kind of values",
                 field=name,
             )
     return names
+
+
+def _comparable(t: pa.DataType) -> bool:
+    """Numbers, categories, or a column with no values at all (Arrow's null type)."""
+    return family(t) is not None or pa.types.is_null(t)
 
 
 def _check_overrides(names: list[str], tests: dict[str, str], thresholds: dict[str, float]) -> None:

@@ -3,38 +3,55 @@ reference and current values, and decide against the threshold.
 
 Defaults, by the reference's count of values n: numeric columns use KS (p < 0.05)
 while n <= 1000 and the normed Wasserstein distance (>= 0.1) beyond; categorical
-columns, and numeric ones with at most 5 distinct values, use chi-square (p < 0.05)
-while n <= 1000 and the Jensen-Shannon distance (>= 0.1) beyond. Binned tests on a
-numeric column use 10 quantile bins of the reference (one bin per value when it has
-at most 10 values, plus open bins below and above them).
+columns, and numeric ones with at most 5 distinct values, use the two-sample
+chi-square (p < 0.05) while n <= 1000 and the Jensen-Shannon distance (>= 0.1, natural
+log) beyond. Binned tests on a numeric column use 10 quantile bins of the reference
+(one bin per value when it has at most 10 values, plus open bins below and above them).
+
+A distance (Wasserstein, Jensen-Shannon, PSI) counts as drift only when it reaches its
+threshold *and* a two-sample test on the same data rejects at ALPHA (KS for
+Wasserstein, the chi-square on the same bins for the others): with many categories or
+few rows a distance reaches 0.1 by chance alone, and the test tells that noise from a
+shift, so every default keeps its false-alarm rate at or below ALPHA whatever the
+column's cardinality or the window's size. `p_value` is that test's for distances (for
+Wasserstein on a sample, computed only once the distance reaches its threshold).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from knot.errors import Invalid
-from knot.monitoring import stats
+from knot.monitoring import binned, stats
+from knot.monitoring import drift_warnings as warn
 from knot.monitoring.drift_report import ColumnDrift, Distribution
 from knot.monitoring.reference import OTHER, ColumnReference, NumericBins
 from knot.monitoring.samples import Categories
 from knot.monitoring.stats import DEFAULT_THRESHOLDS, P_VALUE_TESTS, Sample
 
 __all__ = [
+    "ALPHA",
     "BINS",
     "SMALL",
+    "Judged",
     "align_categories",
-    "binned_test",
     "compare",
+    "counts_drift",
     "default_test",
     "is_drifted",
+    "judge_counts",
     "numeric_edges",
+    "threshold_for",
 ]
 
 SMALL = 1000
 DISCRETE = 5
 BINS = 10
+ALPHA = 0.05  # the significance a distance must reach too before it counts as drift
 PICTURE_BINS = 30
 PICTURE_CATEGORIES = 20
 NEW_SHOWN = 20
@@ -49,20 +66,47 @@ def default_test(ref: ColumnReference) -> str:
 
 
 def is_drifted(test: str, statistic: float, p_value: float | None, threshold: float) -> bool:
+    """p-value tests drift below their threshold; distances at or above it, when the
+    two-sample test beside them (its `p_value`) rejects at ALPHA too."""
     if test in P_VALUE_TESTS:
         return p_value is not None and p_value < threshold
-    return statistic >= threshold
+    return statistic >= threshold and (p_value is None or p_value < ALPHA)
 
 
-def binned_test(
-    test: str, ref: NDArray[np.generic], cur: NDArray[np.generic]
-) -> tuple[float, float | None]:
+@dataclass(frozen=True)
+class Judged:
+    """A binned test's verdicts over any leading axes, with the chi-square on the same
+    counts (its pooling tells how sparse the bins were)."""
+
+    statistic: NDArray[np.float64]
+    p_value: NDArray[np.float64]
+    drifted: NDArray[np.bool_]
+    check: binned.Contingency
+
+
+def judge_counts(test: str, reference: ArrayLike, current: ArrayLike, threshold: float) -> Judged:
+    """chisquare, psi or jensenshannon on counts over the same bins (last axis), for
+    one column or many windows at once."""
+    check = binned.contingency(reference, current)
+    if test == "chisquare":
+        return Judged(check.statistic, check.p_value, check.p_value < threshold, check)
     if test == "psi":
-        return stats.psi(ref, cur), None
-    if test == "jensenshannon":
-        return stats.jensenshannon(ref, cur), None
-    result = stats.chisquare(ref, cur)
-    return result.statistic, result.p_value
+        distance = binned.psi_many(reference, current)
+    else:
+        distance = binned.jensenshannon_many(reference, current)
+    drifted = (distance >= threshold) & (check.p_value < ALPHA)
+    return Judged(distance, check.p_value, drifted, check)
+
+
+def threshold_for(name: str, test: str, threshold: float | None) -> float:
+    limit = DEFAULT_THRESHOLDS[test] if threshold is None else float(threshold)
+    if test in P_VALUE_TESTS and limit >= 1:
+        raise Invalid(
+            f"threshold for column {name!r} is a p-value for test {test!r} and must be "
+            f"below 1, got {limit!r}",
+            field="thresholds",
+        )
+    return limit
 
 
 def numeric_edges(ref: Sample) -> NDArray[np.float64]:
@@ -97,6 +141,36 @@ def align_categories(
     return keys, r, c, sorted(new)
 
 
+def counts_drift(
+    test: str, limit: float, r: NDArray[np.int64], c: NDArray[np.int64], common: dict[str, Any]
+) -> ColumnDrift:
+    """The ColumnDrift of a binned test on counts `r` and `c`; `common` holds the
+    column, kind, counts and missing shares."""
+    judged = judge_counts(test, r, c, limit)
+    statistic, p = float(judged.statistic), float(judged.p_value)
+    check = judged.check
+    notes = [
+        *warn.size_warnings(int(r.sum()), int(c.sum())),
+        *warn.sparse_warnings(
+            common["kind"],
+            int(np.count_nonzero(r + c)),
+            int(check.pooled),
+            int(check.bins),
+            int(r.sum()),
+            int(c.sum()),
+        ),
+    ]
+    if test not in P_VALUE_TESTS and statistic >= limit and p >= ALPHA:
+        notes.append(warn.noise_warning(test, statistic, limit, p))
+    return ColumnDrift(
+        statistic=statistic,
+        p_value=p,
+        drifted=bool(judged.drifted),
+        warnings=notes,
+        **common,
+    )
+
+
 def compare(
     name: str,
     ref: ColumnReference,
@@ -106,28 +180,17 @@ def compare(
     rows: tuple[int, int],
 ) -> ColumnDrift:
     """The drift of one column; `rows` = (reference rows, current rows)."""
-    kind = "categorical" if isinstance(ref, Categories) else "numeric"
-    chosen = test or default_test(ref)
+    kind = "numeric" if isinstance(cur, Sample) else "categorical"
+    empty = ref.n == 0
+    chosen = test or ("chisquare" if empty and kind == "categorical" else default_test(ref))
     if kind == "categorical" and chosen in NUMERIC_ONLY:
         raise Invalid(
             f"test {chosen!r} needs numbers but column {name!r} is categorical; use "
             "chisquare, psi or jensenshannon for it",
             field="tests",
         )
-    limit = DEFAULT_THRESHOLDS[chosen] if threshold is None else threshold
-    if chosen in P_VALUE_TESTS and limit >= 1:
-        raise Invalid(
-            f"threshold for column {name!r} is a p-value for test {chosen!r} and must be "
-            f"below 1, got {limit!r}",
-            field="thresholds",
-        )
-    if ref.n == 0:
-        raise Invalid(
-            f"column {name!r} has no values in the reference (all {rows[0]} rows are "
-            "missing); leave it out with columns=[...] or fix the reference",
-            field="reference",
-        )
-    common = {
+    limit = threshold_for(name, chosen, threshold)
+    common: dict[str, Any] = {
         "column": name,
         "kind": kind,
         "test": chosen,
@@ -137,48 +200,76 @@ def compare(
         "reference_count": ref.n,
         "current_count": cur.n,
     }
-    if cur.n == 0:  # a column that went all missing has drifted, whatever the test
-        return ColumnDrift(statistic=None, drifted=True, **common)
+    if ref.n == 0 or cur.n == 0:  # a column that went (or was) all missing has drifted
+        return ColumnDrift(
+            statistic=None,
+            drifted=(ref.n == 0) != (cur.n == 0),
+            warnings=[warn.missing_warning(ref.n, cur.n, rows)],
+            **common,
+        )
     if isinstance(ref, Categories):
-        assert isinstance(cur, Categories)
+        if not isinstance(cur, Categories):
+            raise Invalid(
+                f"column {name!r} is categorical in the reference but numeric in the "
+                "current data; cast one side so both hold the same kind of values",
+                field=name,
+            )
         keys, r, c, new = align_categories(ref, cur)
-        statistic, p = binned_test(chosen, r, c)
-        extra = {"new_categories": new[:NEW_SHOWN], "distribution": _category_picture(keys, r, c)}
-    else:
-        assert isinstance(cur, Sample)
-        statistic, p, approximate, picture = _numeric(chosen, ref, cur)
-        extra = {"approximate": approximate, "distribution": picture}
-    return ColumnDrift(
-        statistic=statistic,
-        p_value=p,
-        drifted=is_drifted(chosen, statistic, p, limit),
-        **common,
-        **extra,
-    )
+        column = counts_drift(chosen, limit, r, c, common)
+        return column.model_copy(
+            update={
+                "new_categories": new[:NEW_SHOWN],
+                "distribution": _category_picture(keys, r, c),
+            }
+        )
+    assert isinstance(cur, Sample)
+    return _numeric(chosen, limit, ref, cur, common)
 
 
 def _numeric(
-    test: str, ref: Sample | NumericBins, cur: Sample
-) -> tuple[float, float | None, bool, Distribution]:
+    test: str, limit: float, ref: Sample | NumericBins, cur: Sample, common: dict[str, Any]
+) -> ColumnDrift:
     if isinstance(ref, NumericBins):
         picture = _bins_picture(ref, cur)
+        cur_counts = stats.bin_counts(cur, ref.edges)
+        approximate = test in NUMERIC_ONLY
         if test == "ks":
             result = stats.ks_to_cdf(ref.cdf_x, ref.cdf_f, ref.n, cur)
-            return result.statistic, result.p_value, True, picture
-        if test == "wasserstein":
+            statistic, p = result.statistic, result.p_value
+        elif test == "wasserstein":
             w = stats.wasserstein_to_cdf(ref.cdf_x, ref.cdf_f, cur)
-            return w / max(ref.std, 0.001), None, True, picture
-        statistic, p = binned_test(test, ref.counts, stats.bin_counts(cur, ref.edges))
-        return statistic, p, False, picture
-    picture = _sample_picture(ref, cur)
-    if test == "ks":
-        result = stats.ks(ref, cur)
-        return result.statistic, result.p_value, False, picture
-    if test == "wasserstein":
-        return stats.wasserstein_normed(ref, cur), None, False, picture
-    edges = numeric_edges(ref)
-    statistic, p = binned_test(test, stats.bin_counts(ref, edges), stats.bin_counts(cur, edges))
-    return statistic, p, False, picture
+            # the histogram's bins are what the reference is known by: test on them
+            statistic, p = w / max(ref.std, 0.001), stats.chisquare(ref.counts, cur_counts).p_value
+        else:
+            column = counts_drift(test, limit, ref.counts, cur_counts, common)
+            return column.model_copy(update={"distribution": picture})
+    else:
+        picture = _sample_picture(ref, cur)
+        approximate = False
+        if test == "ks":
+            result = stats.ks(ref, cur)
+            statistic, p = result.statistic, result.p_value
+        elif test == "wasserstein":
+            statistic = stats.wasserstein_normed(ref, cur)
+            # KS costs more than the distance; it can only matter once the threshold is met
+            p = stats.ks(ref, cur).p_value if statistic >= limit else None
+        else:
+            edges = numeric_edges(ref)
+            r, c = stats.bin_counts(ref, edges), stats.bin_counts(cur, edges)
+            column = counts_drift(test, limit, r, c, common)
+            return column.model_copy(update={"distribution": picture})
+    notes = warn.size_warnings(ref.n, cur.n)
+    if test == "wasserstein" and p is not None and statistic >= limit and p >= ALPHA:
+        notes.append(warn.noise_warning(test, statistic, limit, p))
+    return ColumnDrift(
+        statistic=statistic,
+        p_value=p,
+        drifted=is_drifted(test, statistic, p, limit),
+        approximate=approximate,
+        distribution=picture,
+        warnings=notes,
+        **common,
+    )
 
 
 def _shares(counts: NDArray[np.generic], total: int) -> list[float]:

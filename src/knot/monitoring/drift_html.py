@@ -109,13 +109,15 @@ def write_drift_html(report: DriftReport, path: str | Path, title: str = "Data d
     )
     if report.prediction is not None:
         summary += f" Prediction drift: {'yes' if report.prediction.drifted else 'no'}."
+    notes = "".join(f"<li>{html.escape(w)}</li>" for w in report.warnings)
+    warnings = f"<h2>Warnings</h2><ul>{notes}</ul>" if notes else ""
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
 tr.drifted td{{background:#fde2e1}}
 .charts{{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:1em}}</style>
 </head><body><h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>
-<table><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr>{rows}</table>
+<table><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr>{rows}</table>{warnings}
 <h2>Distributions</h2><div class=charts>{"".join(charts)}</div></body></html>"""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

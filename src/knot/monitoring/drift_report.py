@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from knot.monitoring.stats import P_VALUE_TESTS
+
 __all__ = ["PREDICTION", "ColumnDrift", "Distribution", "DriftReport"]
 
 PREDICTION = "prediction"  # the column reported apart from the features
@@ -30,6 +32,14 @@ class Distribution(_Model):
 
 
 class ColumnDrift(_Model):
+    """One column's verdict. `p_value` is the test's own for ks and chisquare; for a
+    distance (wasserstein, jensenshannon, psi) it is the two-sample test's beside it
+    (KS, or the chi-square on the same bins), which must reject too for drift; for
+    Wasserstein on a sample it is computed only once the distance reaches its threshold
+    (below it the column has not drifted either way).
+    `warnings` say why the verdict deserves less trust (small window, many levels,
+    sparse bins, a distance within noise, a column with no values)."""
+
     column: str
     kind: Literal["numeric", "categorical"]
     test: str
@@ -44,12 +54,13 @@ class ColumnDrift(_Model):
     reference_count: int
     current_count: int
     distribution: Distribution | None = None
+    warnings: list[str] = []
 
     @property
     def score(self) -> float | None:
         """The number compared with the threshold: the p-value of a test, else the
         distance."""
-        return self.p_value if self.p_value is not None else self.statistic
+        return self.p_value if self.test in P_VALUE_TESTS else self.statistic
 
 
 class DriftReport(_Model):
@@ -91,6 +102,13 @@ class DriftReport(_Model):
     @property
     def dataset_drifted(self) -> bool:
         return bool(self.columns) and self.share_drifted >= self.drift_share
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def warnings(self) -> list[str]:
+        """Every column's warnings, each prefixed with its column's name."""
+        shown = [*self.columns, *([self.prediction] if self.prediction else [])]
+        return [f"{c.column}: {w}" for c in shown for w in c.warnings]
 
     def column(self, name: str) -> ColumnDrift | None:
         return next((c for c in self.columns if c.column == name), None)

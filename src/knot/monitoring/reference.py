@@ -40,6 +40,7 @@ __all__ = [
     "ColumnReference",
     "NumericBins",
     "Reference",
+    "column_reference",
     "reference_from_profile",
 ]
 
@@ -76,6 +77,8 @@ class Reference:
 
     columns: dict[str, ColumnReference]
     rows: int
+    # columns with no values at all (Arrow's null type): comparable with either kind
+    untyped_columns: frozenset[str] = frozenset()
 
     @classmethod
     def from_source(cls, source: Any, columns: Sequence[str] | None = None) -> Reference:
@@ -88,30 +91,47 @@ class Reference:
     @classmethod
     def from_table(cls, table: pa.Table, names: Sequence[str]) -> Reference:
         out: dict[str, ColumnReference] = {}
+        untyped = set()
+        present = set(table.column_names)
         for name in names:
-            if name not in table.column_names:
+            if name not in present:
                 raise Invalid(
                     f"column {name!r} is not in the reference (it has "
                     f"{table.column_names[:20]}); leave it out of columns",
                     field="columns",
                 )
             column = table.column(name)
-            kind = family(column.type)
-            if kind is None:
-                continue
-            out[name] = numeric_sample(column) if kind == "numeric" else category_counts(column)
-        return cls(out, table.num_rows)
+            if pa.types.is_null(column.type):
+                untyped.add(name)
+            ref = column_reference(column)
+            if ref is not None:
+                out[name] = ref
+        return cls(out, table.num_rows, frozenset(untyped))
 
     def names(self) -> list[str]:
         return list(self.columns)
 
     def family(self, name: str) -> Family | None:
-        if name not in self.columns:
+        if name not in self.columns or name in self.untyped_columns:
             return None
         return "categorical" if isinstance(self.columns[name], Categories) else "numeric"
 
+    def untyped(self, name: str) -> bool:
+        return name in self.untyped_columns
+
     def column(self, name: str) -> ColumnReference:
         return self.columns[name]
+
+
+def column_reference(column: pa.ChunkedArray) -> ColumnReference | None:
+    """One column as a reference: a sorted sample of numbers, counts of categories, no
+    values (Arrow's null type) as empty counts, None for what drift cannot compare."""
+    if pa.types.is_null(column.type):
+        return Categories({}, len(column))
+    kind = family(column.type)
+    if kind is None:
+        return None
+    return numeric_sample(column) if kind == "numeric" else category_counts(column)
 
 
 def reference_from_profile(profile: Profile) -> Reference:

@@ -25,12 +25,14 @@ from knot.monitoring.stats import Sample
 __all__ = [
     "Categories",
     "Family",
+    "as_float64",
     "category_counts",
     "comparable_columns",
     "family",
     "load_table",
     "numeric_sample",
     "struct_table",
+    "text_example",
 ]
 
 Family = Literal["numeric", "categorical"]
@@ -90,7 +92,7 @@ def load_table(source: Any, side: str) -> pa.Table:
     elif isinstance(source, str | Path):
         table = _read(source, side)
     elif _is_dataframe(source):
-        table = pa.Table.from_pandas(source, preserve_index=False)
+        table = _from_pandas(source, side)
     else:
         raise Invalid(
             f"{side} must be a pandas DataFrame, an Arrow table, a dataset URI "
@@ -104,6 +106,44 @@ def _is_dataframe(value: Any) -> bool:
     import pandas as pd
 
     return isinstance(value, pd.DataFrame)
+
+
+def _from_pandas(frame: Any, side: str) -> pa.Table:
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        failed = exc
+    for name in frame.columns:
+        try:
+            pa.array(frame[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            message = _mixed_message(side, str(name), frame[name], exc)
+            raise Invalid(message, field=str(name)) from exc
+    raise Invalid(
+        f"{side} could not be converted to Arrow ({failed}); give every column one type",
+        field=side,
+    ) from failed
+
+
+def _mixed_message(side: str, name: str, values: Any, exc: Exception) -> str:
+    import numbers
+
+    kept = values.dropna()
+    is_number = kept.map(lambda v: isinstance(v, numbers.Number) and not isinstance(v, bool))
+    is_text = kept.map(lambda v: isinstance(v, str))
+    if is_number.any() and is_text.any():
+        minority = is_text if is_text.sum() <= is_number.sum() else is_number
+        row = minority.idxmax()
+        return (
+            f"{side} column {name!r} mixes numbers and text ({int(is_text.sum())} text, "
+            f"{int(is_number.sum())} numbers; e.g. {kept[row]!r} at index {row!r}); "
+            f"make it numbers with pd.to_numeric(df[{name!r}], errors='coerce') (text "
+            f"becomes missing) or text with df[{name!r}].astype(str)"
+        )
+    return (
+        f"{side} column {name!r} holds values of more than one type ({exc}); convert it "
+        "to one type (numbers, text or timestamps) before comparing"
+    )
 
 
 def _read(source: str | Path, side: str) -> pa.Table:
@@ -169,28 +209,48 @@ def struct_table(column: pa.ChunkedArray) -> pa.Table:
     return pa.Table.from_arrays([pc.struct_field(column, i) for i in range(len(names))], names)
 
 
-def numeric_sample(column: pa.ChunkedArray) -> Sample:
-    """The column's finite values sorted, nulls and NaN counted as missing."""
+def as_float64(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A numeric, temporal or all-null column as float64, nulls as NaN. Timestamps,
+    dates, times and durations are their integer count of units; integers beyond 2**53
+    (nanosecond timestamps, 64-bit ids) round to the nearest float, which is far finer
+    than any drift statistic needs, instead of failing Arrow's lossless cast."""
     t = column.type
     if pa.types.is_temporal(t):
-        column = column.cast(pa.int64()) if not pa.types.is_date32(t) else column.cast(pa.int32())
+        column = pc.cast(column, pa.int64() if t.bit_width == 64 else pa.int32())
     if not pa.types.is_float64(column.type):
-        column = pc.cast(column, pa.float64())
-    nulls = column.null_count
-    if nulls:
+        column = pc.cast(column, pa.float64(), safe=False)
+    if column.null_count:
         column = pc.fill_null(column, np.nan)
-    return Sample.of(column.to_numpy())
+    return np.asarray(column.to_numpy(), dtype=np.float64)
+
+
+def numeric_sample(column: pa.ChunkedArray) -> Sample:
+    """The column's finite values sorted, nulls and NaN counted as missing."""
+    return Sample.of(as_float64(column))
 
 
 def category_counts(column: pa.ChunkedArray) -> Categories:
-    """Counts per category in one hash pass (Arrow's value_counts)."""
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
+    """Counts per category in one hash pass (Arrow's value_counts; a dictionary column
+    is counted by its codes, not decoded)."""
     counted = pc.value_counts(column)
     values = counted.field("values").to_pylist()
     numbers = counted.field("counts").to_pylist()
     counts = {_text(v): int(n) for v, n in zip(values, numbers, strict=True) if v is not None}
     return Categories(counts, column.null_count)
+
+
+def text_example(column: pa.ChunkedArray, limit: int = 1000) -> str | None:
+    """A value of a text column that does not read as a number, to name in errors."""
+    if family(column.type) != "categorical" or pa.types.is_boolean(column.type):
+        return None
+    for value in pc.unique(column).to_pylist()[:limit]:
+        if value is None:
+            continue
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return str(value)
+    return None
 
 
 def _text(value: Any) -> str:
