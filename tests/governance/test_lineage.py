@@ -10,6 +10,7 @@ from knot.governance import refs
 from knot.governance.lineage import Edge, add_edges
 from knot.governance.lineage_graph import LineageGraph
 from knot.governance.refs import NodeRef, parse_ref
+from tests.backends import IN_PROCESS, SQL
 from tests.governance.conftest import Backend
 
 RUN_A, RUN_B = "a" * 32, "b" * 32
@@ -134,6 +135,11 @@ def test_bad_direction_and_depth_are_refused(churn: Backend) -> None:
         churn.store.lineage("models:/churn")
 
 
+# The hook is patched in this process: a live server (another process) cannot see it, the
+# app in-process can, so these run on SQLite, PostgreSQL and the REST client in-process.
+THIS_PROCESS = pytest.mark.parametrize("store_backend", [*SQL, IN_PROCESS], indirect=True)
+
+
 def resolve_alias(_conn: object, name: str, alias: str) -> int:
     """Stands in for the registry's resolver in test_an_alias_resolves_through_the_hook."""
     if (name, alias) != ("churn", "champion"):
@@ -141,6 +147,7 @@ def resolve_alias(_conn: object, name: str, alias: str) -> int:
     return 3
 
 
+@THIS_PROCESS
 def test_an_alias_resolves_through_the_registry_hook(
     churn: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -151,6 +158,7 @@ def test_an_alias_resolves_through_the_registry_hook(
         churn.store.lineage("models:/churn@nope")
 
 
+@THIS_PROCESS
 def test_an_alias_without_a_registry_says_to_name_the_version(
     churn: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
