@@ -1,4 +1,6 @@
-"""Shared fixtures: an isolated KNOT_HOME per test, and real servers started once per session."""
+"""Shared fixtures: an isolated KNOT_HOME per test, real servers started once per
+session, and the metadata-store backends every area's conformance tests run on
+(defined in tests/backends.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import ALL, SQL, KnotServer, StoreBackend, open_backend, running_server
 from tests.postgres import PostgresServer, find_pg_bin, postgres_server
 
 
@@ -31,3 +34,30 @@ def postgres() -> Iterator[PostgresServer]:
         pytest.skip("PostgreSQL is not installed here (apt-get install postgresql; .ci/run does)")
     with postgres_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def knot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnotServer]:
+    """The session's one live `knot server` process (over SQLite), shared by every remote
+    backend and every test that only needs some server."""
+    with running_server(tmp_path_factory.mktemp("knot-server")) as server:
+        yield server
+
+
+@pytest.fixture(params=ALL)
+def store_backend(request: pytest.FixtureRequest, tmp_path: Path) -> StoreBackend:
+    """SQLite, PostgreSQL and the live server (emptied for this test)."""
+    return open_backend(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=SQL)
+def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> StoreBackend:
+    """SQLite and PostgreSQL only, for areas the server does not serve yet (datasets,
+    monitoring, the retraining loop; issue #15 adds remote)."""
+    return open_backend(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def remote_backend(request: pytest.FixtureRequest, tmp_path: Path) -> StoreBackend:
+    """The live server alone, its store emptied for this test."""
+    return open_backend("remote", request, tmp_path)

@@ -4,7 +4,6 @@ tables whose every value is known, so each rule and statistic can be checked exa
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,18 +11,15 @@ import pytest
 from knot.artifacts import open_blob_store
 from knot.data.store import DatasetStore
 from knot.store.database import Database
-from tests.postgres import PostgresServer
+from tests.backends import StoreBackend
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def data_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatasetStore]:
-    if request.param == "sqlite":
-        uri = f"sqlite:///{tmp_path / 'knot.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres")
-        uri = server.new_database()
-    db = Database(uri)
-    yield DatasetStore(db, open_blob_store(f"file://{tmp_path / 'artifacts'}"))
+@pytest.fixture
+def data_store(sql_backend: StoreBackend) -> Iterator[DatasetStore]:
+    """A DatasetStore on SQLite and on PostgreSQL; datasets need a SQL store (the server
+    does not serve them yet, issue #15), so there is no remote case."""
+    db = Database(sql_backend.db_uri)
+    yield DatasetStore(db, open_blob_store(sql_backend.artifacts_uri))
     db.close()
 
 

@@ -42,6 +42,7 @@ from knot.loop.triggers import read_cursors, request_manual
 from knot.serving.labels import append_labels
 from knot.serving.predlog import default_log_dir
 from knot.store.database import now_ms
+from tests.backends import StoreBackend
 from tests.gates.churn_models import holdout, register
 from tests.loop.loop_setup import CANARY, loop_config, retrain_once
 from tests.monitoring.logs import write_predictions
@@ -218,14 +219,12 @@ def test_two_controllers_at_once_retrain_once(holdout: str) -> None:
     assert len(worked) == 1 and len(idle_or_busy) == 1
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """KNOT_STORE on SQLite (the default) or on a fresh PostgreSQL database."""
-    if request.param == "postgres":
-        server = request.getfixturevalue("postgres")
-        monkeypatch.setenv("KNOT_STORE", server.new_database())
-        knot.reset()
-    return request.param
+@pytest.fixture
+def store(sql_backend: StoreBackend, knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """KNOT_STORE on SQLite or on a fresh PostgreSQL database: the loop keeps its lease
+    and state in SQL tables, so there is no remote case."""
+    sql_backend.use(monkeypatch)
+    return sql_backend.name
 
 
 def test_a_lease_taken_over_stops_the_old_holder(store: str) -> None:

@@ -1,5 +1,6 @@
 """Monitoring fixtures: `monitor_store`, the metadata store alert and result tests run
-on, SQLite and PostgreSQL (a real server, started once per session)."""
+on: SQLite and PostgreSQL (tests/backends.py); monitoring needs a SQL store, the server
+does not serve it yet (issue #15)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import StoreBackend
 
-@pytest.fixture(params=["sqlite", "postgres"])
+
+@pytest.fixture
 def monitor_store(
-    request: pytest.FixtureRequest, knot_home: Path, monkeypatch: pytest.MonkeyPatch
+    sql_backend: StoreBackend, knot_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> str:
-    if request.param == "postgres":
-        server = request.getfixturevalue("postgres")
-        monkeypatch.setenv("KNOT_STORE", server.new_database())
-    return str(request.param)
+    sql_backend.use(monkeypatch)
+    return sql_backend.name

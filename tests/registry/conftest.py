@@ -1,5 +1,5 @@
-"""Registry fixtures. `backend` gives one RegistryStore per implementation (SQLite,
-PostgreSQL, and the REST client against a real `knot server` started once per session),
+"""Registry fixtures. `backend` gives one RegistryStore per backend of tests/backends.py
+(SQLite, PostgreSQL, and the REST client against the session's live `knot server`),
 with a tracking store and a Database on the same metadata store, so a test can create
 the runs models come from and read what the registry wrote (audit rows, lineage edges).
 """
@@ -9,10 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from tests.postgres import PostgresServer
+from tests.backends import StoreBackend
 
 from knot.backends import open_registry_store, open_tracking_store
 from knot.registry.entities import Environment, VersionSource
@@ -20,13 +19,6 @@ from knot.registry.protocol import RegistryStore
 from knot.store.database import Database
 from knot.tracking.entities import ArtifactRecord, Batch
 from knot.tracking.protocol import TrackingStore
-
-
-@dataclass(frozen=True)
-class RegistryServer:
-    url: str
-    store_uri: str
-    artifacts_uri: str
 
 
 @dataclass
@@ -63,31 +55,12 @@ class Backend:
         )
 
 
-@pytest.fixture(scope="session")
-def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    """A real `knot server` for the session's remote registry tests."""
-    from tests.server.live import live_server
-
-    root = tmp_path_factory.mktemp("registry-server")
-    store, artifacts = f"sqlite:///{root / 'knot.db'}", f"file://{root / 'artifacts'}"
-    with live_server(store, artifacts) as url:
-        yield RegistryServer(url, store, artifacts)
-
-
-@pytest.fixture(params=["sqlite", "postgres", pytest.param("remote", marks=pytest.mark.server)])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        uri = db_uri = f"sqlite:///{tmp_path / 'knot.db'}"
-    elif request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        uri = db_uri = server.new_database()
-    else:
-        live: RegistryServer = request.getfixturevalue("registry_server")
-        uri, db_uri = live.url, live.store_uri
-    tracking = open_tracking_store(uri)
-    registry = open_registry_store(uri, tracking)
-    db = Database(db_uri)
-    yield Backend(request.param, registry, tracking, db, uri)
+@pytest.fixture
+def backend(store_backend: StoreBackend) -> Iterator[Backend]:
+    tracking = open_tracking_store(store_backend.uri)
+    registry = open_registry_store(store_backend.uri, tracking)
+    db = Database(store_backend.db_uri)
+    yield Backend(store_backend.name, registry, tracking, db, store_backend.uri)
     registry.close()
     tracking.close()
     db.close()
@@ -95,5 +68,5 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 @pytest.fixture
 def model_name() -> str:
-    """A model name no other test uses (the remote backend's store is shared)."""
+    """A model name no other test uses, so no assertion depends on the store being new."""
     return f"churn-{uuid.uuid4().hex[:8]}"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.backends import SQL
 from tests.registry.conftest import Backend
 
 from knot.errors import KnotError
@@ -26,7 +27,9 @@ with warnings.catch_warnings():
 POLICY = PromotionPolicy(
     thresholds=[MetricThreshold(metric="val_auc", value=0.8)], approver_role="approver"
 )
-LOCAL = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+# over REST the roles come from the caller's token, not from `roles=`: the remote case is
+# test_with_auth_on_the_tokens_role_decides
+LOCAL = pytest.mark.parametrize("store_backend", SQL, indirect=True)
 
 
 def test_require_role() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.registry.conftest import RegistryServer
+from tests.backends import StoreBackend
 
 import knot
 from knot.artifacts._digest import blob_key
@@ -165,11 +165,9 @@ def test_model_card(knot_home: Path, tmp_path: Path) -> None:
 
 @pytest.mark.server
 def test_the_sdk_works_through_a_server(
-    knot_home: Path, registry_server: RegistryServer, monkeypatch: pytest.MonkeyPatch
+    knot_home: Path, remote_backend: StoreBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KNOT_STORE", registry_server.url)
-    monkeypatch.setenv("KNOT_ARTIFACTS", registry_server.artifacts_uri)
-    knot.reset()
+    remote_backend.use(monkeypatch)
     model, X = fitted()
     name = f"remote-{knot_home.parent.name[-12:]}".replace("_", "-")
     version = train(name)

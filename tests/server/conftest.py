@@ -1,5 +1,7 @@
 """In-process fixtures: the app over a fresh SQLite store, a client for it, and the store
-itself, so each test can read back what a request did (or, for a rejected one, did not)."""
+itself, so each test can read back what a request did (or, for a rejected one, did not).
+These are unit-level; the live server every area's remote backend talks to is
+`knot_server` (tests/backends.py)."""
 
 from __future__ import annotations
 
@@ -42,8 +44,9 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def remote(client: TestClient) -> RestTrackingStore:
-    """The HTTP client store, talking to the app in-process."""
+def in_process(client: TestClient) -> RestTrackingStore:
+    """The HTTP client store, talking to the app in-process (ASGI, no socket): for unit
+    tests of the client; the remote backend (`store_backend`) is a live server."""
     return RestTrackingStore("http://testserver", client=client)
 
 
@@ -51,13 +54,3 @@ def remote(client: TestClient) -> RestTrackingStore:
 def run_id(store: SqlTrackingStore) -> str:
     experiment = store.create_experiment("exp")
     return store.create_run(experiment.experiment_id, user="tester").run_id
-
-
-@pytest.fixture(scope="session")
-def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `knot server` process shared by the session's live tests."""
-    from tests.server.live import live_server
-
-    root = tmp_path_factory.mktemp("live-server")
-    with live_server(f"sqlite:///{root / 'knot.db'}", f"file://{root / 'artifacts'}") as url:
-        yield url

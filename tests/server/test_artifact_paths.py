@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from knot.tracking.sql_store import SqlTrackingStore
+from tests.backends import StoreBackend
 from tests.server.conftest import TestClient
 
 HOSTILE = ["..", "../escape.txt", "a/../../x", "/etc/passwd", "a\x00b", "a\\..\\b", "a//b", ""]
@@ -39,8 +40,9 @@ def test_a_safe_path_is_still_recorded(
     assert [a.path for a in store.list_artifacts(run_id)] == ["model/weights.bin"]
 
 
-def test_a_real_server_refuses_nul_and_absolute_paths(live_url: str) -> None:
-    with httpx.Client(base_url=live_url) as http:
+@pytest.mark.server
+def test_a_real_server_refuses_nul_and_absolute_paths(remote_backend: StoreBackend) -> None:
+    with httpx.Client(base_url=remote_backend.uri) as http:
         experiment = http.post("/api/v1/experiments", json={"name": "artifact-paths"}).json()
         created = {"experiment_id": experiment["experiment_id"], "user": "ana"}
         run = http.post("/api/v1/runs", json=created)

@@ -14,6 +14,7 @@ import pytest
 
 from knot.client.rest_store import RestTrackingStore
 from knot.tracking.entities import Batch, RunStatus
+from tests.backends import KnotServer
 from tests.server.live import start_server
 
 pytestmark = pytest.mark.server
@@ -89,8 +90,9 @@ def test_a_busy_port_is_refused_with_the_fix(tmp_path: Path) -> None:
     assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
 
 
-def test_the_startup_line_and_health(live_url: str) -> None:
-    assert live_url.startswith("http://127.0.0.1:")
-    assert httpx.get(live_url + "/health").json() == {"status": "ok"}
+def test_the_startup_line_and_health(knot_server: KnotServer) -> None:
+    url = knot_server.url  # read from the server's startup line
+    assert url.startswith("http://127.0.0.1:")
+    assert httpx.get(url + "/health").json() == {"status": "ok"}
     name = f"e-{uuid.uuid4().hex[:6]}"
-    assert httpx.post(live_url + "/api/v1/experiments", json={"name": name}).status_code == 201
+    assert httpx.post(url + "/api/v1/experiments", json={"name": name}).status_code == 201

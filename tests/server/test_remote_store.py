@@ -1,5 +1,5 @@
 """RestTrackingStore against the app in-process and against a real server process: the
-same calls give the same results and raise the same error types as the local store."""
+same calls give the same results and raise the same error types as the SQL stores."""
 
 from __future__ import annotations
 
@@ -17,26 +17,24 @@ from knot.client.rest_store import RestTrackingStore, encode_batch
 from knot.errors import Conflict, Invalid, KnotError, NotFound, Unavailable
 from knot.tracking.entities import ArtifactRecord, Batch, RunSource, RunStatus
 from knot.tracking.protocol import TrackingStore
-from knot.tracking.sql_store import SqlTrackingStore
+from tests.backends import ALL, open_backend
 from tests.servers import free_port
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
 
-@pytest.fixture(params=["local", "in-process", pytest.param("live", marks=pytest.mark.server)])
-def any_store(
-    request: pytest.FixtureRequest, store: SqlTrackingStore, remote: RestTrackingStore
-) -> Iterator[TrackingStore]:
-    if request.param == "local":
-        yield store
-    elif request.param == "in-process":
-        yield remote
-    else:
-        live = open_tracking_store(request.getfixturevalue("live_url"))
-        assert isinstance(live, RestTrackingStore)
-        yield live
-        live.close()
+@pytest.fixture(params=[*ALL, "in-process"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TrackingStore]:
+    """Every backend of tests/backends.py, and the client against the app in-process."""
+    if request.param == "in-process":
+        yield request.getfixturevalue("in_process")
+        return
+    backend = open_backend(request.param, request, tmp_path)
+    store = open_tracking_store(backend.uri)
+    assert isinstance(store, RestTrackingStore) == backend.remote
+    yield store
+    store.close()
 
 
 def test_round_trip(any_store: TrackingStore) -> None:
@@ -202,11 +200,11 @@ def test_a_server_failure_on_a_batch_is_unavailable_so_the_writer_keeps_it() -> 
 
 
 def test_a_refused_batch_is_neither_spooled_nor_retried(
-    remote: RestTrackingStore, run_id: str, tmp_path: Path
+    in_process: RestTrackingStore, run_id: str, tmp_path: Path
 ) -> None:
     from knot.tracking.writer import BatchWriter
 
-    writer = BatchWriter(remote, spool_folder=tmp_path / "spool")
+    writer = BatchWriter(in_process, spool_folder=tmp_path / "spool")
     writer.add_params([(run_id, "lr", "0.1")])
     writer.flush()
     writer.add_params([(run_id, "lr", "0.2")])
@@ -215,5 +213,5 @@ def test_a_refused_batch_is_neither_spooled_nor_retried(
         writer.flush()
     writer.flush()  # reported once, not retried
     assert not list((tmp_path / "spool").glob("*.spool"))
-    assert remote.get_run(run_id).params == {"lr": "0.1"}
+    assert in_process.get_run(run_id).params == {"lr": "0.1"}
     writer.close()

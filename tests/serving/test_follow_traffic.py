@@ -16,6 +16,7 @@ import knot
 from knot.governance.audit_query import AuditQuery
 from knot.governance.fluent import governance
 from knot.serving.predlog import read_prediction_log
+from tests.backends import StoreBackend
 from tests.serving.conftest import row, serving
 
 pytestmark = pytest.mark.anyio
@@ -107,25 +108,18 @@ async def test_a_hot_swap_of_the_champion_is_audited(churn: Path) -> None:
 
 @pytest.mark.server
 async def test_a_service_follows_a_record_kept_behind_a_knot_server(
-    knot_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    knot_home: Path, remote_backend: StoreBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.server.live import live_server
     from tests.serving.conftest import EXAMPLE
     from tests.serving.models import Threshold
 
-    artifacts = f"file://{tmp_path / 'artifacts'}"
-    with live_server(f"sqlite:///{tmp_path / 'server.db'}", artifacts) as url:
-        monkeypatch.setenv("KNOT_STORE", url)
-        monkeypatch.setenv("KNOT_ARTIFACTS", artifacts)
-        knot.reset()
-        for tag in (0, 10):
-            knot.log_model(
-                Threshold(10.0, tag), registered_model_name="churn", input_example=EXAMPLE
-            )
-        knot.set_alias("churn", "champion", 1)
-        knot.set_alias("churn", "challenger", 2)
-        async with serving() as (client, service):
-            knot.set_traffic("churn", weight=1.0)
-            await _until(lambda: service.challenger.served is not None, "load the challenger")
-            assert set(await _versions(client, 10)) == {2}
-        knot.reset()
+    remote_backend.use(monkeypatch)
+    for tag in (0, 10):
+        knot.log_model(Threshold(10.0, tag), registered_model_name="churn", input_example=EXAMPLE)
+    knot.set_alias("churn", "champion", 1)
+    knot.set_alias("churn", "challenger", 2)
+    async with serving() as (client, service):
+        knot.set_traffic("churn", weight=1.0)
+        await _until(lambda: service.challenger.served is not None, "load the challenger")
+        assert set(await _versions(client, 10)) == {2}
+    knot.reset()

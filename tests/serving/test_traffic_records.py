@@ -1,12 +1,12 @@
-"""Traffic records on SQLite and PostgreSQL: set, read, clear, each audited in the same
-transaction; bad values refused with nothing changed; the swap marker's compare-and-set
-that turns one switch made by several workers into one audit row; the CLI."""
+"""Traffic records on SQLite, PostgreSQL and behind a live server: set, read, clear, each
+audited in the same transaction; bad values refused with nothing changed; the swap
+marker's compare-and-set that turns one switch made by several workers into one audit
+row; the CLI."""
 
 from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from knot.serving import tables
 from knot.serving.sources import ServedModel
 from knot.serving.switches import mark_served, record_switch
 from knot.serving.traffic import sql_database
+from tests.backends import StoreBackend
 from tests.migrations import assert_migration_builds
 from tests.serving.conftest import EXAMPLE
 from tests.serving.models import Threshold
@@ -29,42 +30,24 @@ from tests.serving.models import Threshold
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def traffic_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A real `knot server` for the remote traffic tests: its URL and artifacts URI."""
-    from tests.server.live import live_server
-
-    root = tmp_path_factory.mktemp("traffic-server")
-    artifacts = f"file://{root / 'artifacts'}"
-    with live_server(f"sqlite:///{root / 'knot.db'}", artifacts) as url:
-        yield url, artifacts
-
-
-def _use_store(kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Point KNOT_STORE at `kind` and register a model there; returns its (unique) name."""
-    if kind == "postgres":
-        monkeypatch.setenv("KNOT_STORE", request.getfixturevalue("postgres").new_database())
-    elif kind == "remote":
-        url, artifacts = request.getfixturevalue("traffic_server")
-        monkeypatch.setenv("KNOT_STORE", url)
-        monkeypatch.setenv("KNOT_ARTIFACTS", artifacts)
-    knot.reset()
-    name = f"churn-{uuid.uuid4().hex[:8]}"  # the remote store is shared by the module
+def _register(backend: StoreBackend, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point KNOT_STORE at `backend` and register a model there; returns its (unique) name."""
+    backend.use(monkeypatch)
+    name = f"churn-{uuid.uuid4().hex[:8]}"
     knot.log_model(Threshold(10.0), registered_model_name=name, input_example=EXAMPLE)
     return name
 
 
-@pytest.fixture(params=["sqlite", "postgres", pytest.param("remote", marks=pytest.mark.server)])
-def model(request: pytest.FixtureRequest, knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A registered model on SQLite, PostgreSQL or behind a Knot server."""
-    return _use_store(request.param, request, monkeypatch)
+@pytest.fixture
+def model(store_backend: StoreBackend, knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A registered model on SQLite, PostgreSQL or behind the live Knot server."""
+    return _register(store_backend, monkeypatch)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def sql_model(
-    request: pytest.FixtureRequest, knot_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    return _use_store(request.param, request, monkeypatch)
+@pytest.fixture
+def sql_model(sql_backend: StoreBackend, knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The same on SQLite and PostgreSQL only: the test writes the tables directly."""
+    return _register(sql_backend, monkeypatch)
 
 
 def _audit(name: str, action: str | None = None) -> list[tuple[str, object, object]]:

@@ -12,7 +12,7 @@ from knot.backends import open_tracking_store
 from knot.errors import Invalid, SchemaTooNew
 from knot.store.engine import open_engine
 from knot.store.schema import HEAD, MIGRATIONS, current_revision, upgrade
-from tests.postgres import PostgresServer
+from tests.backends import StoreBackend
 
 
 def _revision(uri: str) -> str | None:
@@ -38,15 +38,8 @@ def test_fresh_store_is_created_at_head(tmp_path: Path) -> None:
     assert _revision(uri) == HEAD
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_older_store_is_migrated_and_keeps_its_data(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    if backend == "sqlite":
-        uri = f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres")
-        uri = server.new_database()
+def test_older_store_is_migrated_and_keeps_its_data(sql_backend: StoreBackend) -> None:
+    uri = sql_backend.uri  # nothing there yet: the old schema is built below
     engine = open_engine(uri)
     upgrade(engine, uri, "0001")
     with engine.begin() as conn:

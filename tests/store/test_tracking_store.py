@@ -1,5 +1,7 @@
-"""One suite for every TrackingStore. Tests never assume an empty store (the remote
-backend is shared by the session), so each makes its own uniquely named experiment."""
+"""One suite for every TrackingStore (tests/backends.py). Tests do not rely on an empty
+store (the remote backend's server lives for the session; its store is emptied before
+each test, but that is the fixture's business), so each makes its own uniquely named
+experiment."""
 
 from __future__ import annotations
 
