@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from knot.governance.fluent import lineage
     from knot.governance.lineage_graph import LineageGraph
     from knot.loop.controller import retrain
-    from knot.monitoring.drift import drift
-    from knot.monitoring.drift_report import DriftReport
-    from knot.monitoring.feedback import feedback
+    from knot.monitoring.drift.batch import drift
+    from knot.monitoring.drift.report import DriftReport
+    from knot.monitoring.performance.feedback import feedback
     from knot.packaging.from_registry import pack_model_version
     from knot.packaging.loading import load_model_from_kit
     from knot.pipelines.pipeline import Pipeline, get_pipeline_run, pipeline
@@ -279,10 +279,10 @@ _HOME = {
     "update_model_version": "knot.registry.fluent",
     "model_card": "knot.registry.card",
     "LineageGraph": "knot.governance.lineage_graph",
-    "DriftReport": "knot.monitoring.drift_report",
-    "drift": "knot.monitoring.drift",
+    "DriftReport": "knot.monitoring.drift.report",
+    "drift": "knot.monitoring.drift.batch",
     "lineage": "knot.governance.fluent",
-    "feedback": "knot.monitoring.feedback",
+    "feedback": "knot.monitoring.performance.feedback",
     "load_model_from_kit": "knot.packaging.loading",
     "pack_model_version": "knot.packaging.from_registry",
     "Traffic": "knot.serving.traffic",

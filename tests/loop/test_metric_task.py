@@ -21,7 +21,7 @@ from knot.gates.evaluate_metrics import METRICS
 from knot.loop.config import LoopConfig
 from knot.loop.controller import Controller
 from knot.loop.state import list_retrains, loop_db
-from knot.monitoring.alert_rules import AlertRule, list_alert_rules, set_alert_rule
+from knot.monitoring.alerts.rules import AlertRule, list_alert_rules, set_alert_rule
 from knot.monitoring.metric_table import METRIC_TABLE, metrics_for
 from knot.monitoring.model_metrics import classifier_metrics, regressor_metrics
 from knot.monitoring.monitor_config import apply_config, parse_config
