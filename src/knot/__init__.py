@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from knot.pipelines.pipeline import Pipeline, get_pipeline_run, pipeline
     from knot.pipelines.result import PipelineFailed, PipelineResult, StepResult
     from knot.pipelines.steps import Step, step
-    from knot.registry.card import model_card
+    from knot.registry.cards.card import model_card
     from knot.registry.entities import (
         LoggedModel,
         ModelVersion,
@@ -277,7 +277,7 @@ _HOME = {
     "set_alias": "knot.registry.fluent",
     "set_promotion_policy": "knot.registry.fluent",
     "update_model_version": "knot.registry.fluent",
-    "model_card": "knot.registry.card",
+    "model_card": "knot.registry.cards.card",
     "LineageGraph": "knot.governance.lineage_graph",
     "DriftReport": "knot.monitoring.drift.report",
     "drift": "knot.monitoring.drift.batch",
