@@ -141,7 +141,7 @@ def run_worker(name: str, folder: Path) -> None:
     import scipy.stats  # noqa: F401
 
     if name.startswith("knot"):
-        import knot.monitoring.drift  # noqa: F401
+        import knot.monitoring.drift.batch  # noqa: F401
     elif name == "evidently":
         import evidently.presets  # noqa: F401
     ref = pd.read_parquet(folder / "reference.parquet")

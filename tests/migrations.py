@@ -7,18 +7,24 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from sqlalchemy import inspect
+from sqlalchemy import Table, inspect
 
 from knot.store.database import Database
 
 
+def declared_tables(tables: ModuleType) -> list[Table]:
+    """The Tables a tables module exports."""
+    found = [getattr(tables, name) for name in tables.__all__]
+    return [t for t in found if isinstance(t, Table)]
+
+
 def assert_migration_builds(tables: ModuleType, tmp_path: Path) -> None:
     """Open a new SQLite store under `tmp_path` (which runs every migration) and compare
-    it with each table in `tables.__all__`."""
+    it with each Table in `tables.__all__` (a tables module may also export the function
+    that opens its database)."""
     db = Database(f"sqlite:///{tmp_path / 'knot.db'}")
     found = inspect(db.engine)
-    for name in tables.__all__:
-        table = getattr(tables, name)
+    for table in declared_tables(tables):
         columns = {c["name"]: c for c in found.get_columns(table.name)}
         assert list(columns) == [c.name for c in table.columns], table.name
         for column in table.columns:

@@ -22,9 +22,9 @@ from rich.console import Console
 from rich.table import Table
 from step_serving import _free_port, _wait_ready
 
-from knot.monitoring.alerts import AlertEvent
+from knot.monitoring.alerts.events import AlertEvent
 from knot.monitoring.monitor_config import apply_config, parse_config
-from knot.monitoring.run import MonitorResult, monitor_run
+from knot.monitoring.monitor_run import MonitorResult, monitor_run
 
 OUT = Path(__file__).parent / "out"
 WINDOW = "10s"  # short tumbling windows, so the demo sees several of them

@@ -33,15 +33,15 @@ if TYPE_CHECKING:
     from knot.governance.fluent import lineage
     from knot.governance.lineage_graph import LineageGraph
     from knot.loop.controller import retrain
-    from knot.monitoring.drift import drift
-    from knot.monitoring.drift_report import DriftReport
-    from knot.monitoring.feedback import feedback
+    from knot.monitoring.drift.batch import drift
+    from knot.monitoring.drift.report import DriftReport
+    from knot.monitoring.performance.feedback import feedback
     from knot.packaging.from_registry import pack_model_version
     from knot.packaging.loading import load_model_from_kit
     from knot.pipelines.pipeline import Pipeline, get_pipeline_run, pipeline
     from knot.pipelines.result import PipelineFailed, PipelineResult, StepResult
     from knot.pipelines.steps import Step, step
-    from knot.registry.card import model_card
+    from knot.registry.cards.card import model_card
     from knot.registry.entities import (
         LoggedModel,
         ModelVersion,
@@ -277,12 +277,12 @@ _HOME = {
     "set_alias": "knot.registry.fluent",
     "set_promotion_policy": "knot.registry.fluent",
     "update_model_version": "knot.registry.fluent",
-    "model_card": "knot.registry.card",
+    "model_card": "knot.registry.cards.card",
     "LineageGraph": "knot.governance.lineage_graph",
-    "DriftReport": "knot.monitoring.drift_report",
-    "drift": "knot.monitoring.drift",
+    "DriftReport": "knot.monitoring.drift.report",
+    "drift": "knot.monitoring.drift.batch",
     "lineage": "knot.governance.fluent",
-    "feedback": "knot.monitoring.feedback",
+    "feedback": "knot.monitoring.performance.feedback",
     "load_model_from_kit": "knot.packaging.loading",
     "pack_model_version": "knot.packaging.from_registry",
     "Traffic": "knot.serving.traffic",

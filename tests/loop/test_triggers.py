@@ -45,7 +45,7 @@ def test_a_version_newer_than_the_champions_training_data_fires_at_once(knot_hom
 
 
 def test_an_alert_firing_fires(knot_home: Path) -> None:
-    from knot.monitoring.alerts import AlertRule, evaluate, set_alert_rule
+    from knot.monitoring.alerts.events import AlertRule, evaluate, set_alert_rule
     from knot.monitoring.results import ResultPoint, save_results
 
     register("good", alias="champion")

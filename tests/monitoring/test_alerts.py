@@ -15,8 +15,7 @@ import pytest
 
 from knot.errors import Invalid, NotFound
 from knot.governance.lineage import edges_from
-from knot.monitoring.alert_state import FIRING, OK, PENDING, RESOLVED, RuleState, change, step
-from knot.monitoring.alerts import (
+from knot.monitoring.alerts.events import (
     AlertRule,
     alert_events,
     alert_states,
@@ -26,8 +25,9 @@ from knot.monitoring.alerts import (
     list_alert_rules,
     set_alert_rule,
 )
+from knot.monitoring.alerts.state import FIRING, OK, PENDING, RESOLVED, RuleState, change, step
 from knot.monitoring.results import ResultPoint, save_results
-from knot.monitoring.store import monitor_db
+from knot.monitoring.tables import monitor_db
 from tests.monitoring.logs import HOUR
 
 T0 = 1_780_000_000_000 - 1_780_000_000_000 % HOUR

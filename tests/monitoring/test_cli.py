@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from knot.cli import app
 from knot.errors import Invalid, NotFound
-from knot.monitoring.performance import performance
+from knot.monitoring.performance.window_metrics import performance
 from tests.monitoring.logs import HOUR
 from tests.monitoring.test_run import _serve, churn  # noqa: F401  (fixture)
 

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import knot
-from knot.monitoring.drift import Reference, drift
+from knot.monitoring.drift.batch import Reference, drift
+from knot.monitoring.drift.drift_html import write_drift_html
 
 N = 10_000
 
@@ -163,7 +164,7 @@ def test_the_sdk_name_and_report_outputs(tmp_path: Path) -> None:
     data = json.loads(json.dumps(report.to_dict()))
     assert data["drifted_columns"] == ["x", "plan"]
     assert data["dataset_drifted"] is True and data["share_drifted"] == 1.0
-    page = report.to_html(tmp_path / "out" / "drift.html").read_text()
+    page = write_drift_html(report, tmp_path / "out" / "drift.html").read_text()
     assert page.count("plotly.js") >= 1 and "Plotly.newPlot" in page
     assert "Dataset drift detected" in page and "<td>plan</td>" in page
 

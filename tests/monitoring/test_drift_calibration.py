@@ -19,11 +19,11 @@ import pytest
 from scipy import stats
 
 import knot
-from knot.monitoring.accumulate import DriftAccumulator
-from knot.monitoring.drift import Reference
-from knot.monitoring.drift_compare import ALPHA, default_test, judge_counts
-from knot.monitoring.samples import Categories
-from knot.monitoring.stats import DEFAULT_THRESHOLDS
+from knot.monitoring.drift.accumulate import DriftAccumulator
+from knot.monitoring.drift.batch import Reference
+from knot.monitoring.drift.compare import ALPHA, default_test, judge_counts
+from knot.monitoring.drift.samples import Categories
+from knot.monitoring.drift.stats import DEFAULT_THRESHOLDS
 from tests.monitoring.calibration import (
     CHUNK,
     LIMIT,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from knot.errors import Invalid
-from knot.monitoring.drift import drift
+from knot.monitoring.drift.batch import drift
 
 rng = np.random.default_rng(0)
 REF = pd.DataFrame({"x": rng.normal(size=2000), "plan": rng.choice(["a", "b"], 2000)})

@@ -17,7 +17,7 @@ import pytest
 
 import knot
 from knot.errors import Invalid
-from knot.monitoring.accumulate import DriftAccumulator
+from knot.monitoring.drift.accumulate import DriftAccumulator
 
 rng = np.random.default_rng(3)
 N = 2000

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import knot
-from knot.monitoring.accumulate import DriftAccumulator
-from knot.monitoring.binned import jensenshannon_many
-from knot.monitoring.drift import Reference
-from knot.monitoring.drift_compare import judge_counts
+from knot.monitoring.drift.accumulate import DriftAccumulator
+from knot.monitoring.drift.batch import Reference
+from knot.monitoring.drift.binned import jensenshannon_many
+from knot.monitoring.drift.compare import judge_counts
 from tests.monitoring.calibration import (
     category_counts,
     category_splits,

@@ -14,8 +14,8 @@ import pytest
 
 import knot
 from knot.errors import Invalid
-from knot.monitoring.accumulate import DriftAccumulator
-from knot.monitoring.drift import Reference, drift
+from knot.monitoring.drift.accumulate import DriftAccumulator
+from knot.monitoring.drift.batch import Reference, drift
 
 N = 20_000
 

@@ -13,8 +13,8 @@ from sklearn import metrics as skm
 
 import knot
 from knot.errors import Invalid
-from knot.monitoring.model_metrics import classifier_metrics, regressor_metrics
-from knot.monitoring.performance import performance
+from knot.metrics import classifier_metrics, regressor_metrics
+from knot.monitoring.performance.window_metrics import performance
 from knot.serving.labels import append_labels
 from tests.monitoring.logs import HOUR, write_predictions
 

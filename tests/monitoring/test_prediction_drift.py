@@ -16,13 +16,13 @@ from prometheus_client import CollectorRegistry
 
 import knot
 import knot.registry.fluent as registry_fluent
-from knot.monitoring.alerts import alert_events
+from knot.monitoring.alerts.events import alert_events
+from knot.monitoring.drift.reference_outputs import cache_path, reference_outputs
 from knot.monitoring.live import LiveMonitor
 from knot.monitoring.monitor_config import apply_config, load_config
-from knot.monitoring.reference_outputs import cache_path, reference_outputs
+from knot.monitoring.monitor_run import monitor_run
 from knot.monitoring.report_html import monitor_report
 from knot.monitoring.results import read_results
-from knot.monitoring.run import monitor_run
 from knot.serving.config import ServeConfig
 from tests.monitoring.logs import HOUR, write_predictions
 from tests.monitoring.models import Logistic
@@ -188,7 +188,7 @@ def test_a_large_reference_is_scored_in_batches(
 ) -> None:
     import pyarrow as pa
 
-    from knot.monitoring import reference_outputs as outputs
+    from knot.monitoring.drift import reference_outputs as outputs
 
     knot.register_dataset("churn", _training_frame(10))
     _train(20.0)

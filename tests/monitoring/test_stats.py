@@ -10,8 +10,8 @@ from hypothesis.extra.numpy import arrays
 from scipy import stats
 from scipy.spatial.distance import jensenshannon as scipy_js
 
-from knot.monitoring.binned import contingency, jensenshannon_many, psi_many
-from knot.monitoring.stats import (
+from knot.monitoring.drift.binned import contingency, jensenshannon_many, psi_many
+from knot.monitoring.drift.stats import (
     EPSILON,
     Sample,
     bin_counts,

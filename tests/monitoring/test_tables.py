@@ -10,9 +10,9 @@ from sqlalchemy import inspect
 from knot.monitoring import tables
 from knot.store.database import Database
 from knot.store.schema import upgrade
-from tests.migrations import assert_migration_builds
+from tests.migrations import assert_migration_builds, declared_tables
 
-MONITORING_TABLES = [getattr(tables, name) for name in tables.__all__]
+MONITORING_TABLES = declared_tables(tables)
 
 
 def test_migration_matches_the_declared_tables(tmp_path: Path) -> None:

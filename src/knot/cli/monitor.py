@@ -12,7 +12,7 @@ from knot.cli._exit import check_failed
 from knot.cli._output import fmt_value, print_json, print_table
 
 if TYPE_CHECKING:
-    from knot.monitoring.drift_report import DriftReport
+    from knot.monitoring.drift.report import DriftReport
 
 monitor_app = typer.Typer(
     help="Monitoring: data and prediction drift, performance, alerts.", no_args_is_help=True
@@ -114,7 +114,8 @@ def drift(
 ) -> None:
     """Per-column drift of CURRENT against REFERENCE, the share of drifted columns and
     prediction drift. With --fail-on-drift, exits 1 when the dataset drifted."""
-    from knot.monitoring.drift import drift as compute
+    from knot.monitoring.drift.batch import drift as compute
+    from knot.monitoring.drift.drift_html import write_drift_html
 
     report = compute(
         reference,
@@ -129,7 +130,7 @@ def drift(
     else:
         _show(report)
     if html_out is not None:
-        written = report.to_html(html_out)
+        written = write_drift_html(report, html_out)
         if not json_out:
             typer.echo(f"report: {written}")
     if fail_on_drift and report.dataset_drifted:

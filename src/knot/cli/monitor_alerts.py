@@ -16,7 +16,7 @@ from knot.cli.monitor import monitor_app
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from knot.monitoring.run import MonitorResult
+    from knot.monitoring.monitor_run import MonitorResult
 
 rules_app = typer.Typer(help="Alert rules: apply a YAML file, list, delete.", no_args_is_help=True)
 monitor_app.add_typer(rules_app, name="rules")
@@ -83,7 +83,7 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Compute the current windows' drift and performance, store them, evaluate alerts."""
-    from knot.monitoring.run import monitor_run
+    from knot.monitoring.monitor_run import monitor_run
 
     result = monitor_run(model, window=window, lookback=lookback)
     if json_out:
@@ -106,7 +106,7 @@ def watch(
 
     from rich.live import Live
 
-    from knot.monitoring.run import monitor_run
+    from knot.monitoring.monitor_run import monitor_run
 
     done = 0
     try:
@@ -144,7 +144,7 @@ def alerts(
 ) -> None:
     """Alert events of MODEL, oldest first, and each rule's current state."""
     from knot.errors import Invalid
-    from knot.monitoring.alerts import alert_events, alert_states
+    from knot.monitoring.alerts.events import alert_events, alert_states
 
     if state is not None and state not in ("fired", "resolved"):
         raise Invalid(f"--state {state!r} is not known; use fired or resolved", field="state")
@@ -192,7 +192,7 @@ def rules_list(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Alert rules, by name."""
-    from knot.monitoring.alert_rules import list_alert_rules
+    from knot.monitoring.alerts.rules import list_alert_rules
 
     found = list_alert_rules(model)
     if json_out:
@@ -217,7 +217,7 @@ def rules_list(
 @rules_app.command("delete")
 def rules_delete(name: str = typer.Argument(..., help="Rule name.")) -> None:
     """Remove a rule (its past events stay)."""
-    from knot.monitoring.alert_rules import delete_alert_rule
+    from knot.monitoring.alerts.rules import delete_alert_rule
 
     delete_alert_rule(name)
     typer.echo(f"deleted rule {name}")
@@ -230,7 +230,7 @@ def feedback(
     row: int = typer.Option(0, min=0, help="Row of the request (0 for the first)."),
 ) -> None:
     """Record the true label of a prediction, any time after it was made."""
-    from knot.monitoring.feedback import feedback as send
+    from knot.monitoring.performance.feedback import feedback as send
 
     try:
         value: Any = json.loads(label)

@@ -27,7 +27,7 @@ from knot.gates.evaluate_data import (
     score_model,
 )
 from knot.gates.evaluate_metrics import compute_metric, metric
-from knot.monitoring.metric_table import check_metric_task
+from knot.metrics import check_metric_task
 from knot.registry.entities import MetricThreshold
 from knot.registry.fluent import get_model_version, load_model
 from knot.registry.task import Task, task_of

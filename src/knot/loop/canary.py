@@ -1,7 +1,7 @@
 """Judging a running canary from what production records: the service's prediction log
-joined with the labels that came back (knot.monitoring.performance), per version over
+joined with the labels that came back (knot.monitoring.performance.window_metrics), per version over
 every request since the canary started, by any metric of the model's task (MAE for a
-regressor, ROC AUC for a classifier, ...; knot.monitoring.metric_table says which
+regressor, ROC AUC for a classifier, ...; knot.metrics says which
 direction is better).
 
 The decision, in order:
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from knot.loop.config import CanaryConfig
-from knot.monitoring.metric_table import metric_info
+from knot.metrics import metric_info
 from knot.registry.task import Task
 
 __all__ = ["Arm", "CanaryReading", "Verdict", "judge", "read_canary"]
@@ -60,7 +60,7 @@ def read_canary(
     task: Task | None = None,
 ) -> CanaryReading:
     """Both arms' labeled requests and `metric` over them, from the logs."""
-    from knot.monitoring.performance import performance_since
+    from knot.monitoring.performance.window_metrics import performance_since
 
     found = {m.version: m for m in performance_since(model, since_ms, task=task)}
 

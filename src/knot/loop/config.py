@@ -28,7 +28,7 @@
 `max_error_rate: 0.25` is short for `metric: error_rate, limit: 0.25`. The metric names
 of `evaluation` and `canary` must measure the model's task (mae, mse, rmse, r2 for a
 regressor; accuracy, error_rate, precision, recall, f1, roc_auc, log_loss for a
-classifier; see knot.monitoring.metric_table): the controller refuses them at start
+classifier; see knot.metrics): the controller refuses them at start
 against the current champion, and again against each challenger.
 
 Without `canary` (or with weight 0) an accepted challenger is promoted at once.
@@ -55,7 +55,7 @@ from pydantic import (
 from knot.errors import Invalid
 from knot.gates.config_file import load_config
 from knot.gates.evaluate import ComparisonPolicy, check_policy_task
-from knot.monitoring.metric_table import check_metric_task, metric_info
+from knot.metrics import check_metric_task, metric_info
 from knot.registry.task import Task
 
 __all__ = [

@@ -26,7 +26,7 @@ from knot.loop.state import (
     update_retrain,
 )
 from knot.loop.triggers import Fired, advance, poll
-from knot.monitoring.metric_table import check_metric_task
+from knot.metrics import check_metric_task
 from knot.pipelines.pipeline import Pipeline
 from knot.registry.entities import ModelVersion
 from knot.registry.fluent import (

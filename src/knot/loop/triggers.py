@@ -117,7 +117,7 @@ def _dataset(model: str, name: str, seen: str | None) -> tuple[str | None, list[
 
 
 def _alerts(model: str, rules: list[str] | str, seen: str | None) -> tuple[str | None, list[Fired]]:
-    from knot.monitoring.alerts import alert_events
+    from knot.monitoring.alerts.events import alert_events
 
     seed = None
     if seen is None:

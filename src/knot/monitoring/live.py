@@ -28,7 +28,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from knot.monitoring.accumulate import DriftAccumulator
+from knot.monitoring.drift.accumulate import DriftAccumulator
 from knot.monitoring.windows import parse_window, window_start
 from knot.serving.columns import Columns
 from knot.serving.config import ServeConfig
@@ -112,7 +112,7 @@ class LiveMonitor:
     def _window_width(self, model: str) -> int:
         if self._width is None:
             from knot.monitoring.monitor_config import get_monitor_settings
-            from knot.monitoring.run import DEFAULT_WINDOW
+            from knot.monitoring.monitor_run import DEFAULT_WINDOW
 
             self._width = parse_window(get_monitor_settings(model).window or DEFAULT_WINDOW)
         return self._width
@@ -120,10 +120,10 @@ class LiveMonitor:
     def _new_accumulator(
         self, model: str, version: int, start: int, table: Any
     ) -> tuple[int, DriftAccumulator] | None:
-        from knot.monitoring.drift import Reference
+        from knot.monitoring.drift.batch import Reference
+        from knot.monitoring.drift.samples import comparable_columns, load_table
         from knot.monitoring.monitor_config import get_monitor_settings
-        from knot.monitoring.run import training_reference
-        from knot.monitoring.samples import comparable_columns, load_table
+        from knot.monitoring.monitor_run import training_reference
 
         uri = get_monitor_settings(model).reference or training_reference(model, version)
         slot: tuple[int, DriftAccumulator] | None = None

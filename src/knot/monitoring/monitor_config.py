@@ -23,9 +23,8 @@ from sqlalchemy import delete, select
 from knot.errors import Invalid
 from knot.governance import audit
 from knot.governance.identity import current_actor
-from knot.monitoring.alert_rules import AlertRule, check_rules_task, write_rule
-from knot.monitoring.store import monitor_db
-from knot.monitoring.tables import monitor_settings
+from knot.monitoring.alerts.rules import AlertRule, check_rules_task, write_rule
+from knot.monitoring.tables import monitor_db, monitor_settings
 from knot.monitoring.windows import parse_window
 from knot.registry.uri import check_model_name
 from knot.store.database import now_ms

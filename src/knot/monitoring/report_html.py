@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from knot.monitoring.alert_rules import AlertRule
-from knot.monitoring.alerts import AlertEvent
-from knot.monitoring.drift_report import ColumnDrift
+from knot.monitoring.alerts.events import AlertEvent
+from knot.monitoring.alerts.rules import AlertRule
+from knot.monitoring.drift.report import ColumnDrift
+from knot.monitoring.monitor_run import WindowDrift
 from knot.monitoring.results import ResultPoint
-from knot.monitoring.run import WindowDrift
 
 __all__ = ["monitor_report", "write_monitor_report"]
 
@@ -177,10 +177,10 @@ def monitor_report(
 ) -> Path:
     """The report of `model` from its stored results, events and rules, plus the drift
     of its newest window (computed now, with the distributions to draw)."""
-    from knot.monitoring.alerts import alert_events, list_alert_rules
+    from knot.monitoring.alerts.events import alert_events, list_alert_rules
     from knot.monitoring.monitor_config import get_monitor_settings
+    from knot.monitoring.monitor_run import DEFAULT_WINDOW, latest_drift
     from knot.monitoring.results import read_results
-    from knot.monitoring.run import DEFAULT_WINDOW, latest_drift
     from knot.monitoring.windows import parse_window
 
     size = window or get_monitor_settings(model).window or DEFAULT_WINDOW

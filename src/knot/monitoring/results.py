@@ -10,8 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, and_, delete, func, or_, select
 
-from knot.monitoring.store import monitor_db
-from knot.monitoring.tables import monitor_results
+from knot.monitoring.tables import monitor_db, monitor_results
 from knot.store.database import now_ms
 
 __all__ = ["ResultPoint", "latest_results", "read_results", "save_results"]

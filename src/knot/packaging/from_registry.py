@@ -42,7 +42,7 @@ def pack_model_version(
     uri: str, tag: str | None = None, *, include_datasets: bool = True, compression: str = "none"
 ) -> PackedKit:
     """Pack `models:/NAME/VERSION` (or @ALIAS) as ModelKit `tag` (default NAME:VERSION)."""
-    from knot.registry.card import model_card
+    from knot.registry.cards.card import model_card
     from knot.registry.fluent import get_model_version
     from knot.tracking.datasets import get_dataset
     from knot.tracking.fluent import get_run, session

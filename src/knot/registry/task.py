@@ -15,14 +15,13 @@ itself, strongest evidence first:
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Any, Literal
+from typing import Any
 
 from knot.errors import NotFound
+from knot.metrics import TASKS, Task
 
 __all__ = ["TASKS", "Task", "model_task", "task_of"]
 
-Task = Literal["classification", "regression"]
-TASKS: tuple[Task, ...] = ("classification", "regression")
 
 # pandas names ("string", "category", "object") and NumPy's ("bool", "str96", "bytes8")
 _CLASS_TYPES = ("bool", "str", "object", "category", "bytes")

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from knot.errors import Invalid
-from knot.monitoring.drift_report import PREDICTION
-from knot.monitoring.stats import Sample
+from knot.monitoring.drift.report import PREDICTION
+from knot.monitoring.drift.stats import Sample
 
 __all__ = [
     "Categories",

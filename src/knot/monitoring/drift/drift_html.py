@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from knot.monitoring.drift_report import ColumnDrift, DriftReport
+from knot.monitoring.drift.report import ColumnDrift, DriftReport
 
 __all__ = ["write_drift_html"]
 

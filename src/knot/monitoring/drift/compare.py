@@ -26,12 +26,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from knot.errors import Invalid
-from knot.monitoring import binned, stats
-from knot.monitoring import drift_warnings as warn
-from knot.monitoring.drift_report import ColumnDrift, Distribution
-from knot.monitoring.reference import OTHER, ColumnReference, NumericBins
-from knot.monitoring.samples import Categories
-from knot.monitoring.stats import DEFAULT_THRESHOLDS, P_VALUE_TESTS, Sample
+from knot.monitoring.drift import binned, stats
+from knot.monitoring.drift import caveats as warn
+from knot.monitoring.drift.reference import OTHER, ColumnReference, NumericBins
+from knot.monitoring.drift.report import ColumnDrift, Distribution
+from knot.monitoring.drift.samples import Categories
+from knot.monitoring.drift.stats import DEFAULT_THRESHOLDS, P_VALUE_TESTS, Sample
 
 __all__ = [
     "ALPHA",

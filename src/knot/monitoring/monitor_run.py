@@ -7,7 +7,7 @@ A version's reference is the model's configured one (monitor rules file), or els
 dataset its training run read, found in lineage: model version <- run <- dataset.
 Prediction drift compares the window's logged `prediction` and `score` with the
 version's own outputs on that reference (scored once, cached under KNOT_HOME); see
-knot.monitoring.version_reference.
+knot.monitoring.drift.version_reference.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from knot.errors import Invalid, KnotError
-from knot.monitoring.alerts import AlertEvent, evaluate, list_alert_rules
-from knot.monitoring.drift_report import ColumnDrift, DriftReport
+from knot.monitoring.alerts.events import AlertEvent, evaluate, list_alert_rules
+from knot.monitoring.drift.report import ColumnDrift, DriftReport
+from knot.monitoring.drift.version_reference import Compared, VersionReference, training_reference
 from knot.monitoring.monitor_config import get_monitor_settings
-from knot.monitoring.performance import WindowMetrics, open_logs, performance
+from knot.monitoring.performance.window_metrics import WindowMetrics, open_logs, performance
 from knot.monitoring.results import ResultPoint, read_results, save_results
-from knot.monitoring.version_reference import Compared, VersionReference, training_reference
 from knot.monitoring.windows import parse_window, window_start
 
 __all__ = [

@@ -22,7 +22,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from knot.errors import Invalid
-from knot.monitoring.samples import (
+from knot.monitoring.drift.samples import (
     Categories,
     Family,
     category_counts,
@@ -30,7 +30,7 @@ from knot.monitoring.samples import (
     load_table,
     numeric_sample,
 )
-from knot.monitoring.stats import Sample
+from knot.monitoring.drift.stats import Sample
 
 if TYPE_CHECKING:
     from knot.data.profile import ColumnProfile, Profile

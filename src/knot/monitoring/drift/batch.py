@@ -5,8 +5,8 @@ Each column runs as one task on a thread pool as wide as the machine: the work i
 NumPy sorting and searching and Arrow hashing, which release the GIL, so columns run
 side by side on every core. A column named `prediction` present on both sides is
 reported apart, as `DriftReport.prediction`, and does not count towards the share of
-drifted columns. See knot.monitoring.drift_compare for how tests are chosen and
-knot.monitoring.reference for references built from stored profiles.
+drifted columns. See knot.monitoring.drift.compare for how tests are chosen and
+knot.monitoring.drift.reference for references built from stored profiles.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from typing import Any
 import pyarrow as pa
 
 from knot.errors import Invalid
-from knot.monitoring.drift_compare import compare
-from knot.monitoring.drift_report import PREDICTION, ColumnDrift, DriftReport
-from knot.monitoring.reference import (
+from knot.monitoring.drift.compare import compare
+from knot.monitoring.drift.reference import (
     ColumnReference,
     Reference,
     column_reference,
     reference_from_profile,
 )
-from knot.monitoring.samples import (
+from knot.monitoring.drift.report import PREDICTION, ColumnDrift, DriftReport
+from knot.monitoring.drift.samples import (
     Family,
     category_counts,
     family,
@@ -36,7 +36,7 @@ from knot.monitoring.samples import (
     numeric_sample,
     text_example,
 )
-from knot.monitoring.stats import TESTS
+from knot.monitoring.drift.stats import TESTS
 
 __all__ = ["PREDICTION", "Reference", "drift", "reference_from_profile"]
 
@@ -70,7 +70,7 @@ def drift(
             distance at or above it (the others) means drift; a distance counts only
             when the two-sample test beside it (KS, or the chi-square on the same bins)
             rejects at 0.05 too, so chance alone does not reach it (see
-            knot.monitoring.drift_compare).
+            knot.monitoring.drift.compare).
         drift_share: the dataset drifted when at least this share of columns did.
         workers: threads to use (default: one per core).
     """

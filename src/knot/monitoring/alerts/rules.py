@@ -27,10 +27,8 @@ from sqlalchemy import Connection, delete, select
 from knot.errors import Invalid, NotFound
 from knot.governance import audit
 from knot.governance.identity import current_actor
-from knot.monitoring.metric_table import check_metric_task
-from knot.monitoring.model_metrics import CLASSIFIER_METRICS, REGRESSOR_METRICS
-from knot.monitoring.store import monitor_db
-from knot.monitoring.tables import alert_rules, alert_state
+from knot.metrics import CLASSIFIER_METRICS, REGRESSOR_METRICS, check_metric_task
+from knot.monitoring.tables import alert_rules, alert_state, monitor_db
 from knot.monitoring.windows import parse_window
 from knot.registry.uri import check_model_name
 from knot.store.database import now_ms

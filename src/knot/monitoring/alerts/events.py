@@ -2,31 +2,35 @@
 recorded (in the store, as lineage nodes of kind "alert" about the model version, and to
 the rule's webhook), so an alert fires once and resolves once.
 
+A webhook gets one JSON POST per event, with short timeouts; one that fails is logged
+and its status recorded on the event, and never fails the monitor run.
+
 The newest window may still be filling; it is judged again on every evaluation from the
 state before it, so it is never counted twice.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
+import httpx
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, select
 
 from knot.governance.lineage import Edge, add_edges
 from knot.monitoring import tables
-from knot.monitoring.alert_rules import (
+from knot.monitoring.alerts.rules import (
     AlertRule,
     delete_alert_rule,
     get_alert_rule,
     list_alert_rules,
     set_alert_rule,
 )
-from knot.monitoring.alert_state import RuleState, change, step
+from knot.monitoring.alerts.state import RuleState, change, step
 from knot.monitoring.results import ResultPoint, read_results
-from knot.monitoring.store import monitor_db
-from knot.monitoring.webhook import post_event
+from knot.monitoring.tables import monitor_db
 from knot.store.database import now_ms
 
 __all__ = [
@@ -40,6 +44,9 @@ __all__ = [
     "list_alert_rules",
     "set_alert_rule",
 ]
+
+log = logging.getLogger("knot.monitoring")
+_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 
 
 class AlertEvent(BaseModel):
@@ -175,6 +182,19 @@ def _notify(event: AlertEvent, rule: AlertRule) -> AlertEvent:
             {"webhook_status": status},
         )
     return event.model_copy(update={"webhook_status": status})
+
+
+def post_event(url: str, payload: dict[str, Any]) -> str:
+    """POST `payload` to `url`; returns what happened ("sent 200", "failed: ...")."""
+    try:
+        response = httpx.post(url, json=payload, timeout=_TIMEOUT)
+    except Exception as exc:  # a bad URL or a down receiver must not stop monitoring
+        log.warning("alert webhook %s failed: %s", url, exc)
+        return f"failed: {type(exc).__name__}: {exc}"
+    if response.is_success:
+        return f"sent {response.status_code}"
+    log.warning("alert webhook %s answered %d", url, response.status_code)
+    return f"failed: HTTP {response.status_code}"
 
 
 def alert_events(

@@ -16,7 +16,7 @@ histogram or from counts accumulated over a stream.
   0.001), as Evidently does, so one threshold fits every column.
 - `psi`, `jensenshannon` (natural log, Evidently's scale) and `chisquare` (the
   two-sample test of homogeneity, rare bins pooled) come from counts: see
-  knot.monitoring.binned.
+  knot.monitoring.drift.binned.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from knot.monitoring.binned import EPSILON, contingency, jensenshannon, psi
+from knot.monitoring.drift.binned import EPSILON, contingency, jensenshannon, psi
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -215,7 +215,7 @@ def bin_counts(sample: Sample, edges: NDArray[np.float64]) -> Counts:
 
 def chisquare(reference: NDArray[np.generic], current: NDArray[np.generic]) -> TestResult:
     """The two-sample chi-square of reference and current counts over the same bins,
-    rare bins pooled (knot.monitoring.binned.contingency)."""
+    rare bins pooled (knot.monitoring.drift.binned.contingency)."""
     test = contingency(reference, current)
     return TestResult(float(test.statistic), float(test.p_value))
 

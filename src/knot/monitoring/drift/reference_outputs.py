@@ -89,7 +89,7 @@ def comparable_outputs(table: pa.Table) -> pa.Table:
 def _content_digest(uri: str) -> str:
     """The stored digest of a dataset reference (so an unversioned `dataset:NAME` that
     moves on to a new version is scored again); the URI itself otherwise."""
-    from knot.monitoring.samples import DATASET_SCHEME
+    from knot.monitoring.drift.samples import DATASET_SCHEME
 
     if not uri.startswith(DATASET_SCHEME):
         return uri

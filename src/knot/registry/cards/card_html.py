@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import math
 
-from knot.registry.card_content import Card, Section
+from knot.registry.cards.content import Card, Section
 
 __all__ = ["render_html"]
 

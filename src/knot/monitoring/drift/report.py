@@ -5,12 +5,11 @@ columns; and the prediction column's drift apart from the features."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from knot.monitoring.stats import P_VALUE_TESTS
+from knot.monitoring.drift.stats import P_VALUE_TESTS
 
 __all__ = ["PREDICTION", "ColumnDrift", "Distribution", "DriftReport"]
 
@@ -115,10 +114,3 @@ class DriftReport(_Model):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
-
-    def to_html(self, path: str | Path, title: str = "Data drift") -> Path:
-        """A self-contained Plotly page: the per-column table, then reference vs
-        current distributions of every column."""
-        from knot.monitoring.drift_html import write_drift_html
-
-        return write_drift_html(self, path, title)

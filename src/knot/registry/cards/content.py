@@ -1,5 +1,5 @@
-"""What a model card says, as a list of sections: built by knot.registry.card from what
-Knot recorded, and rendered by it (Markdown) and by knot.registry.card_html (HTML)."""
+"""What a model card says, as a list of sections: built by knot.registry.cards.card from
+what Knot recorded, and rendered by it (Markdown) and by knot.registry.cards.card_html."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from knot.errors import Invalid
-from knot.monitoring.model_metrics import classifier_metrics, regressor_metrics
+from knot.metrics import classifier_metrics, regressor_metrics
 from knot.monitoring.windows import parse_window
 from knot.registry.task import TASKS
 from knot.store.database import now_ms

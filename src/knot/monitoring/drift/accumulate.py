@@ -3,7 +3,7 @@ added batch by batch and merged across windows (mergeable histograms), so a
 prediction log is read in chunks and never whole.
 
 Only binned statistics come from counts: PSI, Jensen-Shannon and chi-square, the same
-functions and verdicts as `knot.drift` (knot.monitoring.drift_compare.counts_drift). The
+functions and verdicts as `knot.drift` (knot.monitoring.drift.compare.counts_drift). The
 default is PSI (>= 0.1) for numeric columns, over 10 quantile bins of a sampled
 reference or a profile's histogram bins, and, for categorical ones, the two-sample
 chi-square (p < 0.05) up to 1,000 reference values and Jensen-Shannon (>= 0.1) beyond;
@@ -27,25 +27,25 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from knot.errors import Invalid
-from knot.monitoring import drift_warnings as warn
-from knot.monitoring import stats
-from knot.monitoring.drift_compare import (
+from knot.monitoring.drift import caveats as warn
+from knot.monitoring.drift import stats
+from knot.monitoring.drift.compare import (
     SMALL,
     align_categories,
     counts_drift,
     numeric_edges,
     threshold_for,
 )
-from knot.monitoring.drift_report import ColumnDrift, Distribution, DriftReport
-from knot.monitoring.reference import NumericBins, Reference, reference_from_profile
-from knot.monitoring.samples import (
+from knot.monitoring.drift.reference import NumericBins, Reference, reference_from_profile
+from knot.monitoring.drift.report import ColumnDrift, Distribution, DriftReport
+from knot.monitoring.drift.samples import (
     Categories,
     as_float64,
     category_counts,
     family,
     load_table,
 )
-from knot.monitoring.stats import Sample
+from knot.monitoring.drift.stats import Sample
 
 __all__ = ["BINNED_TESTS", "DriftAccumulator"]
 

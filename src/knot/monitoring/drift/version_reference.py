@@ -1,7 +1,7 @@
 """What one model version's windows are compared with, for `monitor_run`: its
 reference data (the model's configured reference, or else the dataset its training
 run read, found in lineage: model version <- run <- dataset), read once per pass, and
-the version's own outputs on that reference (knot.monitoring.reference_outputs), so a
+the version's own outputs on that reference (knot.monitoring.drift.reference_outputs), so a
 window's logged `prediction` and `score` get drift too.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from knot.governance.lineage import edges_to
-from knot.monitoring.drift_report import ColumnDrift, DriftReport
-from knot.monitoring.store import monitor_db
+from knot.monitoring.drift.report import ColumnDrift, DriftReport
+from knot.monitoring.tables import monitor_db
 
 __all__ = ["Compared", "VersionReference", "training_reference"]
 
@@ -55,8 +55,8 @@ class VersionReference:
     def compare(self, model: str, version: int, start: int, end: int, log: Any) -> Compared | None:
         """Drift of `version`'s window [start, end) of the prediction log `log` (the
         pyarrow Dataset knot.serving.predlog opens, or None when nothing is logged)."""
-        from knot.monitoring.drift import Reference, drift
-        from knot.monitoring.samples import comparable_columns, load_table, struct_table
+        from knot.monitoring.drift.batch import Reference, drift
+        from knot.monitoring.drift.samples import comparable_columns, load_table, struct_table
 
         window = _window(log, version, start, end)
         if window is None or window.num_rows == 0:
@@ -75,8 +75,8 @@ class VersionReference:
     def _output_drift(
         self, model: str, version: int, window: Any
     ) -> tuple[ColumnDrift | None, ColumnDrift | None]:
-        from knot.monitoring.drift import Reference, drift
-        from knot.monitoring.reference_outputs import comparable_outputs, reference_outputs
+        from knot.monitoring.drift.batch import Reference, drift
+        from knot.monitoring.drift.reference_outputs import comparable_outputs, reference_outputs
 
         if self._output_names is None:
             self._output_names = []
@@ -129,7 +129,7 @@ def training_reference(model: str, version: int) -> str | None:
 
 
 def _family(table: Any, name: str) -> str | None:
-    from knot.monitoring.samples import family
+    from knot.monitoring.drift.samples import family
 
     return family(table.schema.field(name).type)
 

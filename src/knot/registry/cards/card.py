@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from knot.registry.card_content import Card, Section
-from knot.registry.card_html import render_html
+from knot.registry.cards.card_html import render_html
+from knot.registry.cards.content import Card, Section
 from knot.registry.entities import ModelVersion, PromotionRequest, TrainingData
 from knot.tracking.entities import Run
 

@@ -1,0 +1,1 @@
+"""Alert rules over monitor results, their state machine, events and webhooks."""

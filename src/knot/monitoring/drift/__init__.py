@@ -1,0 +1,1 @@
+"""Data and prediction drift: statistics, per-column comparisons, references, reports."""

@@ -1,0 +1,1 @@
+"""Delayed-label performance: labels joined with the prediction log, metrics per window."""
