@@ -129,7 +129,7 @@ def drift(
     else:
         _show(report)
     if html_out is not None:
-        written = report.to_html(html_out)
+        written = report.write_html(html_out)
         if not json_out:
             typer.echo(f"report: {written}")
     if fail_on_drift and report.dataset_drifted:
