@@ -179,3 +179,18 @@ def test_each_kind_fills_the_shell_with_its_own_content() -> None:
     assert f"<ul><li>group {html.escape(HOSTILE)} exceeds max_gap 0.1</li></ul>" in check
     card, _ = _card(Path())
     assert parse(card).h2 == ["Metrics"]
+
+
+def test_the_names_the_examples_once_used_still_write_shell_pages(tmp_path: Path) -> None:
+    from knot.data.profile_html import write_profile_html
+    from knot.tracking.compare_html import write_html
+
+    pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_parquet(tmp_path / "p.parquet")
+    profile = compute_profile(tmp_path / "p.parquet")
+    with pytest.warns(DeprecationWarning, match=r"profile_page\(profile, title\)"):
+        written = write_profile_html(profile, tmp_path / "p.html", "P")
+    assert parse(written.read_text()).body["data-report"] == "profile"
+    result = Comparison(runs=[], params={}, metrics={})
+    with pytest.warns(DeprecationWarning, match=r"compare_page\(result\)"):
+        written = write_html(result, tmp_path / "c.html")
+    assert parse(written.read_text()).body["data-report"] == "compare"

@@ -4,12 +4,14 @@ text)."""
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
 from typing import Any
 
 from knot.data.profile import ColumnProfile, Profile
 from knot.page import Page
 
-__all__ = ["profile_page"]
+__all__ = ["profile_page", "write_profile_html"]
 
 
 def _fmt(value: object) -> str:
@@ -86,3 +88,13 @@ def profile_page(profile: Profile, title: str = "Dataset profile") -> Page:
         if chart is not None:
             charts.figure(chart)
     return page
+
+
+def write_profile_html(profile: Profile, path: str | Path, title: str = "Dataset profile") -> Path:
+    """Deprecated (the examples once showed it): `profile_page(...).write_html(path)`."""
+    warnings.warn(
+        "write_profile_html is deprecated; use profile_page(profile, title).write_html(path)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return profile_page(profile, title).write_html(path)

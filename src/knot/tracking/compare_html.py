@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 from knot.page import Page
 from knot.tracking.compare import Comparison
 
-__all__ = ["compare_page"]
+__all__ = ["compare_page", "write_html"]
 
 
 def compare_page(result: Comparison) -> Page:
@@ -30,3 +33,14 @@ def compare_page(result: Comparison) -> Page:
         flagged=[key in differing for key in result.params],
     )
     return page
+
+
+def write_html(result: Comparison, path: str | Path) -> Path:
+    """Deprecated (the quickstart once showed it): `compare_page(result).write_html(path)`."""
+    warnings.warn(
+        "knot.tracking.compare_html.write_html is deprecated; use "
+        "compare_page(result).write_html(path)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return compare_page(result).write_html(path)
