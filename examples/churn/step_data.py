@@ -39,11 +39,10 @@ def register_and_validate(frame: pd.DataFrame) -> str:
 
 
 def _write_profile(ref: str) -> Path:
-    from knot.data.profile_html import write_profile_html
+    from knot.data.profile_html import profile_page
 
-    return write_profile_html(
-        knot.profile_dataset(ref), OUT / "profile.html", title=f"Profile of {ref}"
-    )
+    page = profile_page(knot.profile_dataset(ref), title=f"Profile of {ref}")
+    return page.write_html(OUT / "profile.html")
 
 
 def _show_a_rejected_version(frame: pd.DataFrame) -> None:

@@ -83,4 +83,4 @@ def test_compare_writes_an_html_chart(two_runs: list[str], tmp_path: Path) -> No
     out = runner.invoke(app, ["runs", "compare", *two_runs, "--html", str(page)])
     assert out.exit_code == 0, out.output
     text = page.read_text()
-    assert "plotly" in text.lower() and "run0" in text and "class=diff" in text
+    assert "plotly" in text.lower() and "run0" in text and 'class="flag"' in text

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from knot.data.profile import BINS, compute_profile
-from knot.data.profile_html import write_profile_html
+from knot.data.profile_html import profile_page
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_constant_and_empty_columns(tmp_path: Path) -> None:
 def test_html_report_has_a_chart_per_column(
     sample: tuple[Path, np.ndarray], tmp_path: Path
 ) -> None:
-    out = write_profile_html(compute_profile(sample[0]), tmp_path / "out" / "p.html", "P")
+    out = profile_page(compute_profile(sample[0]), "P").write_html(tmp_path / "out" / "p.html")
     page = out.read_text()
     assert page.count("plotly-graph-div") == 4  # x, n histograms; s, flag top values
     assert "20,000 rows" in page

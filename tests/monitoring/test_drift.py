@@ -15,7 +15,6 @@ import pytest
 
 import knot
 from knot.monitoring.drift.batch import Reference, drift
-from knot.monitoring.drift.drift_html import write_drift_html
 
 N = 10_000
 
@@ -164,9 +163,15 @@ def test_the_sdk_name_and_report_outputs(tmp_path: Path) -> None:
     data = json.loads(json.dumps(report.to_dict()))
     assert data["drifted_columns"] == ["x", "plan"]
     assert data["dataset_drifted"] is True and data["share_drifted"] == 1.0
-    page = write_drift_html(report, tmp_path / "out" / "drift.html").read_text()
+    written = report.write_html(tmp_path / "out" / "drift.html")
+    page = written.read_text()
     assert page.count("plotly.js") >= 1 and "Plotly.newPlot" in page
     assert "Dataset drift detected" in page and "<td>plan</td>" in page
+    assert report.to_html().count("<td>plan</td>") == 1
+    # the form the README once showed keeps working, and says what replaced it
+    with pytest.warns(DeprecationWarning, match=r"report.write_html\(path\)"):
+        old = report.to_html(tmp_path / "old.html")
+    assert old == tmp_path / "old.html" and "<td>plan</td>" in old.read_text()
 
 
 def test_datasets_and_their_profiles_as_references(knot_home: Path) -> None:

@@ -46,9 +46,9 @@ def check(
 
         report = run_check(parsed, config.parent, origin=str(config), on_gate=advance)
     if html is not None:
-        from knot.gates.html import write_check_html
+        from knot.gates.html import check_page
 
-        written = write_check_html(report, html)
+        written = check_page(report).write_html(html)
         console.print(f"report written to {written}")
     if json_out:
         print_json(report.to_dict())

@@ -241,9 +241,9 @@ def profile(
     version = knot.get_dataset(ref)
     result = knot.profile_dataset(version.ref)
     if html is not None:
-        from knot.data.profile_html import write_profile_html
+        from knot.data.profile_html import profile_page
 
-        write_profile_html(result, html, title=f"Profile of {version.ref}")
+        profile_page(result, title=f"Profile of {version.ref}").write_html(html)
         typer.echo(f"wrote {html}", err=True)
     if json_out:
         print_json(result.model_dump(mode="json"))

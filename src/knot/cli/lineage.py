@@ -32,9 +32,9 @@ def lineage(
 
     graph = knot.lineage(ref, direction=direction, depth=depth)
     if html is not None:
-        from knot.governance.lineage_html import write_html
+        from knot.governance.lineage_html import lineage_page
 
-        write_html(graph, html)
+        lineage_page(graph).write_html(html)
         typer.echo(f"wrote {html}", err=True)
     if json_out:
         print_json(graph.model_dump(mode="json"))

@@ -115,7 +115,6 @@ def drift(
     """Per-column drift of CURRENT against REFERENCE, the share of drifted columns and
     prediction drift. With --fail-on-drift, exits 1 when the dataset drifted."""
     from knot.monitoring.drift.batch import drift as compute
-    from knot.monitoring.drift.drift_html import write_drift_html
 
     report = compute(
         reference,
@@ -130,7 +129,7 @@ def drift(
     else:
         _show(report)
     if html_out is not None:
-        written = write_drift_html(report, html_out)
+        written = report.write_html(html_out)
         if not json_out:
             typer.echo(f"report: {written}")
     if fail_on_drift and report.dataset_drifted:

@@ -70,9 +70,9 @@ def show(
 
     result = get_pipeline_run(run_id)
     if html is not None:
-        from knot.pipelines.html import write_html
+        from knot.pipelines.html import pipeline_page
 
-        write_html(result, html)
+        pipeline_page(result).write_html(html)
         typer.echo(f"wrote {html}", err=True)
     if json_out:
         print_json(_as_dict(result))

@@ -115,9 +115,9 @@ def compare(
 
     result = knot.compare_runs(run_ids)
     if html is not None:
-        from knot.tracking.compare_html import write_html
+        from knot.tracking.compare_html import compare_page
 
-        write_html(result, html)
+        compare_page(result).write_html(html)
         typer.echo(f"wrote {html}", err=True)
     if json_out:
         print_json(result.to_dict())

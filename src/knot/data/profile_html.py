@@ -1,14 +1,17 @@
-"""A profile as a picture: one self-contained HTML page with a Plotly chart per column
-(the histogram for numbers, the top values for text) and a table of statistics."""
+"""A profile as a picture: a page of the report shell (knot.page) with a table of
+statistics and a Plotly chart per column (the histogram for numbers, the top values for
+text)."""
 
 from __future__ import annotations
 
-import html
+import warnings
 from pathlib import Path
+from typing import Any
 
 from knot.data.profile import ColumnProfile, Profile
+from knot.page import Page
 
-__all__ = ["write_profile_html"]
+__all__ = ["profile_page", "write_profile_html"]
 
 
 def _fmt(value: object) -> str:
@@ -21,7 +24,7 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _chart(column: ColumnProfile, first: bool) -> str:
+def _chart(column: ColumnProfile) -> Any:
     import plotly.graph_objects as go
 
     if column.histogram is not None:
@@ -41,49 +44,57 @@ def _chart(column: ColumnProfile, first: bool) -> str:
         )
         fig.update_xaxes(title="rows")
     else:
-        return ""
+        return None
     fig.update_layout(
         title=f"{column.name} ({column.type})",
         height=280,
         margin={"l": 60, "r": 20, "t": 40, "b": 40},
         template="plotly_white",
     )
-    return fig.to_html(full_html=False, include_plotlyjs=first)
+    return fig
+
+
+def profile_page(profile: Profile, title: str = "Dataset profile") -> Page:
+    """The statistics table, then a chart per column."""
+    heads = ["column", "type", "count", "nulls", "distinct", "min", "max", "mean", "std", "p50"]
+    rows = [
+        [
+            _fmt(v)
+            for v in (
+                c.name,
+                c.type,
+                c.count,
+                f"{c.nulls:,} ({c.null_fraction:.1%})",
+                c.distinct,
+                c.min,
+                c.max,
+                c.mean,
+                c.std,
+                c.quantiles.get("0.5"),
+            )
+        ]
+        for c in profile.columns
+    ]
+    page = Page(
+        title,
+        kind="profile",
+        subtitle=f"{profile.rows:,} rows, {len(profile.columns)} columns. "
+        "Distinct counts are HyperLogLog estimates.",
+    )
+    page.section().table(heads, rows, numbers=True)
+    charts = page.section("Columns", grid=True)
+    for c in profile.columns:
+        chart = _chart(c)
+        if chart is not None:
+            charts.figure(chart)
+    return page
 
 
 def write_profile_html(profile: Profile, path: str | Path, title: str = "Dataset profile") -> Path:
-    """Write the page to `path` (its folder is created) and return the path."""
-    heads = ["column", "type", "count", "nulls", "distinct", "min", "max", "mean", "std", "p50"]
-    rows = []
-    for c in profile.columns:
-        cells = [
-            c.name,
-            c.type,
-            c.count,
-            f"{c.nulls:,} ({c.null_fraction:.1%})",
-            c.distinct,
-            c.min,
-            c.max,
-            c.mean,
-            c.std,
-            c.quantiles.get("0.5"),
-        ]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in cells) + "</tr>")
-    charts, first = [], True
-    for c in profile.columns:
-        chart = _chart(c, first)
-        if chart:
-            charts.append(f"<div class=chart>{chart}</div>")
-            first = False
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
-.charts{{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:1em}}</style>
-</head><body><h1>{html.escape(title)}</h1><p>{profile.rows:,} rows, {len(profile.columns)}
-columns. Distinct counts are HyperLogLog estimates.</p>
-<table><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr>{"".join(rows)}</table>
-<h2>Columns</h2><div class=charts>{"".join(charts)}</div></body></html>"""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    """Deprecated (the examples once showed it): `profile_page(...).write_html(path)`."""
+    warnings.warn(
+        "write_profile_html is deprecated; use profile_page(profile, title).write_html(path)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return profile_page(profile, title).write_html(path)

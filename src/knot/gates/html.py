@@ -1,17 +1,16 @@
-"""A `knot check` report as a picture: one self-contained HTML page (Plotly, offline
-bundle) with, per gate, what was measured: challenger against champion for each
-comparison of a quality gate, the rate of each group (and the allowed gap) for a
-fairness gate, and the failing rules of a data gate."""
+"""A `knot check` report as a picture: a page of the report shell (knot.page) with, per
+gate, what was measured: challenger against champion for each comparison of a quality
+gate, the rate of each group (and the allowed gap) for a fairness gate, and the failing
+rules of a data gate."""
 
 from __future__ import annotations
 
-import html
-from pathlib import Path
 from typing import Any
 
 from knot.gates.report import CheckReport, GateResult
+from knot.page import Html, Page, escape
 
-__all__ = ["write_check_html"]
+__all__ = ["check_page"]
 
 
 def _quality(fig: Any, row: int, gate: GateResult) -> None:
@@ -80,8 +79,8 @@ def _data(fig: Any, row: int, gate: GateResult) -> None:
     )
 
 
-def write_check_html(report: CheckReport, path: str | Path) -> Path:
-    """Write the page for `report` to `path` and return it."""
+def check_page(report: CheckReport) -> Page:
+    """What each gate measured, drawn, then each gate's verdict and details."""
     from plotly.subplots import make_subplots
 
     gates = report.gates
@@ -96,19 +95,16 @@ def write_check_html(report: CheckReport, path: str | Path) -> Path:
         template="plotly_white",
         title=f"knot check: {report.config}",
     )
-    chart = fig.to_html(full_html=False, include_plotlyjs=True)
-    items = "".join(
-        f"<li><b>{'passed' if g.passed else 'FAILED'}</b> {html.escape(g.name)}: "
-        f"{html.escape(g.summary)}<ul>"
-        + "".join(f"<li>{html.escape(line)}</li>" for line in g.details)
-        + "</ul></li>"
+    verdict = "all gates passed" if report.passed else f"{len(report.failed)} gate(s) failed"
+    page = Page(f"knot check: {verdict}", kind="check", subtitle=f"config {report.config}")
+    page.section().figure(fig)
+    page.section("Gates").bullets(
+        (
+            Html(
+                f"<b>{'passed' if g.passed else 'FAILED'}</b> {escape(g.name)}: {escape(g.summary)}"
+            ),
+            g.details,
+        )
         for g in gates
     )
-    verdict = "all gates passed" if report.passed else f"{len(report.failed)} gate(s) failed"
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>knot check</title>
-<style>body{{font-family:sans-serif;margin:2em}}</style></head>
-<body><h1>knot check: {html.escape(verdict)}</h1>{chart}<ul>{items}</ul></body></html>"""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    return page

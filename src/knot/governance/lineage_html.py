@@ -1,4 +1,4 @@
-"""The lineage graph as a picture: one self-contained HTML page (Plotly, offline bundle).
+"""The lineage graph as a picture: a page of the report shell (knot.page).
 
 Nodes stand in columns by layer (upstream on the left, the root in the middle,
 downstream on the right), coloured by kind; each edge is an arrow labelled with its
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from pathlib import Path
 
 from knot.governance.lineage_graph import LineageGraph, LineageNode
+from knot.page import Page
 
-__all__ = ["layout", "write_html"]
+__all__ = ["layout", "lineage_page"]
 
 _COLOURS = {
     "dataset": "#2a9d8f",
@@ -43,8 +43,8 @@ def _short(node_id: str) -> str:
     return node_id if len(node_id) <= 18 else node_id[:8] + "…" + node_id[-6:]
 
 
-def write_html(graph: LineageGraph, path: str | Path) -> Path:
-    """Draw `graph` into an HTML file at `path` and return the path."""
+def lineage_page(graph: LineageGraph) -> Page:
+    """`graph` drawn in layers."""
     import plotly.graph_objects as go
 
     positions = layout(graph)
@@ -96,17 +96,17 @@ def write_html(graph: LineageGraph, path: str | Path) -> Path:
         yaxis={"visible": False},
         legend={"title": {"text": "kind"}},
     )
-    chart = fig.to_html(full_html=False, include_plotlyjs=True)
-    title = html.escape(f"{graph.root.kind} {graph.root.id}")
-    note = "" if graph.edges else "<p>No lineage is recorded for this node yet.</p>"
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Knot lineage: {title}
-</title><style>body{{font-family:sans-serif;margin:2em}}</style></head>
-<body><h1>Lineage: {title}</h1><p>{len(graph.nodes)} nodes, {len(graph.edges)} edges,
-{html.escape(graph.direction)} to depth {graph.depth}.</p>{note}{chart}</body></html>"""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    page = Page(
+        f"Lineage: {graph.root.kind} {graph.root.id}",
+        kind="lineage",
+        subtitle=f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, "
+        f"{graph.direction} to depth {graph.depth}.",
+    )
+    shown = page.section()
+    if not graph.edges:
+        shown.text("No lineage is recorded for this node yet.", style="note")
+    shown.figure(fig)
+    return page
 
 
 def _layer_name(layer: int) -> str:

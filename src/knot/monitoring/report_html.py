@@ -1,12 +1,11 @@
-"""The monitoring report as a picture: one self-contained HTML page (Plotly, offline)
-with each feature's reference vs current distribution for the newest window (then the
+"""The monitoring report as a picture: a page of the report shell (knot.page) with
+each feature's reference vs current distribution for the newest window (then the
 prediction's and the score's, against the version's own outputs on the reference),
 every stored metric over time per version (rule thresholds drawn in), and the alert
 timeline."""
 
 from __future__ import annotations
 
-import html
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,8 +17,9 @@ from knot.monitoring.alerts.rules import AlertRule
 from knot.monitoring.drift.report import ColumnDrift
 from knot.monitoring.monitor_run import WindowDrift
 from knot.monitoring.results import ResultPoint
+from knot.page import Page
 
-__all__ = ["monitor_report", "write_monitor_report"]
+__all__ = ["monitor_page", "monitor_report"]
 
 _REFERENCE, _CURRENT = "#4c78a8", "#f58518"
 _STATES = {"fired": "#d62728", "resolved": "#2ca02c"}
@@ -186,56 +186,50 @@ def monitor_report(
     size = window or get_monitor_settings(model).window or DEFAULT_WINDOW
     parse_window(size)
     rules = list_alert_rules(model)
-    return write_monitor_report(
+    page = monitor_page(
         model,
-        path,
         latest=latest_drift(model, size, root),
         points=read_results(model, window=size),
         rules=[r for r in rules if r.window == size],
         events=alert_events(model),
     )
+    return page.write_html(path)
 
 
-def write_monitor_report(
+def monitor_page(
     model: str,
-    path: str | Path,
     *,
     latest: WindowDrift | None,
     points: list[ResultPoint],
     rules: list[AlertRule],
     events: list[AlertEvent],
-) -> Path:
-    """Write the page to `path` (its folder is created) and return the path."""
-    parts = []
-    first = True
-    for fig in (
-        _drift_figure(latest) if latest is not None else None,
-        _metrics_figure(points, rules),
-        _alerts_figure(events),
-    ):
-        if fig is not None:
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=first))
-            first = False
-    note = (
-        ""
-        if latest is not None
-        else "<p>No drift to show: no window with both a reference and logged features.</p>"
+) -> Page:
+    """Drift of the newest window, metrics over time, the alert timeline, then the
+    events as a table."""
+    page = Page(f"Monitoring: {model}", kind="monitoring")
+    charts = page.section()
+    if latest is None:
+        charts.text(
+            "No drift to show: no window with both a reference and logged features.",
+            style="note",
+        )
+    else:
+        charts.figure(_drift_figure(latest))
+    charts.figure(_metrics_figure(points, rules)).figure(_alerts_figure(events))
+    page.section("Alert events").table(
+        ["rule", "event", "window", "metric", "value", "threshold", "webhook"],
+        [
+            [
+                e.rule,
+                e.state,
+                f"{_time(e.window_start):%Y-%m-%d %H:%M}",
+                e.metric,
+                "" if e.value is None else f"{e.value:.4g}",
+                f"{e.threshold:g}",
+                e.webhook_status or "",
+            ]
+            for e in events
+        ],
+        flagged=[e.state == "fired" for e in events],
     )
-    rows = "".join(
-        f"<tr><td>{html.escape(e.rule)}</td><td>{e.state}</td>"
-        f"<td>{_time(e.window_start):%Y-%m-%d %H:%M}</td>"
-        f"<td>{html.escape(e.metric)}</td><td>{'' if e.value is None else f'{e.value:.4g}'}</td>"
-        f"<td>{e.threshold:g}</td><td>{html.escape(e.webhook_status or '')}</td></tr>"
-        for e in events
-    )
-    title = f"Monitoring: {model}"
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px}}</style></head><body>
-<h1>{html.escape(title)}</h1>{note}{"".join(f"<div>{p}</div>" for p in parts)}
-<h2>Alert events</h2><table><tr><th>rule</th><th>event</th><th>window</th><th>metric</th>
-<th>value</th><th>threshold</th><th>webhook</th></tr>{rows}</table></body></html>"""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    return page

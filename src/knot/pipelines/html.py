@@ -1,4 +1,4 @@
-"""An execution as a picture: one self-contained HTML page (Plotly, offline bundle).
+"""An execution as a picture: a page of the report shell (knot.page).
 
 One bar per step on a time axis from the execution's first start, coloured by status
 (ran, cached, failed, skipped), so steps that ran side by side overlap; hovering a bar
@@ -8,17 +8,17 @@ shows its seconds, attempts, cache key, the steps it read and its run id.
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
+from knot.page import Page
 from knot.pipelines.result import PipelineResult
 
-__all__ = ["write_html"]
+__all__ = ["pipeline_page"]
 
 _COLOURS = {"ran": "#2a9d8f", "cached": "#8ecae6", "failed": "#e76f51", "skipped": "#bbbbbb"}
 
 
-def write_html(result: PipelineResult, path: str | Path) -> Path:
-    """Draw `result`'s steps into an HTML file at `path` and return the path."""
+def pipeline_page(result: PipelineResult) -> Page:
+    """`result`'s steps on a timeline."""
     import plotly.graph_objects as go
 
     starts = [s.started_at for s in result.steps if s.started_at is not None]
@@ -63,13 +63,10 @@ def write_html(result: PipelineResult, path: str | Path) -> Path:
                "categoryarray": [s.name for s in result.steps]},
         legend={"title": {"text": "status"}},
     )  # fmt: skip
-    chart = fig.to_html(full_html=False, include_plotlyjs=True)
-    title = html.escape(f"{result.pipeline} run {result.run_id}")
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Knot pipeline: {title}
-</title><style>body{{font-family:sans-serif;margin:2em}}</style></head>
-<body><h1>Pipeline {title}</h1><p>{html.escape(result.summary())}, executor
-{html.escape(result.executor)}.</p>{chart}</body></html>"""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    page = Page(
+        f"Pipeline {result.pipeline} run {result.run_id}",
+        kind="pipeline",
+        subtitle=f"{result.summary()}, executor {result.executor}.",
+    )
+    page.section().figure(fig)
+    return page

@@ -1,15 +1,18 @@
-"""A drift report as a picture: one self-contained HTML page (plotly.js inline, works
-offline) with the per-column table and, per column, reference vs current
-distributions (shares per bin for numbers, per category for the rest)."""
+"""A drift report as a picture: a page of the report shell (knot.page) with the
+per-column table and, per column, reference vs current distributions (shares per bin
+for numbers, per category for the rest)."""
 
 from __future__ import annotations
 
-import html
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from knot.monitoring.drift.report import ColumnDrift, DriftReport
+from knot.page import Page
 
-__all__ = ["write_drift_html"]
+if TYPE_CHECKING:
+    # the report's methods draw it with this module: naming it at run time would loop
+    from knot.monitoring.drift.report import ColumnDrift, DriftReport
+
+__all__ = ["drift_page"]
 
 REFERENCE_COLOR = "#4c78a8"
 CURRENT_COLOR = "#f58518"
@@ -25,12 +28,12 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _chart(column: ColumnDrift, first: bool) -> str:
+def _chart(column: ColumnDrift) -> Any:
     import plotly.graph_objects as go
 
     d = column.distribution
     if d is None:
-        return ""
+        return None
     fig = go.Figure()
     if d.edges is not None:
         centers = [(a + b) / 2 for a, b in zip(d.edges, d.edges[1:], strict=False)]
@@ -61,10 +64,10 @@ def _chart(column: ColumnDrift, first: bool) -> str:
         yaxis_title="share of rows",
         legend={"orientation": "h", "y": -0.25},
     )
-    return fig.to_html(full_html=False, include_plotlyjs=first)
+    return fig
 
 
-def _row(c: ColumnDrift) -> str:
+def _row(c: ColumnDrift) -> list[str]:
     cells = [
         c.column,
         c.kind,
@@ -76,12 +79,11 @@ def _row(c: ColumnDrift) -> str:
         f"{c.missing_share_ref:.1%} / {c.missing_share_cur:.1%}",
         ", ".join(c.new_categories),
     ]
-    style = ' class="drifted"' if c.drifted else ""
-    return f"<tr{style}>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in cells) + "</tr>"
+    return [_fmt(v) for v in cells]
 
 
-def write_drift_html(report: DriftReport, path: str | Path, title: str = "Data drift") -> Path:
-    """Write the page to `path` (its folder is created) and return the path."""
+def drift_page(report: DriftReport, title: str = "Data drift") -> Page:
+    """The per-column table, then reference vs current distributions of every column."""
     heads = [
         "column",
         "kind",
@@ -94,13 +96,6 @@ def write_drift_html(report: DriftReport, path: str | Path, title: str = "Data d
         "new categories",
     ]
     shown = [*report.columns, *([report.prediction] if report.prediction else [])]
-    rows = "".join(_row(c) for c in shown)
-    charts, first = [], True
-    for c in shown:
-        chart = _chart(c, first)
-        if chart:
-            charts.append(f"<div class=chart>{chart}</div>")
-            first = False
     verdict = "Dataset drift detected" if report.dataset_drifted else "No dataset drift"
     summary = (
         f"{verdict}: {len(report.drifted_columns)} of {len(report.columns)} columns drifted "
@@ -109,17 +104,15 @@ def write_drift_html(report: DriftReport, path: str | Path, title: str = "Data d
     )
     if report.prediction is not None:
         summary += f" Prediction drift: {'yes' if report.prediction.drifted else 'no'}."
-    notes = "".join(f"<li>{html.escape(w)}</li>" for w in report.warnings)
-    warnings = f"<h2>Warnings</h2><ul>{notes}</ul>" if notes else ""
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
-tr.drifted td{{background:#fde2e1}}
-.charts{{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:1em}}</style>
-</head><body><h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>
-<table><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr>{rows}</table>{warnings}
-<h2>Distributions</h2><div class=charts>{"".join(charts)}</div></body></html>"""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    page = Page(title, kind="drift", subtitle=summary)
+    page.section().table(
+        heads, [_row(c) for c in shown], flagged=[c.drifted for c in shown], numbers=True
+    )
+    if report.warnings:
+        page.section("Warnings").bullets(report.warnings)
+    charts = page.section("Distributions", grid=True)
+    for c in shown:
+        chart = _chart(c)
+        if chart is not None:
+            charts.figure(chart)
+    return page

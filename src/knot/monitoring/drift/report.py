@@ -4,8 +4,10 @@ columns; and the prediction column's drift apart from the features."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
@@ -114,3 +116,32 @@ class DriftReport(_Model):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+    @overload
+    def to_html(self, path: None = None, title: str = "Data drift") -> str: ...
+
+    @overload
+    def to_html(self, path: str | Path, title: str = "Data drift") -> Path: ...
+
+    def to_html(self, path: str | Path | None = None, title: str = "Data drift") -> str | Path:
+        """The report as one HTML page (knot.page's shell, plotly.js inline so it opens
+        offline): the per-column table, then reference vs current distributions of every
+        column. Given a `path` it writes the page there, as `write_html` does; that form
+        is deprecated."""
+        from knot.monitoring.drift.drift_html import drift_page
+
+        if path is None:
+            return drift_page(self, title).to_html()
+        warnings.warn(
+            "DriftReport.to_html(path) is deprecated; use report.write_html(path)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.write_html(path, title)
+
+    def write_html(self, path: str | Path, title: str = "Data drift") -> Path:
+        """Write the page of `to_html()` to `path` (its folder is created), whole or
+        not at all, and return the path."""
+        from knot.monitoring.drift.drift_html import drift_page
+
+        return drift_page(self, title).write_html(path)

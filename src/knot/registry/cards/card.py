@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from knot.registry.cards.card_html import render_html
+from knot.page import write_text
+from knot.registry.cards.card_html import card_page
 from knot.registry.cards.content import Card, Section
 from knot.registry.entities import ModelVersion, PromotionRequest, TrainingData
 from knot.tracking.entities import Run
@@ -180,12 +181,7 @@ def model_card(
     )
     text = render_markdown(card)
     if markdown is not None:
-        _write(Path(markdown), text)
+        write_text(markdown, text)
     if html is not None:
-        _write(Path(html), render_html(card))
+        card_page(card).write_html(html)
     return text
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
