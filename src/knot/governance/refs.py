@@ -1,5 +1,5 @@
-"""What a lineage reference names: `models:/churn/3`, `models:/churn@champion`,
-`run:<id>` or a bare run id, `dataset:churn@3`, or any `kind:id`.
+"""The lineage node a reference names, with a model alias (or the latest version) looked
+up in the registry. The grammar is knot.refs.parse_node_ref.
 
 An alias belongs to the model registry, which sits above governance; it is looked up
 through ALIAS_RESOLVER, a "module:function" imported on first use (as store URIs
@@ -9,76 +9,22 @@ pick their backend), so this layer never imports the registry.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
 from knot.errors import Invalid
+from knot.refs import NodeRef, parse_node_ref
 
-__all__ = ["ALIAS_RESOLVER", "AliasResolver", "NodeRef", "parse_ref", "resolve_ref"]
+__all__ = ["ALIAS_RESOLVER", "AliasResolver", "resolve_ref"]
 
-#: (connection, model name, alias) -> the version number the alias points at; raises
-#: knot.errors.NotFound naming the aliases that do exist.
+#: (connection, model name, alias) -> the version number the alias points at, for
+#: knot.refs.LATEST the newest ready one; raises knot.errors.NotFound naming the aliases
+#: that do exist.
 AliasResolver = Callable[[Connection, str, str], int]
 
 #: The registry's resolver, "module:function" (see AliasResolver).
 ALIAS_RESOLVER = "knot.registry.aliases:resolve_alias"
-
-_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
-FORMS = (
-    "models:/NAME/VERSION, models:/NAME@ALIAS, run:RUN_ID (or a bare 32-hex run id), "
-    "dataset:NAME@VERSION, or KIND:ID (e.g. model_version:churn/3)"
-)
-
-
-@dataclass(frozen=True)
-class NodeRef:
-    """A node of the lineage graph, or (alias set) a model alias still to resolve."""
-
-    kind: str
-    id: str
-    alias: str | None = None
-
-
-def _bad(ref: str, why: str) -> Invalid:
-    return Invalid(f"lineage reference {ref!r} {why}; use {FORMS}", field="ref")
-
-
-def _model_ref(ref: str) -> NodeRef:
-    body = ref[len("models:/") :]
-    name, slash, version = body.rpartition("/")
-    if slash and name and "@" not in version:
-        if not version.isdigit() or int(version) < 1:
-            raise _bad(ref, f"has version {version!r}, which is not a positive integer")
-        return NodeRef("model_version", f"{name}/{int(version)}")
-    name, at, alias = body.rpartition("@")
-    if at and name and alias:
-        return NodeRef("model_version", name, alias=alias)
-    raise _bad(ref, "names a model but no version or alias")
-
-
-def parse_ref(ref: str) -> NodeRef:
-    """Parse a reference without touching the store; malformed ones say the forms."""
-    ref = ref.strip()
-    if not ref:
-        raise _bad(ref, "is empty")
-    if ref.startswith("models:/"):
-        return _model_ref(ref)
-    if ref.startswith("models:"):
-        raise _bad(ref, "lacks the slash after models:")
-    kind, colon, node_id = ref.partition(":")
-    if not colon:
-        if _RUN_ID.match(ref):
-            return NodeRef("run", ref)
-        raise _bad(ref, "has no kind and is not a run id")
-    if not _KIND.match(kind):
-        raise _bad(ref, f"has kind {kind!r}; kinds are lowercase words like run or dataset")
-    if not node_id:
-        raise _bad(ref, "has no id after the kind")
-    return NodeRef(kind, node_id)
 
 
 def _resolver() -> AliasResolver:
@@ -96,7 +42,7 @@ def _resolver() -> AliasResolver:
 
 def resolve_ref(conn: Connection, ref: str) -> NodeRef:
     """The node a reference names, with a model alias looked up in the registry."""
-    node = parse_ref(ref)
+    node = parse_node_ref(ref)
     if node.alias is None:
         return node
     version = _resolver()(conn, node.id, node.alias)

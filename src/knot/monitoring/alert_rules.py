@@ -32,7 +32,7 @@ from knot.monitoring.model_metrics import CLASSIFIER_METRICS, REGRESSOR_METRICS
 from knot.monitoring.store import monitor_db
 from knot.monitoring.tables import alert_rules, alert_state
 from knot.monitoring.windows import parse_window
-from knot.registry.uri import check_model_name
+from knot.refs import check_model_name
 from knot.store.database import now_ms
 
 __all__ = [

@@ -27,7 +27,7 @@ from knot.monitoring.alert_rules import AlertRule, check_rules_task, write_rule
 from knot.monitoring.store import monitor_db
 from knot.monitoring.tables import monitor_settings
 from knot.monitoring.windows import parse_window
-from knot.registry.uri import check_model_name
+from knot.refs import check_model_name
 from knot.store.database import now_ms
 
 __all__ = [
@@ -84,7 +84,7 @@ def parse_config(data: Any, where: str = "monitoring config") -> MonitorConfig:
         )
     model = data.get("model")
     try:
-        check_model_name(model)  # type: ignore[arg-type]
+        check_model_name(model)
     except Invalid as exc:
         raise Invalid(f"{where}: {exc.message}", field="model") from None
     for key in ("reference", "segment", "window"):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from knot.errors import Invalid
+from knot.refs import parse_run_artifact_ref
 from knot.registry.entities import (
     LoggedModel,
     MetricThreshold,
@@ -31,7 +32,6 @@ from knot.registry.fast_load import build as build_fast_load
 from knot.registry.model_folder import LoadedModel, ModelMeta, load_folder, read_meta, save
 from knot.registry.protocol import RegistryStore
 from knot.registry.stores import open_registry_store
-from knot.registry.uri import parse_run_uri
 from knot.tracking.fluent import session
 from knot.tracking.session import Session
 
@@ -191,13 +191,13 @@ def load_model(uri: str) -> LoadedModel:
     changed blob raises Corrupted and is never unpickled."""
     s = session()
     if isinstance(uri, str) and uri.startswith("runs:/"):
-        ref = parse_run_uri(uri)
+        ref = parse_run_artifact_ref(uri)
         records = {r.path: r for r in s.store.list_artifacts(ref.run_id)}
-        record = records.get(ref.artifact_path)
+        record = records.get(ref.path)
         if record is None:
             known = ", ".join(sorted(records)) or "none"
             raise Invalid(
-                f"run {ref.run_id} has no artifact {ref.artifact_path!r}; its artifacts: {known}",
+                f"run {ref.run_id} has no artifact {ref.path!r}; its artifacts: {known}",
                 field="uri",
             )
         digest, source = record.digest, uri

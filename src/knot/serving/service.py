@@ -96,9 +96,9 @@ def _registered_name(uri: str) -> str | None:
     """The registered model a models:/ URI names (its traffic record's key), else None."""
     if not uri.lower().startswith("models:"):
         return None
-    from knot.registry.uri import parse_model_uri
+    from knot.refs import parse_model_ref
 
-    return parse_model_uri(uri).name
+    return parse_model_ref(uri).name
 
 
 class Service:

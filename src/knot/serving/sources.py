@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knot.errors import Invalid
+from knot.refs import parse_model_ref
 from knot.registry.entities import Signature
 from knot.registry.model_folder import LoadedModel
-from knot.registry.uri import parse_model_uri
 from knot.serving.model_cache import cached_model, fast_load_model, load_model_folder
 
 __all__ = [
@@ -73,13 +73,13 @@ def _load_kit(uri: str) -> ServedModel:
     are refused before anything is loaded."""
     from knot.packaging.layout import open_kit_store
     from knot.packaging.loading import load_model_from_kit
-    from knot.packaging.reference import parse_reference
     from knot.packaging.transfer import pull
     from knot.packaging.unpack import kitfile_of
+    from knot.refs import parse_kit_ref
 
     store = open_kit_store()
     text = uri.removeprefix("oci://")
-    if parse_reference(text).registry is not None:
+    if parse_kit_ref(text).registry is not None:
         text = pull(text, store=store).reference
     digest, manifest = store.resolve(text)
     package = kitfile_of(store, manifest).package
@@ -137,5 +137,5 @@ def watched_alias(uri: str) -> tuple[str, str] | None:
     """(name, alias) when `uri` follows an alias (models:/NAME@ALIAS), else None."""
     if _scheme(uri) != "models":
         return None
-    ref = parse_model_uri(uri)
-    return (ref.name, ref.alias) if ref.alias is not None else None
+    ref = parse_model_ref(uri)
+    return (ref.name, ref.followed_alias) if ref.followed_alias is not None else None
