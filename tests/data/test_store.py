@@ -218,8 +218,8 @@ def test_aliases_move_and_are_audited(data_store: DatasetStore, frame: pd.DataFr
     [
         ("nope", NotFound, "dataset 'nope' not found"),
         ("churn@9", NotFound, "has no version 9; it has 1 version"),
-        ("churn@0", Invalid, "must be 1 or more"),
-        ("churn@", Invalid, "after '@' put a version number"),
+        ("churn@0", Invalid, r"dataset version 0 .*versions are 1, 2, 3.*; use NAME@VERSION"),
+        ("churn@", Invalid, r"alias '' is not allowed.*; use NAME@VERSION"),
         ("", Invalid, "empty"),
     ],
 )

@@ -10,7 +10,6 @@ import pytest
 from knot.errors import Invalid, NotFound
 from knot.governance.lineage import Edge, add_edges
 from knot.governance.lineage_graph import LineageGraph
-from knot.governance.refs import NodeRef, parse_ref
 from knot.governance.sql_store import SqlGovernance
 from knot.registry.tables import model_aliases, model_versions, registered_models
 from knot.store.database import Database
@@ -95,48 +94,13 @@ def test_a_node_without_lineage_is_just_the_root(backend: Backend) -> None:
     assert graph.edges == [] and [n.key for n in graph.nodes] == ["dataset:nothing@1"]
 
 
-@pytest.mark.parametrize(
-    ("ref", "hint"),
-    [
-        ("", "is empty"),
-        ("models:/churn", "no version or alias"),
-        ("models:/churn/0", "not a positive integer"),
-        ("models:/churn/three", "not a positive integer"),
-        ("models:churn/3", "slash after models:"),
-        ("not-a-run-id", "not a run id"),
-        ("Dataset:x", "kind 'Dataset'"),
-        ("run:", "no id"),
-    ],
-)
-def test_malformed_references_name_the_accepted_forms(ref: str, hint: str) -> None:
-    with pytest.raises(Invalid, match=hint) as caught:
-        parse_ref(ref)
-    assert "models:/NAME/VERSION" in caught.value.message and caught.value.field == "ref"
-
-
-@pytest.mark.parametrize(
-    ("ref", "node"),
-    [
-        ("models:/churn/3", NodeRef("model_version", "churn/3")),
-        ("models:/team/churn/03", NodeRef("model_version", "team/churn/3")),
-        ("models:/churn@champion", NodeRef("model_version", "churn", alias="champion")),
-        ("dataset:churn@3", NodeRef("dataset", "churn@3")),
-        ("model_version:churn/3", NodeRef("model_version", "churn/3")),
-        (f"run:{RUN_A}", NodeRef("run", RUN_A)),
-        (f" {RUN_A} ", NodeRef("run", RUN_A)),
-    ],
-)
-def test_references_parse(ref: str, node: NodeRef) -> None:
-    assert parse_ref(ref) == node
-
-
 def test_bad_direction_and_depth_are_refused(churn: Backend) -> None:
     with pytest.raises(Invalid, match="direction 'sideways'"):
         churn.store.lineage("models:/churn/3", direction="sideways")
     with pytest.raises(Invalid, match="depth"):
         churn.store.lineage("models:/churn/3", depth=0)
     with pytest.raises(Invalid, match="models:/NAME/VERSION"):
-        churn.store.lineage("models:/churn")
+        churn.store.lineage("models:/churn/0")  # the grammar: tests/test_refs.py
 
 
 def _register_churn_3_as_champion(db: Database) -> None:
@@ -163,6 +127,7 @@ def test_an_alias_resolves_through_the_registry(churn: Backend) -> None:
     _register_churn_3_as_champion(churn.db)
     graph = churn.store.lineage("models:/churn@champion", direction="up", depth=1)
     assert graph.root.key == "model_version:churn/3" and len(graph.edges) == 1
+    assert churn.store.lineage("models:/churn", direction="up", depth=1) == graph  # latest
     with pytest.raises(NotFound, match="champion -> 3"):
         churn.store.lineage("models:/churn@nope")
     with pytest.raises(NotFound, match="ghost"):

@@ -76,6 +76,6 @@ def test_cli_says_when_nothing_is_recorded(recorded: Path) -> None:
 
 
 def test_cli_bad_reference_is_one_clear_error(recorded: Path) -> None:
-    out = runner.invoke(app, ["lineage", "models:/churn"])
+    out = runner.invoke(app, ["lineage", "models:/bad name/3"])
     assert out.exit_code != 0
     assert "models:/NAME/VERSION" in str(out.exception) or "models:/NAME/VERSION" in out.output

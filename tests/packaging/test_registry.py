@@ -10,9 +10,9 @@ from knot.errors import Corrupted, Invalid, NotFound, Unavailable
 from knot.packaging.distribution import RegistryClient
 from knot.packaging.layout import KitStore, open_kit_store
 from knot.packaging.pack import pack_folder
-from knot.packaging.reference import parse_reference
 from knot.packaging.transfer import pull, push
 from knot.packaging.unpack import unpack
+from knot.refs import parse_kit_ref
 from tests.packaging.conftest import OciRegistry
 
 
@@ -107,14 +107,14 @@ def test_unknown_tag_and_unreachable_registry(oci_registry: OciRegistry, store: 
 )
 def test_malformed_references(bad: str) -> None:
     with pytest.raises(Invalid, match="malformed"):
-        parse_reference(bad)
+        parse_kit_ref(bad)
 
 
 def test_reference_forms() -> None:
-    ref = parse_reference("oci://127.0.0.1:5000/team/churn:3")
+    ref = parse_kit_ref("oci://127.0.0.1:5000/team/churn:3")
     assert (ref.registry, ref.repository, ref.tag) == ("127.0.0.1:5000", "team/churn", "3")
-    assert parse_reference("churn").registry is None
-    assert parse_reference("localhost/churn@sha256:" + "a" * 64).digest == "sha256:" + "a" * 64
+    assert parse_kit_ref("churn").registry is None
+    assert parse_kit_ref("localhost/churn@sha256:" + "a" * 64).digest == "sha256:" + "a" * 64
 
 
 def test_pull_refuses_what_is_not_a_modelkit(

@@ -135,7 +135,7 @@ def test_alias_moves_are_audited_and_deletable(backend: Backend, model_name: str
         backend.registry.delete_alias(model_name, "staging")
     with pytest.raises(NotFound, match="no version 5"):
         backend.registry.set_alias(model_name, "staging", 5)
-    with pytest.raises(Invalid, match="reserved"):
+    with pytest.raises(Invalid, match="alias 'latest' is kept by Knot for the newest version"):
         backend.registry.set_alias(model_name, "latest", 1)
 
 

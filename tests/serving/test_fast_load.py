@@ -21,7 +21,7 @@ from knot.artifacts._digest import blob_key
 from knot.registry.entities import ModelVersion, VersionSource
 from knot.registry.fast_load import encode, parse
 from knot.registry.fluent import registry
-from knot.serving.model_cache import cache_dir, cached_model
+from knot.registry.model_cache import cache_dir, cached_model
 from knot.serving.sources import load_source
 from knot.tracking.fluent import session
 
@@ -66,7 +66,7 @@ class Touch:
 PROBE = """
 import sys
 import pandas as pd
-from knot.serving import model_cache
+from knot.registry import model_cache
 from knot.serving.sources import load_source
 
 def refuse(*args, **kwargs):
@@ -123,7 +123,7 @@ def test_a_form_for_other_package_versions_is_skipped(
     marker = tmp_path / "stale-pickle-ran"
     stale = session().artifacts.put_bytes(encode(Touch(marker), header))
     _same_model_with_form(logistic, stale)
-    caplog.set_level("INFO", logger="knot.serving")
+    caplog.set_level("INFO", logger="knot.registry")
     served = load_source("models:/lr/2")
     assert "for other versions" in caplog.text and "0.0.1" in caplog.text
     assert not marker.exists()

@@ -16,8 +16,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import knot
-from knot.serving import model_cache
-from knot.serving.model_cache import cache_dir, cached_model
+from knot.registry import model_cache
+from knot.registry.model_cache import cache_dir, cached_model
 from knot.serving.sources import load_source
 
 FRAME = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "b": [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]})

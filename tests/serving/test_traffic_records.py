@@ -89,7 +89,7 @@ def test_set_get_and_clear_are_audited(model: str) -> None:
         ({"weight": True}, "weight", "weight True"),
         ({"weight": "0.5"}, "weight", "weight '0.5'"),
         ({"challenger": "not an alias"}, "alias", "alias 'not an alias' is not allowed"),
-        ({"challenger": "latest"}, "alias", "reserved"),
+        ({"challenger": "latest"}, "alias", "is kept by Knot for the newest version"),
         ({"shadow": "yes"}, "shadow", "shadow 'yes'"),
     ],
 )

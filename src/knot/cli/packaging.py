@@ -67,11 +67,11 @@ def inspect(ref: str, json_out: bool = JSON) -> None:
     import json
 
     from knot.packaging.layout import open_kit_store
-    from knot.packaging.reference import parse_reference
     from knot.packaging.unpack import kitfile_of
+    from knot.refs import parse_kit_ref
 
     store = open_kit_store()
-    if parse_reference(ref).registry is not None:
+    if parse_kit_ref(ref).registry is not None:
         from knot.packaging.transfer import pull
 
         ref = pull(ref, store=store).reference

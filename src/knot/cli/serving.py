@@ -38,6 +38,7 @@ def serve(
     """Serve a registered model over HTTP: POST /predict and /feedback; GET /health,
     /ready, /metrics and /openapi.json (written from the model's signature)."""
     from knot.serving.config import ServeConfig
+    from knot.serving.sources import Plan
     from knot.serving.workers import serve as run_service
 
     config = ServeConfig(
@@ -52,12 +53,10 @@ def serve(
         batch_wait_ms=batch_wait_ms,
         plugins=tuple(plugin or ()),
     ).check()
-    if model.startswith("models:/"):
-        import knot
-
-        knot.get_model_version(model)  # fail here, clearly, if it names nothing
+    # parsed and resolved once, before saying anything: a reference naming nothing fails here
+    plan = Plan.parse(config.model, config.challenger, resolve=True)
     typer.echo(f"serving {model} on http://{host}:{port} ({workers} worker(s))", err=True)
-    run_service(config, host=host, port=port, workers=workers)
+    run_service(config, host=host, port=port, workers=workers, plan=plan)
 
 
 def predict(

@@ -15,6 +15,7 @@ import orjson
 from pydantic import TypeAdapter
 
 from knot.client._http import make_client, send
+from knot.refs import ModelRef, parse_model_ref
 from knot.registry.entities import (
     ModelVersion,
     PromotionPolicy,
@@ -96,8 +97,10 @@ class RestRegistryStore:
         )
         return ModelVersion.model_validate_json(data)
 
-    def resolve(self, uri: str) -> ModelVersion:
-        data = self._call("GET", "/models/resolve", params={"uri": uri})
+    def resolve(self, ref: ModelRef | str) -> ModelVersion:
+        # parsed here too, so a malformed reference fails before a request is sent
+        ref = ref if isinstance(ref, ModelRef) else parse_model_ref(ref)
+        data = self._call("GET", "/models/resolve", params={"uri": str(ref)})
         return ModelVersion.model_validate_json(data)
 
     def training_data(self, name: str, version: int) -> list[TrainingData]:

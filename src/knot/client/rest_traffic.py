@@ -9,7 +9,7 @@ import httpx
 import orjson
 
 from knot.client._http import make_client, send
-from knot.registry.uri import check_alias
+from knot.refs import check_alias
 from knot.serving.traffic import Traffic, check_shadow, check_weight
 
 __all__ = ["RestTraffic", "open_rest_traffic"]

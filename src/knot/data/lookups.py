@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select
 
 from knot.data.entities import ColumnSchema, DatasetVersion, VersionStatus
-from knot.data.refs import LATEST, DatasetRef
 from knot.data.tables import dataset_aliases, dataset_versions, datasets
 from knot.errors import NotFound
+from knot.refs import LATEST, DatasetRef
 
 __all__ = ["SUMMARY", "require_dataset", "resolve", "unknown", "version_of"]
 

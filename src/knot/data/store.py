@@ -18,7 +18,6 @@ from knot.data.blobs import verified_file
 from knot.data.diff import DatasetDiff, diff_versions
 from knot.data.entities import Dataset, DatasetVersion, VersionStatus
 from knot.data.profile import Profile, compute_profile
-from knot.data.refs import LATEST, check_alias, check_dataset_name, parse_ref
 from knot.data.report import ValidationReport
 from knot.data.rules import RuleSet, load_rules
 from knot.data.staging import Staged, stage
@@ -28,6 +27,7 @@ from knot.errors import Invalid, NotFound
 from knot.governance import audit
 from knot.governance.identity import current_actor
 from knot.governance.lineage import Edge, add_edges
+from knot.refs import LATEST, check_alias, check_dataset_name, parse_dataset_ref
 from knot.store.database import Database, now_ms
 
 __all__ = ["DatasetStore"]
@@ -178,7 +178,7 @@ class DatasetStore:
         """Point `alias` (e.g. prod) at the version `ref` names; moves it if it exists."""
         check_alias(alias)
         with self.db.write() as conn:
-            version = lookups.resolve(conn, parse_ref(ref))
+            version = lookups.resolve(conn, parse_dataset_ref(ref))
             t = dataset_aliases
             where = (t.c.name == version.name) & (t.c.alias == alias)
             before = conn.execute(select(t.c.version).where(where)).scalar()
@@ -224,7 +224,7 @@ class DatasetStore:
     # reading ---------------------------------------------------------------------
     def get(self, ref: str) -> DatasetVersion:
         with self.db.read() as conn:
-            return lookups.resolve(conn, parse_ref(ref))
+            return lookups.resolve(conn, parse_dataset_ref(ref))
 
     def read_table(self, ref: str, columns: Sequence[str] | None = None) -> pa.Table:
         """The version's rows as an Arrow table, after checking the blob's digest."""
@@ -314,7 +314,7 @@ class DatasetStore:
         name = override or ruleset.table.reference
         if name is None:
             return None, None
-        ref = parse_ref(name)
+        ref = parse_dataset_ref(name)
         try:
             version = self.get(name)
         except NotFound:

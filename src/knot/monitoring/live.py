@@ -174,10 +174,10 @@ class LiveMonitor:
 
 def _model_name(uri: str) -> str | None:
     from knot.errors import Invalid
-    from knot.registry.uri import parse_model_uri
+    from knot.refs import parse_model_ref
 
     try:
-        return parse_model_uri(uri).name
+        return parse_model_ref(uri).name
     except Invalid:
         return None  # a kit or other source: named by the first batch
 

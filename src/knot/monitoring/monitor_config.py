@@ -26,7 +26,7 @@ from knot.governance.identity import current_actor
 from knot.monitoring.alerts.rules import AlertRule, check_rules_task, write_rule
 from knot.monitoring.tables import monitor_db, monitor_settings
 from knot.monitoring.windows import parse_window
-from knot.registry.uri import check_model_name
+from knot.refs import check_model_name
 from knot.store.database import now_ms
 
 __all__ = [
@@ -83,7 +83,7 @@ def parse_config(data: Any, where: str = "monitoring config") -> MonitorConfig:
         )
     model = data.get("model")
     try:
-        check_model_name(model)  # type: ignore[arg-type]
+        check_model_name(model)
     except Invalid as exc:
         raise Invalid(f"{where}: {exc.message}", field="model") from None
     for key in ("reference", "segment", "window"):

@@ -17,7 +17,7 @@ __all__ = ["load_model_from_kit"]
 
 
 def __getattr__(name: str) -> Any:
-    # lazy, so `import knot.packaging.reference` stays light for the CLI
+    # lazy, so `import knot.packaging.layout` stays light for the CLI
     if name == "load_model_from_kit":
         from knot.packaging.loading import load_model_from_kit
 

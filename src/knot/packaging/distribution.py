@@ -21,9 +21,8 @@ import httpx
 from knot.errors import Corrupted, Invalid, KnotError, NotFound, Unauthorized, Unavailable
 from knot.packaging.descriptors import check_oci_digest, read_manifest, shown, size_mismatch
 from knot.packaging.layer_tar import CHUNK
-from knot.packaging.reference import is_loopback
 
-__all__ = ["ACCEPT", "PASSWORD_ENV", "USERNAME_ENV", "RegistryClient"]
+__all__ = ["ACCEPT", "PASSWORD_ENV", "USERNAME_ENV", "RegistryClient", "is_loopback"]
 
 USERNAME_ENV = "KNOT_REGISTRY_USERNAME"
 PASSWORD_ENV = "KNOT_REGISTRY_PASSWORD"
@@ -52,6 +51,14 @@ def _plain_length(response: httpx.Response) -> int | None:
     length = response.headers.get("content-length", "")
     encoded = response.headers.get("content-encoding", "identity").lower() != "identity"
     return int(length) if length.isdigit() and not encoded else None
+
+
+def is_loopback(registry: str) -> bool:
+    """Whether plain http is allowed to `registry` (host[:port]): only to this machine."""
+    host = (
+        registry.rsplit(":", 1)[0] if not registry.startswith("[") else registry[1:].split("]")[0]
+    )
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 class RegistryClient:

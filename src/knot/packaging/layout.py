@@ -22,7 +22,7 @@ from knot.artifacts import fsync_dir, is_digest
 from knot.errors import Corrupted, Invalid, NotFound
 from knot.packaging.descriptors import DIGEST_FORM, shown
 from knot.packaging.layer_tar import CHUNK
-from knot.packaging.reference import Reference, parse_reference
+from knot.refs import KitRef, parse_kit_ref
 
 __all__ = ["REF_NAME", "KitEntry", "KitStore", "file_digest", "open_kit_store"]
 
@@ -160,12 +160,12 @@ class KitStore:
         if is_digest(text):
             digest = text
         else:
-            ref = parse_reference(text)
+            ref = parse_kit_ref(text)
             digest = ref.digest or self._digest_of(ref)
         manifest = json.loads(self.read_blob(digest))
         return digest, manifest
 
-    def _digest_of(self, ref: Reference) -> str:
+    def _digest_of(self, ref: KitRef) -> str:
         wanted = str(ref.with_tag(ref.tag or "latest"))
         for entry in self.entries():
             if entry.reference == wanted:
@@ -179,7 +179,7 @@ class KitStore:
 
     def remove(self, text: str) -> str:
         """Untag a kit and delete the blobs no remaining kit uses; returns its digest."""
-        ref = parse_reference(text)
+        ref = parse_kit_ref(text)
         wanted = str(ref.with_tag(ref.tag or "latest"))
         digest = self._digest_of(ref)
         with self._locked() as manifests:

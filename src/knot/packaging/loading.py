@@ -7,8 +7,8 @@ from pathlib import Path
 
 from knot.errors import Invalid
 from knot.packaging.layout import KitStore, open_kit_store
-from knot.packaging.reference import parse_reference
 from knot.packaging.unpack import kitfile_of, unpack
+from knot.refs import parse_kit_ref
 from knot.registry.model_folder import LoadedModel, load_folder
 
 __all__ = ["load_model_from_kit"]
@@ -22,7 +22,7 @@ def load_model_from_kit(
     refused before anything is loaded."""
     store = store or open_kit_store()
     text = ref.removeprefix("oci://")
-    if parse_reference(text).registry is not None:
+    if parse_kit_ref(text).registry is not None:
         from knot.packaging.transfer import pull
 
         text = pull(text, store=store).reference

@@ -22,7 +22,7 @@ from knot.packaging.media import (
     layer_media_type,
 )
 from knot.packaging.progress import byte_progress
-from knot.packaging.reference import parse_reference
+from knot.refs import parse_kit_ref
 
 __all__ = ["COMPRESSIONS", "PackedKit", "manifest_bytes", "pack_folder", "pack_kitfile"]
 
@@ -74,7 +74,7 @@ def pack_kitfile(
             f"compression {compression!r} is not one of: {', '.join(COMPRESSIONS)}",
             field="compression",
         )
-    ref = parse_reference(tag)
+    ref = parse_kit_ref(tag)
     if ref.digest is not None:
         raise Invalid(f"tag {tag!r} must not carry a digest; use NAME:TAG", field="tag")
     if not context.is_dir():

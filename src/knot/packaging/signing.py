@@ -19,8 +19,8 @@ from knot.packaging.layout import KitStore, open_kit_store
 from knot.packaging.media import MANIFEST_TYPE
 from knot.packaging.pack import manifest_bytes
 from knot.packaging.provenance import record_kit
-from knot.packaging.reference import parse_reference
 from knot.packaging.transfer import signature_tag
+from knot.refs import parse_kit_ref
 
 __all__ = ["PAYLOAD_TYPE", "SIGNATURE_ANNOTATION", "generate_keys", "sign", "verify"]
 
@@ -99,7 +99,7 @@ def sign(ref: str, key: Path, *, store: KitStore | None = None) -> str:
     """Sign kit `ref` (local, or REGISTRY/REPO:TAG) and store the signature beside it;
     returns the signature's tag."""
     private = _load_key(key, private=True)
-    parsed = parse_reference(ref)
+    parsed = parse_kit_ref(ref)
     store = store or open_kit_store()
     digest = _digest(ref, store)
     payload = _payload(parsed.name, digest)
@@ -133,7 +133,7 @@ def sign(ref: str, key: Path, *, store: KitStore | None = None) -> str:
 
 
 def _digest(ref: str, store: KitStore) -> str:
-    parsed = parse_reference(ref)
+    parsed = parse_kit_ref(ref)
     if parsed.registry is None:
         return store.resolve(ref)[0]
     with RegistryClient(parsed.registry) as registry:
@@ -142,7 +142,7 @@ def _digest(ref: str, store: KitStore) -> str:
 
 def _signature_parts(ref: str, digest: str, store: KitStore) -> list[tuple[bytes, str]]:
     """(payload, base64 signature) of every signature stored for `digest`."""
-    parsed = parse_reference(ref)
+    parsed = parse_kit_ref(ref)
     tag = signature_tag(digest)
     unsigned = NotFound(
         f"ModelKit {ref} ({digest}) is not signed: no {tag} beside it; sign it with "

@@ -21,7 +21,7 @@ from knot.packaging.layout import KitStore, open_kit_store
 from knot.packaging.media import CONFIG_TYPE, MANIFEST_TYPE
 from knot.packaging.progress import byte_progress
 from knot.packaging.provenance import record_kit
-from knot.packaging.reference import Reference, parse_reference
+from knot.refs import KitRef, parse_kit_ref
 
 __all__ = ["TransferResult", "pull", "push", "remote_reference", "signature_tag"]
 
@@ -41,8 +41,8 @@ def signature_tag(digest: str) -> str:
     return f"sha256-{digest.removeprefix('sha256:')}.sig"
 
 
-def remote_reference(text: str) -> Reference:
-    ref = parse_reference(text)
+def remote_reference(text: str) -> KitRef:
+    ref = parse_kit_ref(text)
     if ref.registry is None:
         raise Invalid(
             f"{text!r} names no registry; use REGISTRY/REPO[:TAG] "
@@ -67,7 +67,7 @@ def push(
     """Push local kit `source` to `destination` (its tag defaults to the source's)."""
     store = store or open_kit_store()
     digest, manifest = store.resolve(source)
-    local = parse_reference(source)
+    local = parse_kit_ref(source)
     remote = remote_reference(destination)
     if remote.digest is not None:
         raise Invalid(f"push by tag, not digest: {destination!r}", field="ref")
@@ -88,7 +88,7 @@ def push(
 def _push_manifest(
     registry: RegistryClient,
     store: KitStore,
-    remote: Reference,
+    remote: KitRef,
     digest: str,
     manifest: dict[str, Any],
     mount_from: str | None,
@@ -147,7 +147,7 @@ def pull(
 def _pull_manifest(
     registry: RegistryClient,
     store: KitStore,
-    remote: Reference,
+    remote: KitRef,
     body: bytes,
     manifest: dict[str, Any],
     result: TransferResult,

@@ -10,8 +10,8 @@ from knot.errors import Invalid
 from knot.packaging.kitfile import Kitfile, to_yaml
 from knot.packaging.layout import KitStore, open_kit_store
 from knot.packaging.media import LAYER_KINDS, layer_kind
-from knot.packaging.reference import parse_reference
 from knot.packaging.safe_tar import check_layer, extract_layer
+from knot.refs import parse_kit_ref
 
 __all__ = ["kitfile_of", "unpack"]
 
@@ -35,7 +35,7 @@ def unpack(
         )
     store = store or open_kit_store()
     local = ref
-    if parse_reference(ref).registry is not None:
+    if parse_kit_ref(ref).registry is not None:
         from knot.packaging.transfer import pull
 
         local = pull(ref, store=store).reference

@@ -2,8 +2,9 @@
 
 A move is one INSERT or one UPDATE of the alias row, audited in the same transaction;
 with `expected` the UPDATE only matches while the alias still points there, so two
-writers racing from the same version cannot both win. `resolve_alias` is also the
-lineage graph's way to read `models:/NAME@ALIAS` (knot.backends hands it to SqlGovernance).
+writers racing from the same version cannot both win. `resolve_alias` reads every
+`models:/NAME@ALIAS` (LATEST too, the newest ready version), the lineage graph's
+included (knot.backends hands it to SqlGovernance).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from sqlalchemy import Connection, select
 from knot.errors import Conflict, NotFound
 from knot.governance import audit
 from knot.governance.identity import current_actor
-from knot.registry.rows import aliases_of, get_model
+from knot.refs import LATEST
+from knot.registry.rows import aliases_of, get_model, latest_version
 from knot.registry.tables import model_aliases
 from knot.store.database import now_ms
 
@@ -37,8 +39,18 @@ def current_version(conn: Connection, name: str, alias: str) -> int | None:
 
 
 def resolve_alias(conn: Connection, name: str, alias: str) -> int:
-    """The version `alias` points at; NotFound names the model's aliases (or its models)."""
+    """The version `alias` points at, or for LATEST the newest ready version; NotFound
+    names the model's aliases (or its models)."""
     get_model(conn, name)
+    if alias == LATEST:
+        latest = latest_version(conn, name)
+        if latest is None:
+            raise NotFound(
+                f"model {name!r} has no ready version, so models:/{name} names nothing; "
+                "log one with knot.log_model(..., registered_model_name=...)",
+                field="uri",
+            )
+        return latest
     version = current_version(conn, name, alias)
     if version is None:
         raise _no_alias(conn, name, alias)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from knot.errors import Invalid
-from knot.registry.uri import MAX_VERSION
+from knot.refs import MAX_VERSION
 from knot.tracking.entities import AS_WHOLE, Flag, within
 
 __all__ = [

@@ -9,7 +9,7 @@ folder's knot-model.json): one
 content-addressed blob in the artifact store, whose digest the version records in the
 metadata store (`ModelVersion.fast_load_digest`). A service serving the version for the
 first time on a machine reads that blob instead of the skops file (see
-knot.serving.model_cache, which keeps the same header and pickle in its local cache).
+knot.registry.model_cache, which keeps the same header and pickle in its local cache).
 
 Who can write what, and so what the form is trusted for:
 - The metadata store is the root of trust. Only a principal allowed to register versions

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from knot.errors import Invalid
+from knot.refs import ModelRef, RunArtifactRef, parse_run_artifact_ref
 from knot.registry.entities import (
     LoggedModel,
     MetricThreshold,
@@ -28,10 +29,10 @@ from knot.registry.entities import (
     VersionUpdate,
 )
 from knot.registry.fast_load import build as build_fast_load
-from knot.registry.model_folder import LoadedModel, ModelMeta, load_folder, read_meta, save
+from knot.registry.loading import load_stored_model, load_version
+from knot.registry.model_folder import LoadedModel, ModelMeta, read_meta, save
 from knot.registry.protocol import RegistryStore
 from knot.registry.stores import open_registry_store
-from knot.registry.uri import parse_run_uri
 from knot.tracking.fluent import session
 from knot.tracking.session import Session
 
@@ -185,28 +186,25 @@ def register_model(
     return registry().create_version(name, source)
 
 
-def load_model(uri: str) -> LoadedModel:
+def load_model(uri: str | ModelRef | RunArtifactRef) -> LoadedModel:
     """Load `models:/NAME@ALIAS`, `models:/NAME/VERSION`, `models:/NAME` or
-    `runs:/RUN_ID/PATH`. Every file is checked against its digest before it is read, so a
-    changed blob raises Corrupted and is never unpickled."""
+    `runs:/RUN_ID/PATH` (or their parsed knot.refs forms). Every file is checked against
+    its digest before it is read, so a changed blob raises Corrupted and is never
+    unpickled; `knot serve` loads through the same function (knot.registry.loading)."""
     s = session()
-    if isinstance(uri, str) and uri.startswith("runs:/"):
-        ref = parse_run_uri(uri)
-        records = {r.path: r for r in s.store.list_artifacts(ref.run_id)}
-        record = records.get(ref.artifact_path)
+    if isinstance(uri, str) and uri.strip().startswith("runs:/"):
+        uri = parse_run_artifact_ref(uri)
+    if isinstance(uri, RunArtifactRef):
+        records = {r.path: r for r in s.store.list_artifacts(uri.run_id)}
+        record = records.get(uri.path)
         if record is None:
             known = ", ".join(sorted(records)) or "none"
             raise Invalid(
-                f"run {ref.run_id} has no artifact {ref.artifact_path!r}; its artifacts: {known}",
+                f"run {uri.run_id} has no artifact {uri.path!r}; its artifacts: {known}",
                 field="uri",
             )
-        digest, source = record.digest, uri
-    else:
-        version = registry().resolve(uri)
-        digest, source = version.artifact_digest, version.uri
-    with tempfile.TemporaryDirectory(prefix="knot-model-") as tmp:
-        s.artifacts.download_folder(digest, tmp)
-        return load_folder(Path(tmp), source)
+        return load_stored_model(s.artifacts, record.digest, str(uri))
+    return load_version(s.artifacts, registry().resolve(uri))
 
 
 def get_model(name: str) -> RegisteredModel:

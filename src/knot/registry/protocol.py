@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol, runtime_checkable
 
+from knot.refs import ModelRef
 from knot.registry.entities import (
     ModelVersion,
     PromotionPolicy,
@@ -45,8 +46,9 @@ class RegistryStore(Protocol):
 
     def update_version(self, name: str, version: int, update: VersionUpdate) -> ModelVersion: ...
 
-    def resolve(self, uri: str) -> ModelVersion:
-        """The version a models:/ URI names (alias, number, or latest)."""
+    def resolve(self, ref: ModelRef | str) -> ModelVersion:
+        """The version a model reference names (alias, number, or latest); a string is
+        parsed by knot.refs.parse_model_ref."""
         ...
 
     def set_alias(

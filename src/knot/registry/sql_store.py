@@ -16,6 +16,7 @@ from knot.governance import audit
 from knot.governance.identity import current_actor
 from knot.governance.lineage import Edge, add_edges, edges_from, edges_to
 from knot.governance.roles import allows, check_role
+from knot.refs import ModelRef, check_alias, check_model_name, check_version, parse_model_ref
 from knot.registry import guards, promotion
 from knot.registry.aliases import move_alias, remove_alias, resolve_alias
 from knot.registry.entities import (
@@ -33,7 +34,6 @@ from knot.registry.entities import (
 from knot.registry.rows import (
     aliases_of,
     get_model,
-    latest_version,
     lock_model,
     model_entity,
     version_entity,
@@ -45,7 +45,6 @@ from knot.registry.tables import (
     promotion_requests,
     registered_models,
 )
-from knot.registry.uri import check_alias, check_model_name, check_version, parse_model_uri
 from knot.store.database import Database, now_ms
 from knot.tracking import validate
 from knot.tracking.tables import artifacts, runs
@@ -171,23 +170,15 @@ class SqlRegistryStore:
                 audit.record(conn, "update", "model_version", f"{name}/{version}", before, changes)
             return version_entity(version_row(conn, name, version), aliases_of(conn, name))
 
-    def resolve(self, uri: str) -> ModelVersion:
-        ref = parse_model_uri(uri)
+    def resolve(self, ref: ModelRef | str) -> ModelVersion:
+        ref = ref if isinstance(ref, ModelRef) else parse_model_ref(ref)
         with self.db.read() as conn:
-            get_model(conn, ref.name)
-            if ref.alias is not None:
+            if ref.version is None:
+                assert ref.alias is not None  # a ModelRef has a version or an alias
                 number = resolve_alias(conn, ref.name, ref.alias)
-            elif ref.version is not None:
-                number = ref.version
             else:
-                latest = latest_version(conn, ref.name)
-                if latest is None:
-                    raise NotFound(
-                        f"model {ref.name!r} has no ready version, so {uri!r} names nothing; "
-                        "log one with knot.log_model(..., registered_model_name=...)",
-                        field="uri",
-                    )
-                number = latest
+                get_model(conn, ref.name)
+                number = ref.version
             return version_entity(version_row(conn, ref.name, number), aliases_of(conn, ref.name))
 
     # aliases -----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from knot.governance.roles import ROLES
-from knot.registry.uri import ALIAS_PATTERN, MAX_VERSION, MODEL_NAME_PATTERN, RUN_ID_PATTERN
+from knot.refs import ALIAS_PATTERN, MAX_VERSION, MODEL_NAME_PATTERN, RUN_ID_PATTERN
 
 __all__ = ["document_errors"]
 
@@ -51,7 +51,7 @@ _READS_WITH_BODY = {"/api/v1/runs/search"}  # a query sent as a body: changes no
 _MODEL_NAME = {"type": "string", "pattern": MODEL_NAME_PATTERN}
 _ALIAS = {"type": "string", "pattern": ALIAS_PATTERN, "not": {"const": "latest"}}
 _NAME = {"type": "string", "pattern": "\\S", "maxLength": 256}  # not blank
-# path parameters the stores check by name (knot.registry.uri, knot.tracking.validate)
+# path parameters the stores check by name (knot.refs, knot.tracking.validate)
 _PARAMETERS: dict[str, dict[str, Any]] = {
     "name": _MODEL_NAME,
     "alias": _ALIAS,

@@ -34,6 +34,7 @@ from knot.serving.metrics import CONTENT_TYPE
 from knot.serving.openapi import openapi_document
 from knot.serving.service import Service
 from knot.serving.slot import ModelFailed, Slot
+from knot.serving.sources import Plan
 
 __all__ = ["ROUTE_KEY_HEADER", "create_app"]
 
@@ -99,8 +100,9 @@ def _guarded(handler: Any) -> Any:
     return run
 
 
-def create_app(config: ServeConfig) -> Starlette:
-    service = Service(config)
+def create_app(config: ServeConfig, plan: Plan | None = None) -> Starlette:
+    """The service's app; `plan`: its references parsed and resolved by `knot serve`."""
+    service = Service(config, plan)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -24,7 +24,7 @@ import orjson
 
 from knot.artifacts import fsync_dir
 from knot.errors import Invalid
-from knot.registry.uri import check_model_name
+from knot.refs import check_model_name
 from knot.serving.bodies import BadRequest
 from knot.serving.label_checks import Label
 from knot.serving.predlog import default_log_dir

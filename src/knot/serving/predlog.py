@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from knot.registry.uri import check_model_name
+from knot.refs import check_model_name
 from knot.serving.columns import Columns, concat, row_count
 from knot.serving.plugins import ObservedBatch, ServicePlugin, notify
 from knot.serving.predlog_table import Scorer, features_array, prediction_array

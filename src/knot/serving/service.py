@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from knot.errors import NotFound
-from knot.registry.entities import Signature
+from knot.refs import ModelRef
+from knot.registry.entities import ModelVersion, Signature
 from knot.serving.columns import TENSOR, Columns, model_input
 from knot.serving.config import ServeConfig
 from knot.serving.label_checks import RecentRequests
@@ -32,7 +33,7 @@ from knot.serving.metrics import ServiceMetrics
 from knot.serving.plugins import load_plugins
 from knot.serving.predlog import PredictionLog, default_log_dir
 from knot.serving.slot import Slot
-from knot.serving.sources import ServedModel, load_source, watched_alias
+from knot.serving.sources import Plan, ServedModel, Source, load_source
 from knot.serving.switches import mark_served, record_switch
 from knot.serving.traffic import Traffic, sql_database, traffic_store
 from knot.store.database import Database
@@ -66,9 +67,10 @@ def _warm_up_input(signature: Signature | None) -> Columns | None:
     return out
 
 
-def load_and_warm(uri: str) -> ServedModel:
-    """Load `uri` and call the model once, so the first request pays no warm-up."""
-    served = load_source(uri)
+def load_and_warm(source: Source, version: ModelVersion | None = None) -> ServedModel:
+    """Load `source` (as `version`, when already resolved) and call the model once, so
+    the first request pays no warm-up."""
+    served = load_source(source, version)
     example = _warm_up_input(served.signature)
     if example is not None:
         try:
@@ -80,30 +82,33 @@ def load_and_warm(uri: str) -> ServedModel:
 
 @dataclass(frozen=True)
 class Split:
-    """How requests are routed now: the challenger's URI (None: the champion answers
+    """How requests are routed now: the challenger (None: the champion answers
     everything), the share of requests it answers, and shadow mode."""
 
-    challenger: str | None
+    challenger: Source | None
     weight: float
     shadow: bool
 
     @classmethod
     def of(cls, traffic: Traffic) -> Split:
-        return cls(f"models:/{traffic.model}@{traffic.challenger}", traffic.weight, traffic.shadow)
+        challenger = ModelRef(traffic.model, alias=traffic.challenger)
+        return cls(challenger, traffic.weight, traffic.shadow)
 
 
-def _registered_name(uri: str) -> str | None:
-    """The registered model a models:/ URI names (its traffic record's key), else None."""
-    if not uri.lower().startswith("models:"):
-        return None
-    from knot.registry.uri import parse_model_uri
-
-    return parse_model_uri(uri).name
+def _followed(source: Source | None) -> tuple[str, str] | None:
+    """(name, alias) when `source` follows an alias as it moves, else None."""
+    if isinstance(source, ModelRef) and source.followed_alias is not None:
+        return source.name, source.followed_alias
+    return None
 
 
 class Service:
-    def __init__(self, config: ServeConfig) -> None:
+    """One worker's service. `plan`: the config's references, parsed (and the champion
+    resolved) once by `knot serve`; parsed here when not given."""
+
+    def __init__(self, config: ServeConfig, plan: Plan | None = None) -> None:
         self.config = config.check()
+        self.plan = plan or Plan.parse(config.model, config.challenger)
         self.metrics = ServiceMetrics()
         self.plugins = load_plugins(config, self.metrics.registry)
         wait = config.batch_wait_ms / 1000
@@ -113,17 +118,17 @@ class Service:
         self.challenger = Slot(
             "challenger", self.metrics, max_batch_rows=config.max_batch_rows, wait_s=wait
         )
-        self.split = Split(config.challenger, config.weight, config.shadow)
+        self.split = Split(self.plan.challenger, config.weight, config.shadow)
         self.log_root = default_log_dir() if config.log_dir is None else Path(config.log_dir)
         self.log: PredictionLog | None = None
         self.recent = RecentRequests()  # what labels sent to /feedback are checked against
         self.ready = False
         self.settled = asyncio.Event()  # set once loading succeeded or failed
         self.failure: str | None = None
-        self._name = _registered_name(config.model)
+        self._name = self.plan.registered_name
         self._record_seen = False  # a traffic record was followed: its absence means 0
         self._split_error: str | None = None
-        self._challenger_uri = config.challenger
+        self._challenger = self.plan.challenger
         self._sql = True  # False once the store turned out to be a Knot server
         self._watcher: asyncio.Task[None] | None = None
         self.background: set[asyncio.Task[None]] = set()
@@ -185,24 +190,25 @@ class Service:
 
     async def _load_then_watch(self) -> None:
         try:
-            self.champion.served = await asyncio.to_thread(load_and_warm, self.config.model)
+            plan = self.plan
+            self.champion.served = await asyncio.to_thread(load_and_warm, plan.model, plan.version)
         except Exception as exc:
             self.failure = f"{type(exc).__name__}: {exc}"
-            log.exception("could not load %s", self.config.model)
+            log.exception("could not load %s", self.plan.model)
             self.settled.set()
             return
         try:
             await self._refresh_split()
         except Exception:  # the flags still say what to serve
             log.exception("could not read the traffic record of %s", self._name)
-        uri = self._challenger_uri = self.split.challenger
-        if uri is not None:
+        second = self._challenger = self.split.challenger
+        if second is not None:
             try:
-                self.challenger.served = await asyncio.to_thread(load_and_warm, uri)
+                self.challenger.served = await asyncio.to_thread(load_and_warm, second)
             except NotFound:
-                log.info("challenger %s is not set yet; watching it", uri)
+                log.info("challenger %s is not set yet; watching it", second)
             except Exception:
-                log.exception("could not load the challenger %s; retrying as it is watched", uri)
+                log.exception("could not load the challenger %s; retrying as it is watched", second)
         await asyncio.to_thread(self._mark_loaded)
         self.ready = True
         self.settled.set()
@@ -223,15 +229,14 @@ class Service:
                     )
 
     async def _watch(self) -> None:
-        challenger = self._challenger_uri
-        if self._name is None and (challenger is None or watched_alias(challenger) is None):
+        if self._name is None and _followed(self._challenger) is None:
             return  # a kit or other source with no traffic record: nothing can change
         while True:
             await asyncio.sleep(self.config.poll_seconds)
             try:
                 await self._poll()
             except Exception:  # the registry being away must not stop the service
-                log.exception("could not follow %s", self.config.model)
+                log.exception("could not follow %s", self.plan.model)
 
     async def _refresh_split(self) -> None:
         name = self._name
@@ -258,17 +263,17 @@ class Service:
                 log.warning("could not read the traffic record of %s: %s", self._name, exc)
             self._split_error = str(exc)
         aliases: dict[str, dict[str, int]] = {}
-        ref = watched_alias(self.config.model)
+        ref = _followed(self.plan.model)
         if ref is not None:
             await self._follow(self.champion, ref, aliases)
-        uri = self.split.challenger
-        if uri is None:
+        second = self.split.challenger
+        if second is None:
             await self._switch(self.challenger, None)
-        elif (ref := watched_alias(uri)) is not None:
+        elif (ref := _followed(second)) is not None:
             await self._follow(self.challenger, ref, aliases)
-        elif uri != self._challenger_uri or self.challenger.served is None:
-            await self._switch(self.challenger, await asyncio.to_thread(load_and_warm, uri))
-        self._challenger_uri = uri
+        elif second != self._challenger or self.challenger.served is None:
+            await self._switch(self.challenger, await asyncio.to_thread(load_and_warm, second))
+        self._challenger = second
 
     async def _follow(
         self, slot: Slot, ref: tuple[str, str], aliases: dict[str, dict[str, int]]
@@ -287,9 +292,8 @@ class Service:
             return
         if current is not None and (current.name, current.version) == (name, version):
             return
-        await self._switch(
-            slot, await asyncio.to_thread(load_and_warm, f"models:/{name}/{version}")
-        )
+        pinned = ModelRef(name, version=version)
+        await self._switch(slot, await asyncio.to_thread(load_and_warm, pinned))
 
     async def _switch(self, slot: Slot, served: ServedModel | None) -> None:
         before = slot.served

@@ -1,30 +1,35 @@
-"""Where served models come from. `models:/` URIs resolve through the registry; other
-schemes plug in with `register_source(scheme, loader)`; `oci://` serves a ModelKit
-through knot.packaging.
+"""Where served models come from. A reference is parsed once (`parse_source`): a
+`models:/` ModelRef resolves through the registry and loads through the registry's own
+load path (knot.registry.loading, the one `knot.load_model` uses, with its cache); an
+`oci://` KitRef serves a ModelKit through knot.packaging; other schemes plug in with
+`register_source(scheme, loader)`.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from knot.errors import Invalid
-from knot.registry.entities import Signature
+from knot.refs import KitRef, ModelRef, parse_kit_ref, parse_model_ref
+from knot.registry.entities import ModelVersion, Signature
+from knot.registry.loading import load_version
 from knot.registry.model_folder import LoadedModel
-from knot.registry.uri import parse_model_uri
-from knot.serving.model_cache import cached_model, fast_load_model, load_model_folder
 
 __all__ = [
+    "Plan",
+    "PluginSource",
     "ServedModel",
+    "Source",
     "SourceLoader",
     "forget_preloaded",
     "load_source",
+    "parse_source",
     "preload",
     "register_source",
-    "watched_alias",
+    "resolve_source",
 ]
 
 
@@ -46,40 +51,111 @@ class ServedModel:
         return f"{self.name}/{self.version}"
 
 
+@dataclass(frozen=True)
+class PluginSource:
+    """A reference whose scheme a plugin registered: loaded by that loader from `text`."""
+
+    scheme: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+#: What a service can serve, parsed.
+Source = ModelRef | KitRef | PluginSource
 #: uri -> ServedModel. Registered per scheme (the text before "://" or ":/").
 SourceLoader = Callable[[str], ServedModel]
 
+_SOURCES: dict[str, SourceLoader] = {}
+#: source -> a model loaded before this process forked its workers (knot.serving.workers)
+_PRELOADED: dict[Source, ServedModel] = {}
 
-def _load_registered(uri: str) -> ServedModel:
+
+def register_source(scheme: str, loader: SourceLoader) -> None:
+    """Serve `scheme://...` references with `loader` (models: and oci: are built in)."""
+    _SOURCES[scheme.lower()] = loader
+
+
+def _scheme(text: str) -> str:
+    return text.split(":", 1)[0].strip().lower() if ":" in text else ""
+
+
+def parse_source(text: object, *, field: str = "model") -> Source:
+    """The typed reference `text` names; Invalid says which references can be served."""
+    scheme = _scheme(text) if isinstance(text, str) else ""
+    if scheme == "models":
+        return parse_model_ref(text, field=field)
+    if scheme == "oci":
+        return parse_kit_ref(text, field=field)
+    if scheme in _SOURCES:
+        assert isinstance(text, str)
+        return PluginSource(scheme, text)
+    known = ", ".join(f"{s}:" for s in sorted({"models", "oci", *_SOURCES}))
+    raise Invalid(
+        f"cannot serve {text!r}: its scheme is not one of {known}; serve a registered "
+        "model as models:/NAME@ALIAS or models:/NAME/VERSION",
+        field=field,
+    )
+
+
+def resolve_source(source: Source) -> ModelVersion | None:
+    """The registered version a models:/ reference names now (NotFound says what exists);
+    None for sources that have no version to resolve."""
+    if not isinstance(source, ModelRef):
+        return None
     from knot.registry.fluent import registry
+
+    return registry().resolve(source)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a service serves, parsed once from its config: the champion's and the
+    challenger's references, and the version the champion resolved to when `knot serve`
+    started (None: resolved as it is loaded, as by a worker started later)."""
+
+    model: Source
+    challenger: Source | None = None
+    version: ModelVersion | None = None
+
+    @classmethod
+    def parse(cls, model: str, challenger: str | None = None, *, resolve: bool = False) -> Plan:
+        """Parse a service's references (ServeConfig.model and .challenger); with
+        `resolve`, also resolve the champion now, so a reference that names nothing fails
+        before the service starts."""
+        source = parse_source(model)
+        second = None if challenger is None else parse_source(challenger, field="challenger")
+        return cls(source, second, resolve_source(source) if resolve else None)
+
+    @property
+    def registered_name(self) -> str | None:
+        """The registered model served (its traffic record's key), else None."""
+        return self.model.name if isinstance(self.model, ModelRef) else None
+
+
+def _load_registered(ref: ModelRef, version: ModelVersion | None) -> ServedModel:
     from knot.tracking.fluent import session
 
-    version = registry().resolve(uri)
-    digest = version.artifact_digest
-    model = cached_model(digest, version.uri)
-    if model is None and version.fast_load_digest is not None:
-        fast = version.fast_load_digest  # checked as it is read: see knot.registry.fast_load
-        model = fast_load_model(session().artifacts, digest, fast, version.uri)
-    if model is None:
-        with tempfile.TemporaryDirectory(prefix="knot-serve-") as tmp:
-            session().artifacts.download_folder(digest, tmp)
-            model = load_model_folder(Path(tmp), digest, version.uri)
-    return ServedModel(version.name, version.version, digest, model)
+    if version is None:
+        version = resolve_source(ref)
+        assert version is not None
+    model = load_version(session().artifacts, version)
+    return ServedModel(version.name, version.version, version.artifact_digest, model)
 
 
-def _load_kit(uri: str) -> ServedModel:
+def _load_kit(ref: KitRef) -> ServedModel:
     """A ModelKit, `oci://REGISTRY/REPO:TAG` (pulled, digests verified) or `oci://NAME:TAG`
     from the local kit store. With KNOT_KIT_PUBLIC_KEY set, unsigned or badly signed kits
     are refused before anything is loaded."""
     from knot.packaging.layout import open_kit_store
     from knot.packaging.loading import load_model_from_kit
-    from knot.packaging.reference import parse_reference
     from knot.packaging.transfer import pull
     from knot.packaging.unpack import kitfile_of
 
     store = open_kit_store()
-    text = uri.removeprefix("oci://")
-    if parse_reference(text).registry is not None:
+    text = str(ref)
+    if ref.registry is not None:
         text = pull(text, store=store).reference
     digest, manifest = store.resolve(text)
     package = kitfile_of(store, manifest).package
@@ -91,24 +167,10 @@ def _load_kit(uri: str) -> ServedModel:
     return ServedModel(name, version, digest, model)
 
 
-_SOURCES: dict[str, SourceLoader] = {"models": _load_registered, "oci": _load_kit}
-#: uri -> a model loaded before this process forked its workers (see knot.serving.workers)
-_PRELOADED: dict[str, ServedModel] = {}
-
-
-def register_source(scheme: str, loader: SourceLoader) -> None:
-    """Serve `scheme://...` references with `loader` (e.g. "oci" for ModelKits)."""
-    _SOURCES[scheme] = loader
-
-
-def _scheme(uri: str) -> str:
-    return uri.split(":", 1)[0].lower() if isinstance(uri, str) and ":" in uri else ""
-
-
-def preload(uri: str, served: ServedModel) -> None:
-    """Make the next `load_source(uri)` of this process (and of each process forked from
-    it) return `served` instead of loading it again."""
-    _PRELOADED[uri] = served
+def preload(source: Source, served: ServedModel) -> None:
+    """Make the next `load_source(source)` of this process (and of each process forked
+    from it) return `served` instead of loading it again."""
+    _PRELOADED[source] = served
 
 
 def forget_preloaded() -> None:
@@ -116,26 +178,20 @@ def forget_preloaded() -> None:
     _PRELOADED.clear()
 
 
-def load_source(uri: str) -> ServedModel:
-    """Load what `uri` names, with the loader registered for its scheme (once, for a
-    preloaded model)."""
-    preloaded = _PRELOADED.pop(uri, None)
+def load_source(source: Source | str, version: ModelVersion | None = None) -> ServedModel:
+    """Load what `source` names (a preloaded model once). `version`: the version a
+    models:/ reference already resolved to, so it is not resolved again."""
+    if isinstance(source, str):
+        source = parse_source(source)
+    preloaded = _PRELOADED.pop(source, None)
     if preloaded is not None:
         return preloaded
-    loader = _SOURCES.get(_scheme(uri))
-    if loader is None:
-        known = ", ".join(f"{s}:" for s in sorted(_SOURCES))
-        raise Invalid(
-            f"cannot serve {uri!r}: its scheme is not one of {known}; serve a registered "
-            "model as models:/NAME@ALIAS or models:/NAME/VERSION",
-            field="model",
-        )
-    return loader(uri)
-
-
-def watched_alias(uri: str) -> tuple[str, str] | None:
-    """(name, alias) when `uri` follows an alias (models:/NAME@ALIAS), else None."""
-    if _scheme(uri) != "models":
-        return None
-    ref = parse_model_uri(uri)
-    return (ref.name, ref.alias) if ref.alias is not None else None
+    if isinstance(source, ModelRef):
+        return _load_registered(source, version)
+    if isinstance(source, KitRef):
+        return _load_kit(source)
+    loader = _SOURCES.get(source.scheme)
+    if loader is None:  # unregistered since it was parsed
+        known = f"{source.scheme}:"
+        raise Invalid(f"cannot serve {source.text!r}: nothing loads {known}", field="model")
+    return loader(source.text)

@@ -23,9 +23,9 @@ from sqlalchemy import Connection, select
 from knot.errors import Invalid
 from knot.governance import audit
 from knot.governance.identity import current_actor
+from knot.refs import check_alias
 from knot.registry.guards import check_traffic
 from knot.registry.rows import get_model
-from knot.registry.uri import check_alias
 from knot.serving.stores import open_traffic
 from knot.serving.tables import serving_traffic
 from knot.store.database import Database, now_ms

@@ -15,6 +15,7 @@ that loads the model itself, since the copy here may be out of date by then.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
@@ -29,6 +30,7 @@ from types import FrameType
 
 from knot.errors import Invalid
 from knot.serving.config import ServeConfig
+from knot.serving.sources import Plan
 
 __all__ = ["GRACEFUL_SECONDS", "serve"]
 
@@ -39,10 +41,15 @@ _YOUNG_S = 5.0
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
-def serve(config: ServeConfig, *, host: str, port: int, workers: int) -> None:
-    """Serve `config` on host:port with `workers` processes until SIGTERM or SIGINT."""
+def serve(
+    config: ServeConfig, *, host: str, port: int, workers: int, plan: Plan | None = None
+) -> None:
+    """Serve `config` on host:port with `workers` processes until SIGTERM or SIGINT.
+    `plan`: its references parsed, and the champion resolved, once (here when not
+    given): one that is malformed or names nothing raises before anything listens."""
     from knot.serving.memory import keep_memory_low
 
+    plan = plan or Plan.parse(config.model, config.challenger, resolve=True)
     keep_memory_low()
     config = config.model_copy(update={"workers": workers})
     if workers == 1:
@@ -51,7 +58,7 @@ def serve(config: ServeConfig, *, host: str, port: int, workers: int) -> None:
         from knot.serving.app import create_app
 
         uvicorn.run(
-            create_app(config),
+            create_app(config, plan),
             host=host,
             port=port,
             log_level="warning",
@@ -64,13 +71,13 @@ def serve(config: ServeConfig, *, host: str, port: int, workers: int) -> None:
 
         use_multiprocess(folder)
         with _listen(host, port) as sock:
-            _preload(config)
-            _Supervisor(config, sock, workers).run()
+            _preload(plan)
+            _Supervisor(config, plan, sock, workers).run()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _preload(config: ServeConfig) -> None:
+def _preload(plan: Plan) -> None:
     """Load the champion here, once, for the workers to inherit. A model that fails to
     load is left to the workers, which report why on /ready."""
     import knot.serving.app  # noqa: F401 - imported before the fork, so the workers share it
@@ -78,9 +85,9 @@ def _preload(config: ServeConfig) -> None:
     from knot.tracking.fluent import reset
 
     try:
-        preload(config.model, load_source(config.model))
+        preload(plan.model, load_source(plan.model, plan.version))
     except Exception as exc:
-        log.warning("could not preload %s (%s); each worker loads it", config.model, exc)
+        log.warning("could not preload %s (%s); each worker loads it", plan.model, exc)
     reset()  # no store connection or writer thread crosses the fork
 
 
@@ -104,8 +111,9 @@ def _listen(host: str, port: int) -> Iterator[socket.socket]:
 
 
 class _Supervisor:
-    def __init__(self, config: ServeConfig, sock: socket.socket, workers: int) -> None:
+    def __init__(self, config: ServeConfig, plan: Plan, sock: socket.socket, workers: int) -> None:
         self.config = config
+        self.plan = plan
         self.sock = sock
         self.workers = workers
         self.children: dict[int, float] = {}  # pid -> when it started
@@ -121,6 +129,8 @@ class _Supervisor:
         from knot.serving.sources import forget_preloaded
 
         forget_preloaded()
+        # a worker started from now on resolves the champion itself: it may have moved
+        self.plan = dataclasses.replace(self.plan, version=None)
         while self.children:
             try:
                 pid, status = os.wait()
@@ -153,13 +163,13 @@ class _Supervisor:
         try:
             pid = os.fork()
             if pid == 0:
-                _worker(self.config, self.sock)  # never returns
+                _worker(self.config, self.plan, self.sock)  # never returns
             self.children[pid] = time.monotonic()
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
-def _worker(config: ServeConfig, sock: socket.socket) -> None:
+def _worker(config: ServeConfig, plan: Plan, sock: socket.socket) -> None:
     code = 1
     try:
         for sig in _STOP_SIGNALS:
@@ -171,7 +181,7 @@ def _worker(config: ServeConfig, sock: socket.socket) -> None:
 
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config),
+                create_app(config, plan),
                 log_level="warning",
                 timeout_graceful_shutdown=GRACEFUL_SECONDS,
             )

@@ -30,7 +30,7 @@ from knot.governance.identity import current_actor
 from knot.metrics import CLASSIFIER_METRICS, REGRESSOR_METRICS, check_metric_task
 from knot.monitoring.tables import alert_rules, alert_state, monitor_db
 from knot.monitoring.windows import parse_window
-from knot.registry.uri import check_model_name
+from knot.refs import check_model_name
 from knot.store.database import now_ms
 
 __all__ = [

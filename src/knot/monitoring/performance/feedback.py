@@ -15,7 +15,7 @@ def feedback(model: str, request_id: str, label: Any, *, row: int = 0) -> None:
     field, for a request id the model did not answer, a row the request did not have, or
     a label of another kind than the predictions (a string for a regressor, a number
     for a classifier whose classes are strings); nothing is stored then."""
-    from knot.registry.uri import check_model_name
+    from knot.refs import check_model_name
     from knot.serving.label_checks import SIBLING_WAIT_S, LogScan, check_labels, find_answered
     from knot.serving.labels import parse_labels, write_labels
     from knot.serving.predlog import default_log_dir

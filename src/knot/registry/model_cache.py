@@ -1,23 +1,23 @@
-"""A local cache of served models whose safe format is slow to load.
+"""A local cache of loaded models whose safe format is slow to load.
 
 skops checks every type in a model file against its list of trusted types, and building
 that list imports the whole of scikit-learn: about 0.6 s and 20 MiB more than the model
 itself needs, on every start. A model folder is content-addressed, and its skops file
-passed that check the first time it was loaded here, so the service keeps the loaded
-estimator pickled under KNOT_HOME/cache/served/DIGEST.pkl, beside DIGEST.json (the
-folder's knot-model.json and the versions of Python and of the packages the model
-needs). Later starts with the same versions unpickle it and skip both the download and
-the audit. The cache is as trusted as KNOT_HOME, which already holds the metadata store
-and the artifact blobs; an entry that does not match (other versions, an unreadable or
-truncated file) is ignored, and the next load writes it again. The KEEP most recently
-used entries are kept.
+passed that check the first time it was loaded here, so knot.registry.loading (the one
+load path of `knot.load_model` and `knot serve`) keeps the loaded estimator pickled under
+KNOT_HOME/cache/served/DIGEST.pkl, beside DIGEST.json (the folder's knot-model.json and
+the versions of Python and of the packages the model needs). Later loads with the same
+versions unpickle it and skip both the download and the audit. The cache is as trusted
+as KNOT_HOME, which already holds the metadata store and the artifact blobs; an entry
+that does not match (other versions, an unreadable or truncated file) is ignored, and
+the next load writes it again. The KEEP most recently used entries are kept.
 
 A model not in the cache yet is audited and loaded by a helper process that writes the
-entry (`python -m knot.serving.model_cache FOLDER DIGEST`), while the service imports
-what unpickling needs; the service then reads the entry. So the service never imports
+entry (`python -m knot.registry.model_cache FOLDER DIGEST`), while the loading process
+imports what unpickling needs, then reads the entry. So a service never imports
 skops and its trust list, neither on its first start nor when it swaps to a new
-version. If the helper fails, or cannot write the cache, the service loads the folder
-itself (and reports the model's own error, if it has one).
+version. If the helper fails, or cannot write the cache, the loading process loads the
+folder itself (and reports the model's own error, if it has one).
 
 A version registered with a fast-load form (knot.registry.fast_load: the same header and
 pickle, written by the registering process) does not need the helper even the first
@@ -27,10 +27,10 @@ cache from it. Who can write what:
   form's digest, both written by whoever registered the version, who already decides
   what is unpickled here (a model saved as pickle is);
 - the artifact store's blobs are verified against those digests as they are read, so a
-  changed form raises Corrupted, is logged and never unpickled: the service loads the
-  skops folder through the helper instead; a form written for other package or Python
+  changed form raises Corrupted, is logged and never unpickled: the skops folder is
+  loaded through the helper instead; a form written for other package or Python
   versions is skipped the same way;
-- KNOT_HOME, and so this cache, is writable only by the service's own user.
+- KNOT_HOME, and so this cache, is writable only by the user who loads the model.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cache_dir", "cached_model", "fast_load_model", "load_model_folder", "remember_model"]
 
-log = logging.getLogger("knot.serving")
+log = logging.getLogger("knot.registry")
 KEEP = 16  # entries kept; the least recently used go first
 
 
@@ -91,13 +92,20 @@ def cached_model(digest: str, source: str) -> LoadedModel | None:
             return None
         with _entry(folder, digest, "pkl").open("rb") as f:
             model = pickle.load(f)  # written by remember_model: trusted as KNOT_HOME is
-        os.utime(_entry(folder, digest, "json"))  # recently used: pruned last
+        _used(_entry(folder, digest, "json"))
     except FileNotFoundError:
         return None
     except Exception as exc:  # a damaged entry is a miss, rewritten by the next load
         log.warning("ignoring the cached copy of model %s: %s", digest, exc)
         return None
     return _wrap(model, meta, source)
+
+
+def _used(header: Path) -> None:
+    """Mark an entry as just used: pruned last. The time is set from time.time_ns(), as
+    the file system's own clock may tick coarsely enough to give two loads one time."""
+    now = time.time_ns()
+    os.utime(header, ns=(now, now))
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -129,6 +137,7 @@ def _store_entry(digest: str, header: dict[str, Any], payload: bytes) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         _write(_entry(folder, digest, "pkl"), payload)
         _write(_entry(folder, digest, "json"), json.dumps(header).encode())  # last: the entry
+        _used(_entry(folder, digest, "json"))
         _prune(folder)
     except OSError as exc:  # a read-only home: no cache, same model
         log.info("not caching model %s: %s", digest, exc)
@@ -191,7 +200,7 @@ def load_model_folder(folder: Path, digest: str, source: str) -> LoadedModel:
 def _load_in_helper(folder: Path, digest: str, source: str, module: str) -> LoadedModel | None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     helper = subprocess.Popen(
-        [sys.executable, "-m", "knot.serving.model_cache", str(folder), digest],
+        [sys.executable, "-m", "knot.registry.model_cache", str(folder), digest],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
