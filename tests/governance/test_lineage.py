@@ -109,7 +109,7 @@ def _register_churn_3_as_champion(db: Database) -> None:
     experiment = {"experiment_id": "e" * 32, "name": "churn", "created_at": 1}
     run = {"run_id": RUN_B, "experiment_id": "e" * 32, "name": "b", "status": "FINISHED"}
     version = {"name": "churn", "version": 3, "run_id": RUN_B, "artifact_path": "model"}
-    version |= {"artifact_digest": "sha256:" + "d" * 64, "flavor": "sklearn", "status": "READY"}
+    version |= {"artifact_digest": "sha256:" + "d" * 64, "flavor": "sklearn", "status": "ready"}
     alias = {"name": "churn", "alias": "champion", "version": 3}
     with db.write() as conn:
         conn.execute(experiments.insert(), experiment)
