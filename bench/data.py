@@ -75,8 +75,8 @@ def knot_rules() -> dict[str, Any]:
 
 
 def run_knot_validate(path: Path) -> int:
-    from knot.data.rules import RuleSet
-    from knot.data.validate import validate_parquet
+    from knot.data.rules.ruleset import RuleSet
+    from knot.data.rules.validate import validate_parquet
 
     rules = RuleSet.from_data(knot_rules())
     start = time.perf_counter()

@@ -14,8 +14,8 @@ MAX_LINES = 400
 
 # Rooms still over the limit, to be split by later work of issue #14; delete an entry
 # once its room is under the limit (the test below says so).
-ROOMS_OVER_LIMIT: set[str] = {"data", "serving", "tracking"}
-FILES_OVER_LIMIT: set[str] = {"tracking/sql_store.py"}
+ROOMS_OVER_LIMIT: set[str] = {"serving"}
+FILES_OVER_LIMIT: set[str] = set()
 
 
 def modules_per_folder(src: Path) -> dict[str, int]:

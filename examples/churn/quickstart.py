@@ -68,7 +68,7 @@ def find_and_compare(parent_id: str) -> str:
     console.print("[bold]3. best runs[/] (metrics.val_auc DESC):")
     for run in best:
         console.print(f"   {run.name:<28} val_auc={run.metric('val_auc'):.4f}  {run.run_id}")
-    from knot.tracking.compare_html import compare_page
+    from knot.tracking.compare.compare_html import compare_page
 
     compared = knot.compare_runs([r.run_id for r in best])
     page = compare_page(compared).write_html(OUT / "compare.html")

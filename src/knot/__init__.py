@@ -24,8 +24,8 @@ _install_backends()
 
 if TYPE_CHECKING:
     from knot.data.entities import Dataset, DatasetVersion
-    from knot.data.report import ValidationReport
-    from knot.data.rules import RuleSet
+    from knot.data.rules.report import ValidationReport
+    from knot.data.rules.ruleset import RuleSet
     from knot.errors import Conflict, Corrupted, Invalid, KnotError, NotFound, SchemaTooNew
     from knot.gates.check import check
     from knot.gates.evaluate import ComparisonPolicy, Evaluation, evaluate_challenger
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from knot.registry.model_folder import LoadedModel
     from knot.serving.traffic import Traffic, clear_traffic, get_traffic, set_traffic
     from knot.tracking.autolog import autolog
-    from knot.tracking.compare import compare_runs
+    from knot.tracking.compare.compare import compare_runs
     from knot.tracking.datasets import (
         dataset_reports,
         diff_datasets,
@@ -238,11 +238,11 @@ _HOME = {
     "NotFound": "knot.errors",
     "SchemaTooNew": "knot.errors",
     "autolog": "knot.tracking.autolog",
-    "compare_runs": "knot.tracking.compare",
+    "compare_runs": "knot.tracking.compare.compare",
     "Dataset": "knot.data.entities",
     "DatasetVersion": "knot.data.entities",
-    "RuleSet": "knot.data.rules",
-    "ValidationReport": "knot.data.report",
+    "RuleSet": "knot.data.rules.ruleset",
+    "ValidationReport": "knot.data.rules.report",
     "dataset_reports": "knot.tracking.datasets",
     "diff_datasets": "knot.tracking.datasets",
     "get_dataset": "knot.tracking.datasets",

@@ -15,8 +15,8 @@ import pytest
 from knot.data import profile as profile_module
 from knot.data.lanes import lanes, split, threads
 from knot.data.profile import compute_profile
-from knot.data.rules import RuleSet
-from knot.data.validate import validate_parquet
+from knot.data.rules.ruleset import RuleSet
+from knot.data.rules.validate import validate_parquet
 
 
 def _table(rows: int = 30_000) -> pa.Table:

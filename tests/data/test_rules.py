@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from knot.data.profile import compute_profile
-from knot.data.report import RuleStatus, ValidationReport
-from knot.data.rules import RuleSet, load_rules
-from knot.data.validate import validate_parquet
+from knot.data.rules.report import RuleStatus, ValidationReport
+from knot.data.rules.ruleset import RuleSet, load_rules
+from knot.data.rules.validate import validate_parquet
 from knot.errors import Invalid, NotFound
 from tests.data.conftest import customers
 
@@ -224,7 +224,7 @@ def test_checks_cannot_read_other_files(tmp_path: Path) -> None:
 
 
 def test_python_rule_objects_equal_the_yaml_shape() -> None:
-    from knot.data.rules import Check, ColumnRules, TableRules
+    from knot.data.rules.ruleset import Check, ColumnRules, TableRules
 
     built = RuleSet(
         columns={"age": ColumnRules(type="integer", min=18)},

@@ -29,8 +29,8 @@ from knot.pipelines.html import pipeline_page
 from knot.pipelines.result import PipelineResult, StepResult
 from knot.registry.cards.card_html import card_page
 from knot.registry.cards.content import Card, Section
-from knot.tracking.compare import Comparison
-from knot.tracking.compare_html import compare_page
+from knot.tracking.compare.compare import Comparison
+from knot.tracking.compare.compare_html import compare_page
 from knot.tracking.entities import Run, RunStatus
 from tests.page.parsed import parse
 
@@ -183,7 +183,7 @@ def test_each_kind_fills_the_shell_with_its_own_content() -> None:
 
 def test_the_names_the_examples_once_used_still_write_shell_pages(tmp_path: Path) -> None:
     from knot.data.profile_html import write_profile_html
-    from knot.tracking.compare_html import write_html
+    from knot.tracking.compare.compare_html import write_html
 
     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_parquet(tmp_path / "p.parquet")
     profile = compute_profile(tmp_path / "p.parquet")

@@ -202,7 +202,7 @@ def test_a_server_failure_on_a_batch_is_unavailable_so_the_writer_keeps_it() -> 
 def test_a_refused_batch_is_neither_spooled_nor_retried(
     in_process: RestTrackingStore, run_id: str, tmp_path: Path
 ) -> None:
-    from knot.tracking.writer import BatchWriter
+    from knot.tracking.buffer.writer import BatchWriter
 
     writer = BatchWriter(in_process, spool_folder=tmp_path / "spool")
     writer.add_params([(run_id, "lr", "0.1")])

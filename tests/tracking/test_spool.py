@@ -14,10 +14,10 @@ import pytest
 
 from knot.errors import Unavailable
 from knot.tracking import tables
+from knot.tracking.buffer.spool import Spool, decode_record, spool_folder
+from knot.tracking.buffer.writer import BatchWriter
 from knot.tracking.entities import Batch, NewRun, RunStatus
-from knot.tracking.spool import Spool, decode_record, spool_folder
 from knot.tracking.sql_store import SqlTrackingStore
-from knot.tracking.writer import BatchWriter
 from tests.migrations import assert_migration_builds
 from tests.servers import free_port
 

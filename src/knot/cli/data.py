@@ -11,7 +11,7 @@ from knot.cli._exit import check_failed
 from knot.cli._output import fmt_time, fmt_value, print_json, print_table
 
 if TYPE_CHECKING:
-    from knot.data.report import ValidationReport
+    from knot.data.rules.report import ValidationReport
 
 app = typer.Typer(help="Datasets: versions, validation rules and profiles.", no_args_is_help=True)
 

@@ -115,7 +115,7 @@ def compare(
 
     result = knot.compare_runs(run_ids)
     if html is not None:
-        from knot.tracking.compare_html import compare_page
+        from knot.tracking.compare.compare_html import compare_page
 
         compare_page(result).write_html(html)
         typer.echo(f"wrote {html}", err=True)

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, select
 
 from knot.data.entities import DatasetVersion
-from knot.data.report import ValidationReport
-from knot.data.rules import RuleSet
+from knot.data.rules.report import ValidationReport
+from knot.data.rules.ruleset import RuleSet
 from knot.data.tables import datasets, validation_reports
 from knot.governance import audit
 from knot.governance.lineage import Edge, add_edges

@@ -18,11 +18,11 @@ from knot.data.blobs import verified_file
 from knot.data.diff import DatasetDiff, diff_versions
 from knot.data.entities import Dataset, DatasetVersion, VersionStatus
 from knot.data.profile import Profile, compute_profile
-from knot.data.report import ValidationReport
-from knot.data.rules import RuleSet, load_rules
+from knot.data.rules.report import ValidationReport
+from knot.data.rules.ruleset import RuleSet, load_rules
+from knot.data.rules.validate import EXAMPLES, validate_parquet
 from knot.data.staging import Staged, stage
 from knot.data.tables import dataset_aliases, dataset_versions, datasets, validation_reports
-from knot.data.validate import EXAMPLES, validate_parquet
 from knot.errors import Invalid, NotFound
 from knot.governance import audit
 from knot.governance.identity import current_actor

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from knot.data.diff import DatasetDiff
     from knot.data.entities import Dataset, DatasetVersion
     from knot.data.profile import Profile
-    from knot.data.report import ValidationReport
-    from knot.data.rules import RuleSet
+    from knot.data.rules.report import ValidationReport
+    from knot.data.rules.ruleset import RuleSet
     from knot.data.store import DatasetStore
     from knot.tracking.session import Session
 

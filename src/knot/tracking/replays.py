@@ -1,7 +1,7 @@
 """A batch delivered twice is written once.
 
 The SDK's writer numbers its batches 1, 2, 3, ... and delivers them in order, from its
-retry loop or from its spool (knot.tracking.spool). A delivery can succeed on the server
+retry loop or from its spool (knot.tracking.buffer.spool). A delivery can succeed on the server
 while its answer is lost (a timeout, a server killed right after the commit), so the
 client sends the batch again. The store keeps, per writer, the highest number it has
 written, in the same transaction as the batch: a number not above it is a replay, and

@@ -14,7 +14,7 @@ from knot.tracking.entities import ArtifactRecord, Run, RunStatus
 
 if TYPE_CHECKING:
     from knot.data.entities import DatasetVersion
-    from knot.data.rules import RuleSet
+    from knot.data.rules.ruleset import RuleSet
     from knot.tracking.session import Session
 
 __all__ = ["ActiveRun"]

@@ -18,7 +18,7 @@ from knot.governance.lineage import Edge, edges_to
 
 if TYPE_CHECKING:
     from knot.data.entities import DatasetVersion
-    from knot.data.rules import RuleSet
+    from knot.data.rules.ruleset import RuleSet
     from knot.tracking.run import ActiveRun
     from knot.tracking.session import Session
 

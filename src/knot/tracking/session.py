@@ -16,13 +16,13 @@ from knot.config import settings
 from knot.errors import Conflict, Invalid, NotFound
 from knot.paths import check_relative_path, join_inside
 from knot.tracking import validate
+from knot.tracking.buffer.spool import spool_folder
+from knot.tracking.buffer.writer import BatchWriter
 from knot.tracking.entities import ArtifactRecord, Experiment, NewRun, RunStatus
 from knot.tracking.protocol import TrackingStore
 from knot.tracking.run import ActiveRun
 from knot.tracking.source import capture_source
-from knot.tracking.spool import spool_folder
 from knot.tracking.stores import open_tracking_store
-from knot.tracking.writer import BatchWriter
 
 if TYPE_CHECKING:
     from knot.artifacts import ArtifactStore
@@ -40,7 +40,8 @@ class Session:
         self.artifacts_uri = artifacts_uri
         self.user = user
         self.store: TrackingStore = open_tracking_store(store_uri)
-        # batches the store cannot take wait in $KNOT_HOME/spool/<store>/ (knot.tracking.spool)
+        # batches the store cannot take wait in $KNOT_HOME/spool/<store>/
+        # (knot.tracking.buffer.spool)
         spool = spool_folder(home or settings().home, store_uri)
         self.writer = BatchWriter(self.store, spool_folder=spool)
         self._artifacts: ArtifactStore | None = None

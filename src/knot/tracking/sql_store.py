@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
 
-from pydantic import TypeAdapter
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from knot.errors import Conflict, Invalid, NotFound
 from knot.governance import audit
 from knot.store.database import Database, now_ms
-from knot.tracking import validate
+from knot.tracking import run_search, validate
 from knot.tracking.entities import (
     ArtifactRecord,
     Batch,
@@ -27,7 +25,6 @@ from knot.tracking.entities import (
     RunSource,
     RunStatus,
 )
-from knot.tracking.filters import parse_filter, parse_order_by
 from knot.tracking.replays import first_delivery
 from knot.tracking.run_json import run_json
 from knot.tracking.summaries import aggregate, upsert_summaries
@@ -35,8 +32,6 @@ from knot.tracking.tables import artifacts, experiments, metrics, params, runs
 from knot.tracking.tables import tags as tags_table
 
 __all__ = ["SqlTrackingStore"]
-
-MAX_RESULTS = 50_000
 
 
 class SqlTrackingStore:
@@ -300,31 +295,12 @@ class SqlTrackingStore:
         max_results: int = 1000,
         page_token: str | None = None,
     ) -> RunPage:
-        if not 1 <= max_results <= MAX_RESULTS:
-            raise Invalid(
-                f"max_results {max_results} is out of range; use 1..{MAX_RESULTS} and page "
-                "with page_token",
-                field="max_results",
-            )
-        offset = _decode_token(page_token)
-        query = select(run_json(self.db.dialect, runs))
-        if experiment_ids:
-            query = query.where(runs.c.experiment_id.in_(list(experiment_ids)))
-        condition = parse_filter(filter, runs)
-        if condition is not None:
-            query = query.where(condition)
-        order = parse_order_by(list(order_by or []), runs)
-        order += [runs.c.start_time.desc(), runs.c.run_id]
-        query = query.order_by(*order).offset(offset).limit(max_results + 1)
-        with self.db.read() as conn:
-            rows = conn.execute(query).scalars().all()
-        page = _RUNS.validate_json("[" + ",".join(rows[:max_results]) + "]")
-        token = _encode_token(offset + max_results) if len(rows) > max_results else None
-        return RunPage(runs=page, next_page_token=token)
+        return run_search.search_runs(
+            self.db, experiment_ids, filter, order_by, max_results, page_token
+        )
 
     def count_runs(self) -> int:
-        with self.db.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(runs)).scalar_one())
+        return run_search.count_runs(self.db)
 
     # artifacts ---------------------------------------------------------------
     def log_artifact(self, run_id: str, record: ArtifactRecord) -> None:
@@ -371,7 +347,6 @@ _PARAMS_OF = select(params).where(
     params.c.key.in_(bindparam("keys", expanding=True)),
 )
 _INSERT_RUN = runs.insert()
-_RUNS = TypeAdapter(list[Run])
 _INSERT_PARAM = params.insert()
 _INSERT_TAG = tags_table.insert()
 
@@ -403,23 +378,3 @@ def _dedupe_params(items: list[tuple[str, str, str]]) -> dict[tuple[str, str], s
                 field="params",
             )
     return out
-
-
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def _decode_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-        if not isinstance(offset, int) or offset < 0:
-            raise ValueError
-        return offset
-    except (ValueError, KeyError, TypeError):
-        raise Invalid(
-            f"page_token {token!r} is not one Knot issued; pass next_page_token from the "
-            "previous page",
-            field="page_token",
-        ) from None

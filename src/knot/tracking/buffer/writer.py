@@ -7,7 +7,7 @@ transaction locally, one HTTP request remotely). Batches are numbered (writer_id
 so the store writes each once however often it is delivered (knot.tracking.replays).
 
 When the store stays unreachable through `retries` quick retries (connection refused, a
-timeout, a 5xx answer), batches go to a spool file (knot.tracking.spool) and the thread
+timeout, a 5xx answer), batches go to a spool file (knot.tracking.buffer.spool) and the thread
 retries with a pause that doubles up to `max_backoff` seconds; once the store answers,
 spooled batches are sent in order, before newer ones. flush() returns when everything
 appended before it is on the store or fsynced in the spool. It raises when the spool
@@ -26,10 +26,10 @@ import weakref
 from pathlib import Path
 
 from knot.errors import KnotError, Unavailable
-from knot.tracking.delivery import Delivery
+from knot.tracking.buffer.delivery import Delivery
+from knot.tracking.buffer.spool import Spool
 from knot.tracking.entities import Batch, NewRun
 from knot.tracking.protocol import TrackingStore
-from knot.tracking.spool import Spool
 
 __all__ = ["BatchWriter"]
 

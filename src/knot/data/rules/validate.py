@@ -13,13 +13,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from knot.data.checks import plan_rules
 from knot.data.duck import ident, literal, sandboxed
 from knot.data.lanes import lanes, query, run_tasks, split
-from knot.data.planned import Planned
 from knot.data.profile import Profile
-from knot.data.report import RuleResult, RuleStatus, ValidationReport
-from knot.data.rules import RuleSet
+from knot.data.rules.checks import plan_rules
+from knot.data.rules.planned import Planned
+from knot.data.rules.report import RuleResult, RuleStatus, ValidationReport
+from knot.data.rules.ruleset import RuleSet
 from knot.errors import Invalid
 from knot.store.database import now_ms
 

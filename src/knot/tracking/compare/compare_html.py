@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 from knot.page import Page
-from knot.tracking.compare import Comparison
+from knot.tracking.compare.compare import Comparison
 
 __all__ = ["compare_page", "write_html"]
 
@@ -38,7 +38,7 @@ def compare_page(result: Comparison) -> Page:
 def write_html(result: Comparison, path: str | Path) -> Path:
     """Deprecated (the quickstart once showed it): `compare_page(result).write_html(path)`."""
     warnings.warn(
-        "knot.tracking.compare_html.write_html is deprecated; use "
+        "knot.tracking.compare.compare_html.write_html is deprecated; use "
         "compare_page(result).write_html(path)",
         DeprecationWarning,
         stacklevel=2,

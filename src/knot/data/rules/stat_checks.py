@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from knot.data.planned import Planned
 from knot.data.profile import Profile, quantile_sql
-from knot.data.report import RuleStatus
-from knot.data.rules import ColumnRules
+from knot.data.rules.planned import Planned
+from knot.data.rules.report import RuleStatus
+from knot.data.rules.ruleset import ColumnRules
 from knot.errors import Invalid
 
 __all__ = ["statistical_rules"]

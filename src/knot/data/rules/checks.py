@@ -11,11 +11,11 @@ import pyarrow as pa
 
 from knot.data.canonical import column_kind
 from knot.data.duck import ident, literal
-from knot.data.planned import Planned, count_rule
 from knot.data.profile import Profile, exact_quantiles
-from knot.data.report import RuleStatus
-from knot.data.rules import ColumnRules, RuleSet, parse_duration
-from knot.data.stat_checks import statistical_rules
+from knot.data.rules.planned import Planned, count_rule
+from knot.data.rules.report import RuleStatus
+from knot.data.rules.ruleset import ColumnRules, RuleSet, parse_duration
+from knot.data.rules.stat_checks import statistical_rules
 from knot.errors import Invalid
 
 __all__ = ["plan_rules"]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from knot.data.report import RuleResult, RuleStatus
+from knot.data.rules.report import RuleResult, RuleStatus
 
 __all__ = ["Judge", "Planned", "count_rule"]
 

@@ -20,9 +20,9 @@ import math
 import time
 
 from knot.errors import Forbidden, KnotError, Unauthorized, Unavailable
+from knot.tracking.buffer.spool import Spool, decode_record
 from knot.tracking.entities import Batch
 from knot.tracking.protocol import TrackingStore
-from knot.tracking.spool import Spool, decode_record
 
 __all__ = ["Delivery"]
 
