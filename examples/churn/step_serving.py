@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 import knot
-from knot.serving.predlog import read_prediction_log
+from knot.serving.logs.predictions import read_prediction_log
 
 console = Console()
 CANARY_WEIGHT = 0.25

@@ -39,8 +39,8 @@ from knot.loop.state import (
     transition,
 )
 from knot.loop.triggers import read_cursors, request_manual
-from knot.serving.labels import append_labels
-from knot.serving.predlog import default_log_dir
+from knot.serving.logs.labels import append_labels
+from knot.serving.logs.predictions import default_log_dir
 from knot.store.database import now_ms
 from tests.backends import StoreBackend
 from tests.gates.churn_models import holdout, register

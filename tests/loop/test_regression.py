@@ -27,7 +27,7 @@ import yaml
 
 import knot
 from knot.loop.state import list_retrains, loop_db
-from knot.serving.predlog import read_prediction_log
+from knot.serving.logs.predictions import read_prediction_log
 from tests.loop import house
 from tests.serving.live import KNOT, REPO, knot_serve
 

@@ -16,7 +16,7 @@ import pytest
 import knot
 from knot.loop.controller import Controller
 from knot.loop.state import State, list_retrains
-from knot.serving.predlog import read_prediction_log
+from knot.serving.logs.predictions import read_prediction_log
 from tests.gates.churn_models import holdout, register
 from tests.loop.loop_setup import CANARY, loop_config, retrain_once
 from tests.serving.conftest import serving

@@ -15,7 +15,7 @@ import knot
 from knot.errors import Invalid
 from knot.metrics import classifier_metrics, regressor_metrics
 from knot.monitoring.performance.window_metrics import performance
-from knot.serving.labels import append_labels
+from knot.serving.logs.labels import append_labels
 from tests.monitoring.logs import HOUR, write_predictions
 
 T0 = 1_780_000_000_000 - 1_780_000_000_000 % (24 * HOUR)  # midnight UTC

@@ -16,7 +16,7 @@ from knot.monitoring.alerts.events import alert_events, list_alert_rules
 from knot.monitoring.monitor_config import apply_config, get_monitor_settings, load_config
 from knot.monitoring.monitor_run import monitor_run, training_reference
 from knot.monitoring.results import read_results
-from knot.serving.labels import append_labels
+from knot.serving.logs.labels import append_labels
 from tests.monitoring.logs import HOUR, write_predictions
 from tests.serving.models import Threshold
 

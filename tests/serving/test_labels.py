@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from knot.errors import Invalid
-from knot.serving.labels import append_labels, label_dataset, labels_dir, latest_labels
+from knot.serving.logs.labels import append_labels, label_dataset, labels_dir, latest_labels
 from tests.serving.conftest import row, serving
 
 pytestmark = pytest.mark.anyio

@@ -15,7 +15,7 @@ import pytest
 import knot
 from knot.governance.audit_query import AuditQuery
 from knot.governance.fluent import governance
-from knot.serving.predlog import read_prediction_log
+from knot.serving.logs.predictions import read_prediction_log
 from tests.serving.conftest import EXAMPLE, row
 from tests.serving.live import KNOT, REPO, knot_env, knot_serve
 from tests.serving.models import Slow

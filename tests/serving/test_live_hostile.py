@@ -14,7 +14,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from knot.serving.labels import latest_labels
+from knot.serving.logs.labels import latest_labels
 from tests.fuzz import schemathesis
 from tests.serving.conftest import row
 from tests.serving.live import knot_serve

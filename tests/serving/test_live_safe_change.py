@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import knot
 from knot.governance.audit_query import AuditQuery
 from knot.governance.fluent import governance
-from knot.serving.labels import latest_labels
+from knot.serving.logs.labels import latest_labels
 from tests.serving.conftest import row
 from tests.serving.live import knot_serve
 from tests.serving.test_live import Load

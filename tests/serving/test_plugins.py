@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from knot.cli import app
 from knot.errors import Invalid
 from knot.serving.config import ServeConfig
+from knot.serving.logs.predictions import read_prediction_log
 from knot.serving.plugins import load_plugins, resolve_factory
-from knot.serving.predlog import read_prediction_log
 from tests.serving.conftest import row, serving
 
 pytestmark = pytest.mark.anyio

@@ -15,7 +15,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import knot
-from knot.serving.predlog import prediction_log_dataset, read_prediction_log
+from knot.serving.logs.predictions import prediction_log_dataset, read_prediction_log
 from tests.serving.conftest import row, serving
 from tests.serving.models import RowSum
 

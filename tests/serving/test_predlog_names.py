@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from knot.errors import Invalid
-from knot.serving.predlog import prediction_log_dataset
+from knot.serving.logs.predictions import prediction_log_dataset
 
 
 @pytest.mark.parametrize("name", ["x/../../..", "../etc", "a/b", ""])

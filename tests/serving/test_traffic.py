@@ -11,7 +11,7 @@ import pytest
 
 import knot
 from knot.serving.app import ROUTE_KEY_HEADER
-from knot.serving.predlog import read_prediction_log
+from knot.serving.logs.predictions import read_prediction_log
 from knot.serving.service import route_share
 from tests.serving.conftest import row, serving
 

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import knot
-from knot.serving.predlog import read_prediction_log
+from knot.serving.logs.predictions import read_prediction_log
 from tests.serving.conftest import EXAMPLE, row
 from tests.serving.live import KNOT, REPO, knot_env, knot_serve
 from tests.serving.models import Slow

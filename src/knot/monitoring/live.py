@@ -186,7 +186,7 @@ def _table(columns: Columns) -> Any:
     """Input columns as the prediction log types them, as a `features` struct."""
     import pyarrow as pa
 
-    from knot.serving.predlog_table import features_array
+    from knot.serving.logs.prediction_table import features_array
 
     return pa.table({"features": features_array(columns)})
 

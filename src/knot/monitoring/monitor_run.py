@@ -158,7 +158,7 @@ def latest_drift(model: str, window: str, root: Path | None = None) -> WindowDri
     ref = VersionReference.find(model, top.version, get_monitor_settings(model).reference)
     if ref.error is not None:
         return None
-    from knot.serving.predlog import prediction_log_dataset
+    from knot.serving.logs.predictions import prediction_log_dataset
 
     log = prediction_log_dataset(model, root)
     compared = ref.compare(model, top.version, start, top.window_end, log)

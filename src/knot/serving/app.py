@@ -28,8 +28,8 @@ from knot.errors import KnotError
 from knot.serving.bodies import BadRequest, parse_body
 from knot.serving.columns import Columns, check_columns, row_count
 from knot.serving.config import ServeConfig
-from knot.serving.label_checks import SIBLING_WAIT_S, LogScan, check_labels, find_answered
-from knot.serving.labels import labels_from_body, parse_labels, write_labels
+from knot.serving.logs.label_checks import SIBLING_WAIT_S, LogScan, check_labels, find_answered
+from knot.serving.logs.labels import labels_from_body, parse_labels, write_labels
 from knot.serving.metrics import CONTENT_TYPE
 from knot.serving.openapi import openapi_document
 from knot.serving.service import Service

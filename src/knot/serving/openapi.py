@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from knot.registry.entities import ColumnSpec, Signature
-from knot.serving.label_checks import LABEL_SCHEMAS, label_kind
+from knot.serving.logs.label_checks import LABEL_SCHEMAS, label_kind
 
 __all__ = ["openapi_document"]
 

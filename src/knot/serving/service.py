@@ -28,10 +28,10 @@ from knot.refs import ModelRef
 from knot.registry.entities import ModelVersion, Signature
 from knot.serving.columns import TENSOR, Columns, model_input
 from knot.serving.config import ServeConfig
-from knot.serving.label_checks import RecentRequests
+from knot.serving.logs.label_checks import RecentRequests
+from knot.serving.logs.predictions import PredictionLog, default_log_dir
 from knot.serving.metrics import ServiceMetrics
 from knot.serving.plugins import load_plugins
-from knot.serving.predlog import PredictionLog, default_log_dir
 from knot.serving.slot import Slot
 from knot.serving.sources import Plan, ServedModel, Source, load_source
 from knot.serving.switches import mark_served, record_switch

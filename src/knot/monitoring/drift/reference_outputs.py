@@ -103,7 +103,7 @@ def _score(
 ) -> pa.Table:
     from knot.registry.fluent import load_model
     from knot.serving.columns import check_columns, model_input
-    from knot.serving.predlog_table import positive_scores, prediction_array
+    from knot.serving.logs.prediction_table import positive_scores, prediction_array
     from knot.serving.sources import ServedModel
 
     served = ServedModel(model, version, digest, load_model(f"models:/{model}/{version}"))

@@ -54,7 +54,7 @@ class VersionReference:
 
     def compare(self, model: str, version: int, start: int, end: int, log: Any) -> Compared | None:
         """Drift of `version`'s window [start, end) of the prediction log `log` (the
-        pyarrow Dataset knot.serving.predlog opens, or None when nothing is logged)."""
+        pyarrow Dataset knot.serving.logs.predictions opens, or None when nothing is logged)."""
         from knot.monitoring.drift.batch import Reference, drift
         from knot.monitoring.drift.samples import comparable_columns, load_table, struct_table
 

@@ -16,9 +16,9 @@ def feedback(model: str, request_id: str, label: Any, *, row: int = 0) -> None:
     a label of another kind than the predictions (a string for a regressor, a number
     for a classifier whose classes are strings); nothing is stored then."""
     from knot.refs import check_model_name
-    from knot.serving.label_checks import SIBLING_WAIT_S, LogScan, check_labels, find_answered
-    from knot.serving.labels import parse_labels, write_labels
-    from knot.serving.predlog import default_log_dir
+    from knot.serving.logs.label_checks import SIBLING_WAIT_S, LogScan, check_labels, find_answered
+    from knot.serving.logs.labels import parse_labels, write_labels
+    from knot.serving.logs.predictions import default_log_dir
 
     labels = parse_labels([{"request_id": request_id, "row": row, "label": label}])
     root = default_log_dir()

@@ -33,8 +33,8 @@ class PredictionLogs:
 
 def open_logs(model: str, root: Path | None = None) -> PredictionLogs:
     """The prediction and label logs of `model` under `root` (default: the serving log)."""
-    from knot.serving.labels import label_dataset
-    from knot.serving.predlog import prediction_log_dataset
+    from knot.serving.logs.labels import label_dataset
+    from knot.serving.logs.predictions import prediction_log_dataset
 
     predictions = prediction_log_dataset(model, root)
     labels = label_dataset(model, root) if predictions is not None else None

@@ -5,8 +5,8 @@ Files land under ROOT/model=NAME/version=V/date=YYYY-MM-DD/ (hive partitions), o
 per input row: request_id, row (int32), timestamp (ms, UTC), digest, role (champion,
 challenger or shadow), features (a struct of the signature's columns with their Arrow
 types, list<double> for a tensor model), prediction (typed) and score (the positive
-class's probability of a binary classifier, else null; see knot.serving.predlog_table).
-Labels that arrive later join on (request_id, row) (knot.serving.labels). The same
+class's probability of a binary classifier, else null; see knot.serving.logs.prediction_table).
+Labels that arrive later join on (request_id, row) (knot.serving.logs.labels). The same
 thread gives each written batch to the service's monitor plugins. `close` writes what
 is buffered.
 """
@@ -29,8 +29,8 @@ import numpy as np
 
 from knot.refs import check_model_name
 from knot.serving.columns import Columns, concat, row_count
+from knot.serving.logs.prediction_table import Scorer, features_array, prediction_array
 from knot.serving.plugins import ObservedBatch, ServicePlugin, notify
-from knot.serving.predlog_table import Scorer, features_array, prediction_array
 from knot.serving.sources import ServedModel
 
 __all__ = [

@@ -26,8 +26,8 @@ from knot.artifacts import fsync_dir
 from knot.errors import Invalid
 from knot.refs import check_model_name
 from knot.serving.bodies import BadRequest
-from knot.serving.label_checks import Label
-from knot.serving.predlog import default_log_dir
+from knot.serving.logs.label_checks import Label
+from knot.serving.logs.predictions import default_log_dir
 
 __all__ = [
     "append_labels",
@@ -52,7 +52,7 @@ def _bad(i: int, name: str, why: str) -> Invalid:
 
 def parse_labels(labels: object) -> list[Label]:
     """Each label's request_id, row, value and JSON text; Invalid names the first bad
-    field (checking them against the requests they are for is knot.serving.label_checks)."""
+    field (checking them against the requests they are for is knot.serving.logs.label_checks)."""
     if not isinstance(labels, Sequence) or isinstance(labels, str | bytes):
         raise Invalid(
             'labels must be a list such as [{"request_id": "...", "row": 0, "label": 1}]',

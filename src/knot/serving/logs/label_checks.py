@@ -57,7 +57,7 @@ _PHRASE = {
 
 
 class Label(NamedTuple):
-    """One label of a feedback body, checked for shape (knot.serving.labels.parse_labels)."""
+    """One label of a feedback body, checked for shape (knot.serving.logs.labels.parse_labels)."""
 
     request_id: str
     row: int
