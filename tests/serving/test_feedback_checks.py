@@ -12,7 +12,7 @@ import pytest
 
 import knot
 from knot.errors import Invalid, NotFound
-from knot.serving import label_checks
+from knot.serving.logs import label_checks
 from knot.serving.logs.labels import label_dataset, latest_labels
 from tests.serving.conftest import EXAMPLE, row, serving
 from tests.serving.models import Echo, Plans
