@@ -5,7 +5,6 @@ taken from it. Numbered batches are written once by the local store."""
 from __future__ import annotations
 
 import math
-import os
 import uuid
 import zlib
 from pathlib import Path
@@ -162,25 +161,6 @@ def test_flush_raises_naming_the_spool_when_it_cannot_be_written(tmp_path: Path)
     assert [m[3] for b in spooled for m in b.metrics] == list(range(100))
     writer.close()
     store.close()
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_spool_folder_is_named_too(tmp_path: Path) -> None:
-    from knot.client.rest_store import RestTrackingStore
-
-    folder = tmp_path / "spool"
-    folder.mkdir()
-    folder.chmod(0o500)
-    store = RestTrackingStore(f"http://127.0.0.1:{free_port()}", connect_timeout=2.0)
-    writer = BatchWriter(store, spool_folder=folder, retries=0)
-    writer.add_metric(RUN, "loss", 1.0, 0, 0)
-    try:
-        with pytest.raises(Unavailable, match=str(folder)):
-            writer.flush()
-    finally:
-        folder.chmod(0o700)
-        writer.close()
-        store.close()
 
 
 def test_each_writer_numbers_its_batches(tmp_path: Path) -> None:
