@@ -101,25 +101,41 @@ def watch(
     window: str | None = _WINDOW,
     passes: int = typer.Option(0, min=0, help="Stop after this many passes (0: until Ctrl-C)."),
 ) -> None:
-    """Run `knot monitor run` every INTERVAL seconds with a live view; Ctrl-C stops."""
-    import time
+    """Run `knot monitor run` every INTERVAL seconds with a live view; Ctrl-C (or
+    SIGTERM) stops after the pass under way, a second Ctrl-C at once."""
+    import signal
+    import threading
 
     from rich.live import Live
 
     from knot.monitoring.monitor_run import monitor_run
 
+    # A signal only sets a flag. Raised inside a pass, KeyboardInterrupt meets PyArrow
+    # (which cancels its scan with an ordinary ArrowCancelled error when SIGINT has its
+    # default handler) and worker threads: under load the watch outlived its Ctrl-C.
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     done = 0
     try:
         with Live(f"first pass over {model}...", refresh_per_second=4) as live:
-            while True:
+            while not stop.is_set():
                 result = monitor_run(model, window=window)
                 done += 1
                 live.update(_summary(result))
                 if passes and done >= passes:
                     break
-                time.sleep(interval)
+                stop.wait(interval)
     except KeyboardInterrupt:
         pass
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     typer.echo(f"stopped after {done} pass(es)", err=True)
 
 
