@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint bench unit clean servers
+.PHONY: demo test lint bench bench-tools unit clean servers
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -40,7 +40,11 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	$(BENCH_BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
 
-bench: $(BENCH_VENV)/.installed
+# wrk drives the serving benchmark from a second process; Debian ships it
+bench-tools:
+	command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk || sudo apt-get install -y -q wrk; }
+
+bench: $(BENCH_VENV)/.installed bench-tools
 	$(BENCH_BIN)/python bench/startup.py
 	$(BENCH_BIN)/python bench/tracking.py
 	$(BENCH_BIN)/python bench/registry.py
