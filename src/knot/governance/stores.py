@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from knot.store.opener_slot import OpenerSlot
+
 if TYPE_CHECKING:
     from knot.governance.protocol import GovernanceStore
 
@@ -18,17 +20,10 @@ __all__ = ["GovernanceOpener", "install", "open_governance"]
 #: metadata store URI -> the governance store on it
 GovernanceOpener = Callable[[str], "GovernanceStore"]
 
-_opener: GovernanceOpener | None = None
-
-
-def install(opener: GovernanceOpener) -> None:
-    """Use `opener` for every governance store from now on (knot.backends calls this)."""
-    global _opener
-    _opener = opener
+_slot: OpenerSlot[GovernanceOpener] = OpenerSlot("governance")
+install = _slot.install
 
 
 def open_governance(uri: str) -> GovernanceStore:
     """The governance store `uri` names; an unknown scheme says which ones exist."""
-    if _opener is None:
-        raise RuntimeError("no governance backends installed; import knot first")
-    return _opener(uri)
+    return _slot.get()(uri)

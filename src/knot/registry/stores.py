@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from knot.store.opener_slot import OpenerSlot
+
 if TYPE_CHECKING:
     from knot.registry.protocol import RegistryStore
 
@@ -19,17 +21,10 @@ __all__ = ["RegistryOpener", "install", "open_registry_store"]
 #: Given the tracking store, a backend shares its connection (one engine, one client).
 RegistryOpener = Callable[[str, object], "RegistryStore"]
 
-_opener: RegistryOpener | None = None
-
-
-def install(opener: RegistryOpener) -> None:
-    """Use `opener` for every registry store from now on (knot.backends calls this)."""
-    global _opener
-    _opener = opener
+_slot: OpenerSlot[RegistryOpener] = OpenerSlot("registry")
+install = _slot.install
 
 
 def open_registry_store(uri: str, tracking: object = None) -> RegistryStore:
     """The registry store `uri` names, sharing `tracking`'s connection when given."""
-    if _opener is None:
-        raise RuntimeError("no registry backends installed; import knot first")
-    return _opener(uri, tracking)
+    return _slot.get()(uri, tracking)

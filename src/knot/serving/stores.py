@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from knot.store.opener_slot import OpenerSlot
+
 if TYPE_CHECKING:
     from knot.registry.protocol import RegistryStore
     from knot.serving.traffic import TrafficRecords
@@ -20,17 +22,10 @@ __all__ = ["TrafficOpener", "install", "open_traffic"]
 #: the registry store of a session -> the traffic records on the same store
 TrafficOpener = Callable[["RegistryStore"], "TrafficRecords"]
 
-_opener: TrafficOpener | None = None
-
-
-def install(opener: TrafficOpener) -> None:
-    """Use `opener` for every traffic store from now on (knot.backends calls this)."""
-    global _opener
-    _opener = opener
+_slot: OpenerSlot[TrafficOpener] = OpenerSlot("traffic")
+install = _slot.install
 
 
 def open_traffic(registry: RegistryStore) -> TrafficRecords:
     """The traffic records on `registry`'s store (its database, or its Knot server)."""
-    if _opener is None:
-        raise RuntimeError("no traffic backends installed; import knot first")
-    return _opener(registry)
+    return _slot.get()(registry)

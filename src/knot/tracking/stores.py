@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from knot.store.opener_slot import OpenerSlot
+
 if TYPE_CHECKING:
     from knot.tracking.protocol import TrackingStore
 
@@ -19,17 +21,10 @@ __all__ = ["TrackingOpener", "install", "open_tracking_store"]
 #: metadata store URI -> the tracking store on it
 TrackingOpener = Callable[[str], "TrackingStore"]
 
-_opener: TrackingOpener | None = None
-
-
-def install(opener: TrackingOpener) -> None:
-    """Use `opener` for every tracking store from now on (knot.backends calls this)."""
-    global _opener
-    _opener = opener
+_slot: OpenerSlot[TrackingOpener] = OpenerSlot("tracking")
+install = _slot.install
 
 
 def open_tracking_store(uri: str) -> TrackingStore:
     """The tracking store `uri` names; an unknown scheme says which ones exist."""
-    if _opener is None:
-        raise RuntimeError("no tracking backends installed; import knot first")
-    return _opener(uri)
+    return _slot.get()(uri)
