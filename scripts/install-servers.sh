@@ -3,7 +3,7 @@
 # Tests that need a server skip with a clear reason when it is missing; CI installs them.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-packages=(postgresql git docker-registry prometheus)
+packages=(postgresql git docker-registry prometheus chromium redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
