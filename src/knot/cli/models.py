@@ -149,13 +149,16 @@ def versions(name: str, json_out: bool = JSON) -> None:
 
 @app.command("register")
 def register(
-    run_id: str,
-    name: str,
+    run_id: str = typer.Argument(
+        ..., help="A run id or a unique prefix of it (tables print 8 characters)."
+    ),
+    name: str = typer.Argument(..., help="The model's name."),
     path: str = typer.Option("model", "--path", help="The model's artifact path in the run."),
 ) -> None:
     """Register a model logged on a run (knot.log_model) as the next version of NAME."""
     import knot
 
+    run_id = knot.resolve_run_id(run_id)
     version = knot.register_model(run_id, path, name)
     typer.echo(f"registered {version.uri} from run {run_id}")
 

@@ -59,16 +59,17 @@ def run(
 
 @app.command("show")
 def show(
-    run_id: str = typer.Argument(..., help="The pipeline's run id."),
+    run_id: str = typer.Argument(..., help="The pipeline's run id or a unique prefix of it."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     html: Path = typer.Option(None, "--html", help="Also draw the steps' timeline here."),
 ) -> None:
     """Show what one pipeline execution did: each step's status and whether it was cached."""
     from rich.console import Console
 
+    import knot
     from knot.pipelines.pipeline import get_pipeline_run
 
-    result = get_pipeline_run(run_id)
+    result = get_pipeline_run(knot.resolve_run_id(run_id))
     if html is not None:
         from knot.pipelines.html import pipeline_page
 

@@ -13,6 +13,9 @@ app = typer.Typer(
 )
 
 
+_RUN_HELP = "A run id or a unique prefix of it (tables print 8 characters)."
+
+
 @app.command("list")
 def list_runs(
     experiment: str = typer.Option(None, "--experiment", "-e", help="Experiment name."),
@@ -43,10 +46,14 @@ def list_runs(
 
 
 @app.command("show")
-def show(run_id: str, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def show(
+    run_id: str = typer.Argument(..., help=_RUN_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Show one run: source, params, metrics, tags, artifacts."""
     import knot
 
+    run_id = knot.resolve_run_id(run_id)
     run = knot.get_run(run_id)
     artifacts = knot.list_artifacts(run_id)
     if json_out:
@@ -89,13 +96,14 @@ def show(run_id: str, json_out: bool = typer.Option(False, "--json", help="Print
 
 @app.command("history")
 def history(
-    run_id: str,
-    key: str,
+    run_id: str = typer.Argument(..., help=_RUN_HELP),
+    key: str = typer.Argument(..., help="The metric's key."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Every logged point of one metric."""
     import knot
 
+    run_id = knot.resolve_run_id(run_id)
     points = knot.get_metric_history(run_id, key)
     if json_out:
         print_json([p.model_dump(mode="json") for p in points])
@@ -106,14 +114,14 @@ def history(
 
 @app.command("compare")
 def compare(
-    run_ids: list[str] = typer.Argument(..., help="Two or more run ids."),
+    run_ids: list[str] = typer.Argument(..., help="Two or more run ids or unique prefixes."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     html: Path = typer.Option(None, "--html", help="Also write an HTML chart to this file."),
 ) -> None:
     """Params and latest metrics of runs side by side; differing params are marked."""
     import knot
 
-    result = knot.compare_runs(run_ids)
+    result = knot.compare_runs([knot.resolve_run_id(r) for r in run_ids])
     if html is not None:
         from knot.tracking.compare.compare_html import compare_page
 

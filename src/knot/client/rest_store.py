@@ -35,6 +35,7 @@ _JSON = {"content-type": "application/json"}
 _EXPERIMENTS = TypeAdapter(list[Experiment])
 _POINTS = TypeAdapter(list[MetricPoint])
 _ARTIFACTS = TypeAdapter(list[ArtifactRecord])
+_IDS = TypeAdapter(list[str])
 
 
 class RestTrackingStore:
@@ -174,6 +175,10 @@ class RestTrackingStore:
 
     def get_run(self, run_id: str) -> Run:
         return Run.model_validate_json(self._call("GET", f"/runs/{_q(run_id)}"))
+
+    def run_ids_starting(self, prefix: str, limit: int = 11) -> list[str]:
+        data = self._call("GET", "/runs/ids", params={"prefix": prefix, "limit": str(limit)})
+        return _IDS.validate_json(data)
 
     def log_batch(self, batch: Batch) -> None:
         """One request per batch; the server writes it in one transaction, or not at all.

@@ -89,6 +89,16 @@ def search_runs_by_get() -> None:
     raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, headers={"Allow": "POST"})
 
 
+@router.get("/runs/ids", tags=["runs"])
+def run_ids_starting(
+    store: Store,
+    prefix: Annotated[str, Query(max_length=32)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 11,
+) -> list[str]:
+    """Run ids that start with `prefix` (hex digits), sorted, at most `limit`."""
+    return store.run_ids_starting(prefix, limit)
+
+
 @router.get("/runs/{run_id}", tags=["runs"])
 def get_run(run_id: str, store: Store) -> Run:
     """A run with its params, tags and metric summaries (latest, min, max, count)."""

@@ -16,6 +16,7 @@ from knot.config import settings
 from knot.errors import NotFound
 from knot.tracking.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunStatus
 from knot.tracking.run import ActiveRun
+from knot.tracking.run_ids import pick_run_id
 from knot.tracking.session import Session
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "log_param",
     "log_params",
     "reset",
+    "resolve_run_id",
     "search_runs",
     "session",
     "set_tag",
@@ -169,9 +171,20 @@ def _flush_for_read() -> None:
         _session.writer.flush(drain=True)
 
 
-def get_run(run_id: str) -> Run:
+def resolve_run_id(text: str) -> str:
+    """The full id of the run `text` names: its id, or a prefix only one run id has.
+    NotFound when none has it; Invalid listing the matches when several do."""
     _flush_for_read()
-    return session().store.get_run(run_id)
+    return pick_run_id(text, session().store.run_ids_starting)
+
+
+def get_run(run_id: str) -> Run:
+    """The run `run_id` names (its id or a unique prefix of it)."""
+    _flush_for_read()
+    store = session().store
+    if len(run_id) != 32:
+        run_id = pick_run_id(run_id, store.run_ids_starting)
+    return store.get_run(run_id)
 
 
 def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:

@@ -26,6 +26,7 @@ from knot.tracking.entities import (
     RunStatus,
 )
 from knot.tracking.replays import first_delivery
+from knot.tracking.run_ids import check_prefix
 from knot.tracking.run_json import run_json
 from knot.tracking.summaries import aggregate, upsert_summaries
 from knot.tracking.tables import artifacts, experiments, metrics, params, runs
@@ -198,6 +199,17 @@ class SqlTrackingStore:
         if text is None:
             raise _run_not_found(run_id)
         return Run.model_validate_json(text)
+
+    def run_ids_starting(self, prefix: str, limit: int = 11) -> list[str]:
+        """Up to `limit` run ids that start with `prefix` (hex digits), sorted."""
+        query = (
+            select(runs.c.run_id)
+            .where(runs.c.run_id.startswith(check_prefix(prefix), autoescape=True))
+            .order_by(runs.c.run_id)
+            .limit(max(1, min(limit, 1000)))
+        )
+        with self.db.read() as conn:
+            return list(conn.execute(query).scalars())
 
     # logging -----------------------------------------------------------------
     def log_batch(self, batch: Batch) -> None:
