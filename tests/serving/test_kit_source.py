@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from knot.errors import KnotError
 from knot.packaging.from_registry import pack_model_version
 from knot.packaging.signing import generate_keys, sign
 from knot.serving.sources import load_source
+from tests.cli.knot_process import assert_error, run
+from tests.servers import free_port
 from tests.serving.conftest import row, serving
+from tests.serving.live import knot_serve
 
 pytestmark = pytest.mark.anyio
 
@@ -37,3 +41,18 @@ async def test_with_a_public_key_only_signed_kits_are_served(
         load_source(f"oci://{packed.reference}")
     sign(packed.reference, private)
     assert load_source(f"oci://{packed.reference}").version == 1
+
+
+def test_knot_serve_takes_a_local_kit_tag_or_exits_2_before_starting(churn: Path) -> None:
+    packed = pack_model_version("models:/churn/2")
+    assert ":" in packed.reference and "/" not in packed.reference  # NAME:TAG
+    with knot_serve(packed.reference) as (url, _):
+        answer = httpx.post(f"{url}/predict", json={"inputs": [row(30.0)]}, timeout=30)
+    assert answer.json()["predictions"] == [11]
+    port = str(free_port())
+    assert_error(run(churn, "serve", "churn:404", "--port", port), "no ModelKit 'churn:404'")
+    assert_error(
+        run(churn, "serve", "oci://127.0.0.1:1/x/churn:1", "--port", port),
+        "cannot reach the OCI registry 127.0.0.1:1",
+    )
+    assert_error(run(churn, "serve", "nothing", "--port", port), "NAME:TAG", "oci://")

@@ -9,7 +9,11 @@ import typer
 
 
 def serve(
-    model: str = typer.Argument(..., help="models:/NAME@ALIAS (followed), models:/NAME/VERSION"),
+    model: str = typer.Argument(
+        ...,
+        help="models:/NAME@ALIAS (followed), models:/NAME/VERSION, a ModelKit as "
+        "oci://REGISTRY/REPOSITORY:TAG (pulled, digests checked) or a local kit as NAME:TAG",
+    ),
     port: int = typer.Option(8080, help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0: all)."),
     workers: int = typer.Option(1, min=1, help="Worker processes."),

@@ -91,17 +91,29 @@ def parse_source(text: object, *, field: str = "model") -> Source:
     if scheme in _SOURCES:
         assert isinstance(text, str)
         return PluginSource(scheme, text)
+    if isinstance(text, str) and "/" not in text and scheme:
+        # NAME:TAG, as `knot kits list` prints a kit of the local store
+        try:
+            return parse_kit_ref(f"oci://{text.strip()}", field=field)
+        except Invalid:
+            pass  # not a kit tag either: say what can be served
     known = ", ".join(f"{s}:" for s in sorted({"models", "oci", *_SOURCES}))
     raise Invalid(
         f"cannot serve {text!r}: its scheme is not one of {known}; serve a registered "
-        "model as models:/NAME@ALIAS or models:/NAME/VERSION",
+        "model as models:/NAME@ALIAS or models:/NAME/VERSION, a ModelKit as "
+        "oci://REGISTRY/REPOSITORY:TAG, or a kit of the local store as NAME:TAG",
         field=field,
     )
 
 
 def resolve_source(source: Source) -> ModelVersion | None:
     """The registered version a models:/ reference names now (NotFound says what exists);
-    None for sources that have no version to resolve."""
+    None for sources that have no version to resolve. A ModelKit is pulled into the local
+    kit store (a remote one) and looked up there, so a kit that cannot be had fails here,
+    before a service starts, not in its worker."""
+    if isinstance(source, KitRef):
+        _find_kit(source)
+        return None
     if not isinstance(source, ModelRef):
         return None
     from knot.registry.fluent import registry
@@ -142,6 +154,20 @@ def _load_registered(ref: ModelRef, version: ModelVersion | None) -> ServedModel
         assert version is not None
     model = load_version(session().artifacts, version)
     return ServedModel(version.name, version.version, version.artifact_digest, model)
+
+
+def _find_kit(ref: KitRef) -> str:
+    """The local store's reference of kit `ref`, pulled first when it names a registry;
+    NotFound or Unavailable say why it cannot be had."""
+    from knot.packaging.layout import open_kit_store
+    from knot.packaging.transfer import pull
+
+    store = open_kit_store()
+    text = str(ref)
+    if ref.registry is not None:
+        text = pull(text, store=store).reference
+    store.resolve(text)
+    return text
 
 
 def _load_kit(ref: KitRef) -> ServedModel:
