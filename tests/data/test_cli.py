@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from knot.cli import app
 from knot.errors import Invalid, NotFound
+from tests.data.conftest import customers
 
 runner = CliRunner()
 
@@ -82,3 +83,25 @@ def test_errors_name_the_problem(csv: Path, tmp_path: Path) -> None:
     assert isinstance(result.exception, NotFound)
     result = runner.invoke(app, ["data", "register", "churn", str(csv), "--tag", "oops"])
     assert isinstance(result.exception, Invalid) and "key=value" in str(result.exception)
+
+
+def test_a_rule_with_mostly_accepts_a_version_the_strict_rule_rejects(
+    knot_home: Path, tmp_path: Path
+) -> None:
+    """Through the installed `knot`: one bad row in 200 rejects a version (exit 1) unless
+    the rule says `mostly`, and the rejected version never becomes latest."""
+    from tests.cli.knot_process import assert_check_failed, assert_ok, run
+
+    data = customers().assign(age=[200 if i == 7 else 18 + i % 80 for i in range(200)])
+    path = tmp_path / "ages.csv"
+    data.to_csv(path, index=False)
+    strict, loose = tmp_path / "strict.yaml", tmp_path / "loose.yaml"
+    strict.write_text("columns:\n  age: {max: 120}\n")
+    loose.write_text("columns:\n  age: {max: 120, mostly: 0.995}\n")
+    done = run(knot_home, "data", "register", "ages", str(path), "--rules", str(strict))
+    assert_check_failed(done, "ages@1")
+    assert "age.range" in done.stdout + done.stderr
+    done = run(knot_home, "data", "register", "loose", str(path), "--rules", str(loose))
+    assert "loose@1" in assert_ok(done)
+    shown = json.loads(assert_ok(run(knot_home, "data", "show", "loose@latest", "--json")))
+    assert shown["status"] == "accepted"

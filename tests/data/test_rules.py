@@ -234,3 +234,30 @@ def test_python_rule_objects_equal_the_yaml_shape() -> None:
         "columns:\n  age: {type: integer, min: 18}\ntable:\n  checks: [{name: c, sql: age > 0}]\n"
     )
     assert RuleSet.model_validate(built.to_json()) == built
+
+
+def test_mostly_lets_a_share_of_rows_fail_and_no_more(tmp_path: Path) -> None:
+    # one bad age and one bad plan in 200 rows: 0.5% of rows fail each rule
+    loose = {
+        "columns": {
+            "age": {"max": 120, "mostly": 0.99},
+            "plan": {"allowed": ["basic", "plus", "pro"], "mostly": 0.995},
+        }
+    }
+    report = _check(tmp_path, BAD, loose)
+    assert _status(report, "age.range") is RuleStatus.PASSED
+    assert _status(report, "plan.allowed") is RuleStatus.PASSED
+    age = next(r for r in report.results if r.name == "age.range")
+    assert age.failing == 1 and "at least 99.00% of rows" in age.expected
+    strict = {"columns": {"age": {"max": 120, "mostly": 0.999}}}
+    assert _status(_check(tmp_path, BAD, strict), "age.range") is RuleStatus.FAILED
+    check = {"table": {"checks": [{"name": "adult", "sql": "age <= 120", "mostly": 0.99}]}}
+    assert _status(_check(tmp_path, BAD, check), "adult") is RuleStatus.PASSED
+    check["table"]["checks"][0]["mostly"] = 0.999  # type: ignore[index]
+    assert _status(_check(tmp_path, BAD, check), "adult") is RuleStatus.FAILED
+
+
+@pytest.mark.parametrize("mostly", [0, -0.1, 1.5, "most"])
+def test_mostly_outside_0_to_1_is_refused(mostly: object) -> None:
+    with pytest.raises(Invalid, match=r"columns\.age\.mostly"):
+        RuleSet.from_data({"columns": {"age": {"min": 0, "mostly": mostly}}})

@@ -61,6 +61,7 @@ def plan_rules(
                 None,
                 check.sql,
                 f"NOT coalesce(CAST(({check.sql}) AS BOOLEAN), TRUE)",
+                mostly=check.mostly,
             )
         )
     return planned
@@ -103,7 +104,14 @@ def _plan_column(
         out.append(p)
     if r.not_null:
         out.append(
-            count_rule(f"{column}.not_null", "not_null", column, "no nulls", f"{col} IS NULL")
+            count_rule(
+                f"{column}.not_null",
+                "not_null",
+                column,
+                "no nulls",
+                f"{col} IS NULL",
+                mostly=r.mostly,
+            )
         )
     if r.max_null_fraction is not None:
         out.append(
@@ -143,6 +151,7 @@ def _plan_column(
                 column,
                 f"one of {r.allowed}",
                 _not_allowed(col, kind, r.allowed),
+                mostly=r.mostly,
             )
         )
     if r.regex is not None:
@@ -154,6 +163,7 @@ def _plan_column(
                 f"matches {r.regex}",
                 f"{col} IS NOT NULL AND NOT regexp_matches(CAST({col} AS VARCHAR), "
                 f"{literal(r.regex)})",
+                mostly=r.mostly,
             )
         )
     if r.min_length is not None or r.max_length is not None:
@@ -165,7 +175,12 @@ def _plan_column(
         expected = f"length in [{r.min_length or 0}, {r.max_length or '...'}]"
         out.append(
             count_rule(
-                f"{column}.length", "length", column, expected, " OR ".join(t for t in tests if t)
+                f"{column}.length",
+                "length",
+                column,
+                expected,
+                " OR ".join(t for t in tests if t),
+                mostly=r.mostly,
             )
         )
     if r.max_age is not None:
@@ -266,7 +281,7 @@ def _range(column: str, col: str, kind: str, r: ColumnRules) -> Planned:
         tests.append(f"{col} < {_bound(column, kind, r.min, 'min')}")
     if r.max is not None:
         tests.append(f"{col} > {_bound(column, kind, r.max, 'max')}")
-    return count_rule(name, "range", column, expected, " OR ".join(tests))
+    return count_rule(name, "range", column, expected, " OR ".join(tests), mostly=r.mostly)
 
 
 def _not_allowed(col: str, kind: str, allowed: list[Any]) -> str:

@@ -48,9 +48,20 @@ class Planned:
 
 
 def count_rule(
-    name: str, kind: str, column: str | None, expected: str, violation: str, limit: float = 0.0
+    name: str,
+    kind: str,
+    column: str | None,
+    expected: str,
+    violation: str,
+    limit: float = 0.0,
+    *,
+    mostly: float = 1.0,
 ) -> Planned:
-    """A rule broken by single rows: it passes while the share of failing rows <= limit."""
+    """A rule broken by single rows: it passes while the share of failing rows <= limit,
+    or, with `mostly` below 1, while at least that share of rows passes."""
+    if mostly < 1.0:
+        limit = max(limit, 1.0 - mostly)
+        expected = f"{expected}, for at least {mostly:.2%} of rows"
 
     def judge(failing: Any, rows: int) -> tuple[bool, int | None, str]:
         n = int(failing or 0)

@@ -3,14 +3,18 @@
     columns:
       age: {type: integer, not_null: true, min: 18, max: 120}
       plan: {allowed: [basic, plus, pro]}
-      email: {regex: '^[^@]+@[^@]+$', max_null_fraction: 0.01}
+      email: {regex: '^[^@]+@[^@]+$', max_null_fraction: 0.01, mostly: 0.999}
       signed_up: {max_age: 2d}
       spend: {mean_within: 0.1, quantiles_within: {0.5: 0.1, 0.9: {abs: 20}}}
     table:
       row_count: {min: 1000}
       reference: churn@latest       # the profile that mean/quantile rules compare with
       checks:
-        - {name: active_spend, sql: "status != 'active' or spend > 0"}
+        - {name: active_spend, sql: "status != 'active' or spend > 0", mostly: 0.99}
+
+`mostly` (as Great Expectations names it) is the share of rows that must pass a
+column's row rules (not_null, range, allowed, regex, length) or a check: 0.999 lets
+one row in a thousand fail. Without it every row must pass.
 
 In Python the same shape is a dict, or `RuleSet(columns={"age": ColumnRules(...)})`.
 A malformed rule raises Invalid naming the rule and the field.
@@ -70,6 +74,9 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _SECONDS[match.group(2)]
 
 
+_MOSTLY = "share of rows that must pass each row rule, e.g. 0.999 (1: every row)"
+
+
 class _Rules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -119,6 +126,7 @@ class ColumnRules(_Rules):
     max_age: str | None = None
     mean_within: Tolerance | None = None
     quantiles_within: dict[float, Tolerance] | None = None
+    mostly: float = Field(default=1.0, gt=0, le=1, description=_MOSTLY)
 
     @field_validator("type")
     @classmethod
@@ -181,6 +189,7 @@ class Check(_Rules):
 
     name: str = Field(min_length=1, max_length=128)
     sql: str = Field(min_length=1)
+    mostly: float = Field(default=1.0, gt=0, le=1, description=_MOSTLY)
 
     @field_validator("sql")
     @classmethod
