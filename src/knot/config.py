@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from knot.errors import Invalid
 
-__all__ = ["Settings", "settings"]
+__all__ = ["Settings", "redact", "settings"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class Settings:
     store_uri: str
     artifacts_uri: str
     user: str
+
+
+def redact(uri: str) -> str:
+    """`uri` without its password, for logs and for telling a user which store is used."""
+    return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", uri)
 
 
 def _from_toml(path: Path) -> dict[str, str]:

@@ -54,3 +54,14 @@ def test_ambiguous_and_unknown_prefixes_exit_2_naming_the_matches(home: Path) ->
     unused = next(c for c in "0123456789abcdef" if c not in first)
     assert_error(run(home, "runs", "show", unused), f"no run id starts with '{unused}'")
     assert_error(run(home, "runs", "compare", ids[0], "zz"), "not a run id")
+
+
+def test_version_names_the_stores_in_use_without_their_password(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    store = "postgresql://knot:s3cret@db.example:5432/knot"
+    done = run(home, "--version", KNOT_STORE=store)
+    assert assert_ok(done).strip() == knot.__version__
+    assert "store: postgresql://knot:***@db.example:5432/knot" in done.stderr
+    assert "s3cret" not in done.stderr
+    plain = run(home, "--version")
+    assert f"store: sqlite:///{home}" in plain.stderr and "artifacts: " in plain.stderr

@@ -63,12 +63,18 @@ app.add_typer(pipelines.app, name="pipeline")
 
 @app.callback(invoke_without_command=True)
 def _root(
-    version: bool = typer.Option(False, "--version", help="Print Knot's version and exit."),
+    version: bool = typer.Option(
+        False, "--version", help="Print Knot's version and the stores in use, and exit."
+    ),
 ) -> None:
     if version:
         from knot._version import __version__
+        from knot.config import redact, settings
 
+        current = settings()
         typer.echo(__version__)
+        typer.echo(f"store: {redact(current.store_uri)}", err=True)
+        typer.echo(f"artifacts: {redact(current.artifacts_uri)}", err=True)
         raise typer.Exit()
 
 

@@ -15,6 +15,8 @@ from knot.governance.roles import Forbidden, Unauthorized
 __all__ = ["TOKEN_ENV", "error_from", "make_client", "send"]
 
 TOKEN_ENV = "KNOT_TOKEN"
+#: seconds a client keeps an idle connection for reuse
+KEEPALIVE_EXPIRY_S = 20.0
 _ACCESS: dict[str, type[KnotError]] = {"unauthorized": Unauthorized, "forbidden": Forbidden}
 
 
@@ -29,8 +31,12 @@ def make_client(uri: str, *, timeout: float = 60.0, connect_timeout: float = 5.0
     return httpx.Client(
         base_url=uri.rstrip("/"),
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
-        # retries only re-attempt connecting, so no request is ever sent twice
-        transport=httpx.HTTPTransport(retries=2),
+        # retries only re-attempt connecting, so no request is ever sent twice; an idle
+        # connection is dropped well before `knot server` closes it (75 s), so a request is
+        # never sent on a connection the server is closing at that moment
+        transport=httpx.HTTPTransport(
+            retries=2, limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
+        ),
         headers=headers,
     )
 

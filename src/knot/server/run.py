@@ -6,18 +6,17 @@ port 0 picks a free port, and the startup line names the port actually listening
 from __future__ import annotations
 
 import os
-import re
 import socket
 from typing import Any
 
+from knot.config import redact
 from knot.errors import Unavailable
 
 __all__ = ["redact", "run_server"]
 
 
-def redact(uri: str) -> str:
-    """The URI without its password, for logs and the startup line."""
-    return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", uri)
+#: seconds the server keeps an idle keep-alive connection open
+SERVER_KEEP_ALIVE_S = 75
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -83,6 +82,9 @@ def run_server(
         "http": "auto",
         "timeout_graceful_shutdown": 10,
         "server_header": False,
+        # longer than a Knot client keeps an idle connection (knot.client._http), so the
+        # server never closes one the client is about to reuse
+        "timeout_keep_alive": SERVER_KEEP_ALIVE_S,
     }
     shown = f"[{host}]" if ":" in host else host
     print(
