@@ -51,6 +51,16 @@ class MetricInfo:
     task: Task
     higher_is_better: bool
     needs_score: bool = False  # the positive-class probability of a binary classifier
+    unit: str = "fraction"  # "fraction" (0-1), "label" (the label's units), "label²", "nats"
+
+    def format(self, value: float | None) -> str:
+        """`value` as a person reads it: a fraction to four places, an error in the
+        label's units with its unit named."""
+        if value is None:
+            return "n/a"
+        if self.unit == "fraction":
+            return f"{value:.4f}"
+        return f"{value:,.4g} ({'label units' if self.unit == 'label' else self.unit})"
 
     def better_by(self, challenger: float, champion: float) -> float:
         """How much better `challenger` is than `champion` (negative when worse)."""
@@ -67,10 +77,10 @@ METRIC_TABLE: dict[str, MetricInfo] = {
         MetricInfo("recall", "classification", True),
         MetricInfo("f1", "classification", True),
         MetricInfo("roc_auc", "classification", True, needs_score=True),
-        MetricInfo("log_loss", "classification", False, needs_score=True),
-        MetricInfo("mae", "regression", False),
-        MetricInfo("mse", "regression", False),
-        MetricInfo("rmse", "regression", False),
+        MetricInfo("log_loss", "classification", False, needs_score=True, unit="nats"),
+        MetricInfo("mae", "regression", False, unit="label"),
+        MetricInfo("mse", "regression", False, unit="label units²"),
+        MetricInfo("rmse", "regression", False, unit="label"),
         MetricInfo("r2", "regression", True),
     )
 }

@@ -206,3 +206,34 @@ def test_the_workflow_steps_pass_on_the_seeded_example(tmp_path: Path) -> None:
     assert check.returncode == 0, check.stdout + check.stderr
     report = json.loads(check.stdout)
     assert [g["kind"] for g in report["gates"]] == ["data", "quality", "fairness", "fairness"]
+
+
+def test_the_printed_report_lists_passed_and_failed_checks_apart_in_metric_units(
+    holdout: str, tmp_path: Path, knot_home: Path
+) -> None:
+    """Through the installed `knot`: a quality gate with a guard that holds and a primary
+    metric that does not; each check is listed under its verdict, fractions as fractions."""
+    from tests.cli.knot_process import run
+
+    register("good", alias="champion")
+    register("worse", alias="challenger")
+    gate = quality(holdout, guards={"precision": 1.0})
+    config = write(tmp_path, {"model": "churn", "quality": gate})
+    done = run(knot_home, "check", "-c", str(config))
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout
+    passed, failed = out.index("passed checks:"), out.index("failed checks:")
+    guard_line = next(line for line in out.splitlines() if "guard precision" in line)
+    primary_line = next(line for line in out.splitlines() if "primary accuracy" in line)
+    assert passed < out.index(guard_line) < failed < out.index(primary_line)
+    champion = primary_line.split("champion ")[1].split(",")[0]
+    assert len(champion.split(".")[1]) == 4  # a fraction to four places: 0.8123
+    report = json.loads(assert_json(run(knot_home, "check", "-c", str(config), "--json")))
+    quality_gate = report["gates"][0]
+    assert any("guard precision" in c for c in quality_gate["passed_checks"])
+    assert any("primary accuracy" in c for c in quality_gate["failed_checks"])
+
+
+def assert_json(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    return done.stdout

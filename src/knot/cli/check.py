@@ -71,10 +71,14 @@ def _print(report: CheckReport) -> None:
         verdict = "[green]passed[/green]" if gate.passed else "[bold red]FAILED[/bold red]"
         table.add_row(gate.name, verdict, gate.summary)
     console.print(table)
-    for gate in report.failed:
-        console.print(f"[bold red]{gate.name}[/bold red] failed:")
-        for line in gate.details:
-            console.print(f"  - {line}", markup=False, highlight=False)
+    for title, tone, lines in (
+        ("passed checks", "green", [(g.name, c) for g in report.gates for c in g.passed_checks]),
+        ("failed checks", "bold red", [(g.name, c) for g in report.gates for c in g.failed_checks]),
+    ):
+        if lines:
+            console.print(f"[{tone}]{title}:[/{tone}]")
+        for gate_name, line in lines:
+            console.print(f"  - {gate_name}: {line}", markup=False, highlight=False, soft_wrap=True)
     passed = len(report.gates) - len(report.failed)
     tone = "green" if report.passed else "red"
     console.print(f"[{tone}]{passed}/{len(report.gates)} gates passed[/{tone}]")

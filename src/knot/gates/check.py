@@ -37,11 +37,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from knot.data.rules.report import RuleStatus
 from knot.errors import Invalid
 from knot.gates.config_file import load_config
-from knot.gates.evaluate import ComparisonPolicy, evaluate_challenger
+from knot.gates.evaluate import ComparisonPolicy, MetricComparison, evaluate_challenger
 from knot.gates.fairness_gate import FairnessGate, run_fairness_gate
 from knot.gates.report import CheckReport, GateResult
+from knot.metrics import METRIC_TABLE
 from knot.tracking.datasets import validate_dataset
 
 __all__ = [
@@ -124,14 +126,36 @@ def _data_gate(gate: DataGate, base: Path) -> GateResult:
         + (f" ({r.failing:,} rows)" if r.failing else "")
         for r in report.failed
     ]
+    held = [
+        f"{r.name}: {r.expected} ({r.observed})"
+        for r in report.results
+        if r.status is RuleStatus.PASSED
+    ]
     return GateResult(
         kind="data",
         name=f"data {report.dataset or gate.dataset}",
         passed=report.passed,
         summary=report.summary(),
         details=details,
+        passed_checks=held,
+        failed_checks=details,
         data=report.model_dump(mode="json"),
     )
+
+
+def _measured(c: MetricComparison) -> str:
+    """One comparison in the metric's own units: values, and the margin it needed."""
+    info = METRIC_TABLE.get(c.metric)
+    show = info.format if info is not None else (lambda v: "n/a" if v is None else f"{v:.4g}")
+    where = f" in segment {c.segment}" if c.segment else ""
+    text = f"{c.role} {c.metric}{where}: challenger {show(c.challenger)}"
+    if c.champion is not None:
+        text += f", champion {show(c.champion)}"
+    if c.role == "threshold":
+        return text + f" (bound {c.required:g})"
+    if c.better_by is not None:
+        text += f", better by {c.better_by:+.4g} (needed {c.required:+.4g})"
+    return text
 
 
 def _quality_gate(gate: QualityGate, model: str) -> GateResult:
@@ -144,18 +168,15 @@ def _quality_gate(gate: QualityGate, model: str) -> GateResult:
         champion=gate.champion,
         where="quality",
     )
-    measured = [
-        f"{c.role} {c.metric}{' ' + c.segment if c.segment else ''}: challenger "
-        f"{c.challenger:.4g}" + (f", champion {c.champion:.4g}" if c.champion is not None else "")
-        for c in evaluation.comparisons
-        if c.passed
-    ]
+    measured = [_measured(c) for c in evaluation.comparisons if c.passed]
     return GateResult(
         kind="quality",
         name=f"quality {gate.metric} vs {gate.champion}",
         passed=evaluation.passed,
         summary=evaluation.headline(),
         details=evaluation.reasons + measured + evaluation.skipped_segments,
+        passed_checks=measured,
+        failed_checks=[_measured(c) for c in evaluation.comparisons if not c.passed],
         data=evaluation.model_dump(mode="json"),
     )
 

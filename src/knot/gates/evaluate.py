@@ -140,6 +140,9 @@ class Evaluation(BaseModel):
         failed = f" ({len(self.reasons)} check(s) failed)" if self.reasons else ""
         return f"{self.challenger} {verdict} {against} on {self.rows:,} rows{failed}"
 
+    def __repr__(self) -> str:
+        return f"<Evaluation {self.headline()}>"
+
     def summary(self) -> str:
         """The headline and every reason."""
         return "; ".join([self.headline(), *self.reasons])

@@ -96,5 +96,7 @@ def run_fairness_gate(gate: FairnessGate, model: str) -> GateResult:
         passed=passed,
         summary=summary + (f" <= {gate.max_gap:g}" if passed else f" > {gate.max_gap:g}"),
         details=details,
+        passed_checks=[f"{summary} <= {gate.max_gap:g}"] if passed else [],
+        failed_checks=[] if passed else [f"{summary} > {gate.max_gap:g}", *details],
         data=result.model_dump(mode="json"),
     )

@@ -53,6 +53,9 @@ class ValidationReport(BaseModel):
     def failed(self) -> list[RuleResult]:
         return [r for r in self.results if r.status is RuleStatus.FAILED]
 
+    def __repr__(self) -> str:
+        return f"<ValidationReport {self.summary()}>"
+
     def summary(self) -> str:
         """One line: how many rules passed, and which failed with how many rows."""
         what = self.dataset or self.source or "data"

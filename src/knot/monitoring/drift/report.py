@@ -111,6 +111,21 @@ class DriftReport(_Model):
         shown = [*self.columns, *([self.prediction] if self.prediction else [])]
         return [f"{c.column}: {w}" for c in shown for w in c.warnings]
 
+    def summary(self) -> str:
+        """One line: the verdict, how many columns drifted (which), on how many rows."""
+        verdict = "drifted" if self.dataset_drifted else "no dataset drift"
+        which = f" ({', '.join(self.drifted_columns)})" if self.drifted_columns else ""
+        line = (
+            f"{verdict}: {len(self.drifted_columns)}/{len(self.columns)} columns drifted"
+            f"{which}; {self.current_rows:,} current vs {self.reference_rows:,} reference rows"
+        )
+        if self.prediction is not None:
+            line += f"; prediction {'drifted' if self.prediction.drifted else 'stable'}"
+        return line
+
+    def __repr__(self) -> str:
+        return f"<DriftReport {self.summary()}>"
+
     def column(self, name: str) -> ColumnDrift | None:
         return next((c for c in self.columns if c.column == name), None)
 
