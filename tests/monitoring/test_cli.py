@@ -141,3 +141,30 @@ def test_watch_stops_cleanly_on_ctrl_c(churn: Path) -> None:  # noqa: F811
             process.wait()
     assert process.returncode == 0, err
     assert "stopped after" in err and "Traceback" not in err
+
+
+def test_a_rule_on_a_features_drift_verdict_fires_from_knot_monitor_run(
+    churn: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Through the installed `knot`: drift.<feature>.drifted is 1 when that feature's
+    test rejected, and an alert rule on it fires; the statistic's point names its test."""
+    from tests.cli.knot_process import assert_ok, run
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "model: churn\nrules:\n"
+        "  - {name: tenure_moved, metric: drift.tenure.drifted, op: '>=', threshold: 1}\n"
+    )
+    assert_ok(run(churn, "monitor", "rules", "apply", str(rules)))
+    _serve(churn, shift=8.0, start=_now_window_start())
+    assert "tenure_moved" in assert_ok(run(churn, "monitor", "run", "churn"))
+    body = json.loads(assert_ok(run(churn, "monitor", "alerts", "churn", "--json")))
+    assert body["states"]["tenure_moved"]["state"] == "firing"
+    from knot.monitoring.results import read_results
+
+    results = read_results("churn")
+    verdicts = [r for r in results if r.metric == "drift.tenure.drifted"]
+    statistic = next(r for r in results if r.metric == "drift.tenure")
+    assert verdicts and verdicts[-1].value == 1.0
+    assert statistic.detail and statistic.detail["test"] and statistic.detail["drifted"] is True

@@ -226,9 +226,10 @@ def _drift_windows(model: str, size: str, found: list[WindowMetrics]) -> list[tu
 def _drift_points(
     model: str, version: int, size: str, start: int, width: int, found: Compared
 ) -> list[ResultPoint]:
-    """drift.share and drift.dataset over the features, drift.<feature> per feature, and
-    drift.prediction / drift.score for the outputs (stored last, so they win over a
-    feature of the same name)."""
+    """drift.share and drift.dataset over the features, drift.<feature> (the statistic)
+    and drift.<feature>.drifted (1 when its test rejected, else 0) per feature, and the
+    same for drift.prediction / drift.score, the outputs (stored last, so they win over a
+    feature of the same name). Each point's detail names the test that produced it."""
     report = found.report
 
     def point(
@@ -261,6 +262,8 @@ def _drift_points(
             "kind": c.kind,
         }
         out.append(point(f"drift.{name}", _finite(c.statistic), detail))
+        # the verdict of the test beside its statistic, so a rule can alert on 0/1
+        out.append(point(f"drift.{name}.drifted", 1.0 if c.drifted else 0.0, detail))
     return out
 
 

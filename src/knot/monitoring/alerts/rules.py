@@ -4,7 +4,9 @@ window, for how many consecutive windows; stored one row per rule, changes audit
 Metrics are the performance metrics (accuracy, error_rate, precision, recall, f1,
 roc_auc, log_loss, mae, rmse, r2), counts (rows, served_rows, labeled), and drift:
 "drift.share" (share of drifted features), "drift.dataset" (1 when the dataset drifted),
-"drift.<feature>" (that feature's statistic), and prediction drift, which the share
+"drift.<feature>" (that feature's statistic; which test produced it is in the result's
+detail), "drift.<feature>.drifted" (1 when that feature's test rejected, else 0), and
+prediction drift, which the share
 leaves out: "drift.prediction" (the statistic of the window's predictions against the
 version's own predictions on its reference; categorical for classifiers) and
 "drift.score" (the same for a binary classifier's positive-class probability).
