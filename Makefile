@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# PORT_BASE=9100 gives the demo's servers fixed ports from 9100 up (free ones otherwise)
 demo: $(STAMP)
-	$(BIN)/python examples/churn/quickstart.py
+	$(if $(PORT_BASE),KNOT_DEMO_PORT_BASE=$(PORT_BASE)) $(BIN)/python examples/churn/quickstart.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

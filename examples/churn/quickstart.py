@@ -6,7 +6,6 @@ retrains, evaluates, canaries and promotes a new champion. Run it with `make dem
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import knot
 from knot.config import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
+from ports import port_for
 from step_data import register_and_validate
 from step_loop import run_the_loop
 from step_monitoring import LiveService, watch_the_market_move
@@ -76,15 +76,9 @@ def find_and_compare(parent_id: str) -> str:
     return best[0].run_id
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def through_the_server() -> None:
     s = settings()
-    port = free_port()
+    port = port_for("server")
     knot_cli = [sys.executable, "-c", "from knot.cli import main; main()"]
     server = subprocess.Popen(
         [

@@ -18,9 +18,10 @@ from typing import Any
 import httpx
 import pandas as pd
 from drifted import TARGET, drifted_customers, ordinary_customers
+from ports import port_for
 from rich.console import Console
 from rich.table import Table
-from step_serving import _free_port, _wait_ready
+from step_serving import _wait_ready
 
 from knot.monitoring.alerts.events import AlertEvent
 from knot.monitoring.monitor_config import apply_config, parse_config
@@ -57,7 +58,7 @@ class LiveService:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.url = f"http://127.0.0.1:{port_for('live')}"
         self.client = httpx.Client(base_url=self.url, timeout=30)
         self._server: subprocess.Popen[bytes] | None = None
 

@@ -13,6 +13,7 @@ import atexit
 from contextlib import ExitStack
 from pathlib import Path
 
+from ports import port_for
 from rich.console import Console
 
 import knot
@@ -60,7 +61,7 @@ def pack_and_push(version: knot.ModelVersion) -> str:
             "skipping the push, serving from the local store[/]"
         )
     else:
-        address = _registry.enter_context(local_registry())
+        address = _registry.enter_context(local_registry(port=port_for("registry")))
         ref = f"{address}/demo/churn:{version.version}"
         first = push(packed.reference, ref)
         again = push(packed.reference, ref)

@@ -8,13 +8,13 @@ canary (the running service picks it up), show the split and the prediction log.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 
 import httpx
+from ports import port_for
 from rich.console import Console
 from rich.table import Table
 
@@ -23,12 +23,6 @@ from knot.serving.logs.predictions import read_prediction_log
 
 console = Console()
 CANARY_WEIGHT = 0.25
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _rows(name: str, n: int) -> list[dict[str, object]]:
@@ -78,7 +72,7 @@ def _send(client: httpx.Client, rows: list[dict[str, object]]) -> Counter[int]:
 
 def serve_and_canary(name: str, requests: int = 400) -> None:
     rows = _rows(name, requests)
-    port = _free_port()
+    port = port_for("canary")
     url = f"http://127.0.0.1:{port}"
     if "challenger" in knot.get_model(name).aliases:  # start from the champion alone
         knot.delete_alias(name, "challenger")
@@ -122,7 +116,7 @@ def serve_and_canary(name: str, requests: int = 400) -> None:
 def serve_from_kit(ref: str, name: str) -> None:
     """Serve the ModelKit `ref` (pulled from its registry, digests and signature checked)
     and answer one request with it."""
-    port = _free_port()
+    port = port_for("kit")
     url = f"http://127.0.0.1:{port}"
     target = f"oci://{ref}" if "/" in ref else ref if ref.startswith("oci://") else f"oci://{ref}"
     command = [

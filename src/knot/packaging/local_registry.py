@@ -56,10 +56,12 @@ def local_registry(
     htpasswd: Path | None = None,
     auth_yaml: str | None = None,
     timeout: float = 30.0,
+    port: int | None = None,
 ) -> Iterator[str]:
     """Run a registry storing blobs under `root` (a temp folder if None), without auth
     unless an `htpasswd` file (bcrypt) or an `auth:` section of its config is given;
-    yields its address `127.0.0.1:PORT` and stops it on exit."""
+    yields its address `127.0.0.1:PORT` (a free port unless `port` is given) and stops
+    it on exit."""
     binary = find_registry_binary()
     if binary is None:
         raise Unavailable(
@@ -68,7 +70,7 @@ def local_registry(
         )
     with tempfile.TemporaryDirectory(prefix="knot-registry-") as tmp:
         storage = root or Path(tmp) / "storage"
-        port = _free_port()
+        port = port or _free_port()
         config = Path(tmp) / "config.yml"
         auth = _AUTH.format(path=htpasswd) if htpasswd else (auth_yaml or "")
         config.write_text(_CONFIG.format(root=storage, port=port) + auth)
