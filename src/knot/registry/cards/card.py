@@ -7,9 +7,11 @@ The card is built once as a list of sections; Markdown and HTML render the same 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from knot.data.rules.report import ValidationReport
 from knot.page import write_text
 from knot.registry.cards.card_html import card_page
 from knot.registry.cards.content import Card, Section
@@ -36,16 +38,34 @@ def _training(version: ModelVersion, data: list[TrainingData]) -> Section:
             f"No dataset version is recorded as an input of run {version.run_id}; record one "
             "with run.use_dataset(...) so the card and the lineage show it.",
         )
+    # the validation reports of each version have a section of their own (_validations)
+    rows = tuple((d.dataset, d.relation) for d in data)
+    return Section("Training data", columns=("dataset version", "used as"), rows=rows)
+
+
+def _validations(reports: Mapping[str, Sequence[ValidationReport]]) -> Section:
+    """The validation reports recorded for each training dataset version, newest last."""
     rows = tuple(
         (
-            d.dataset,
-            d.relation,
-            ", ".join(f"{v.kind} {v.id} ({v.relation})" for v in d.validations)
-            or "no validation recorded",
+            dataset,
+            _when(r.created_at),
+            "passed" if r.passed else "FAILED",
+            r.summary(),
         )
-        for d in data
+        for dataset, found in reports.items()
+        for r in found
     )
-    return Section("Training data", columns=("dataset version", "used as", "validation"), rows=rows)
+    if not rows:
+        return Section(
+            "Validation of the training data",
+            "No validation report is recorded for the dataset versions above; register "
+            "them with rules (knot data register NAME FILE --rules rules.yaml).",
+        )
+    return Section(
+        "Validation of the training data",
+        columns=("dataset version", "validated", "result", "summary"),
+        rows=rows,
+    )
 
 
 def build_card(
@@ -53,6 +73,7 @@ def build_card(
     run: Run | None,
     training: list[TrainingData],
     requests: list[PromotionRequest],
+    reports: Mapping[str, Sequence[ValidationReport]] | None = None,
 ) -> Card:
     """Everything the card shows, from what the stores returned."""
     name, number = version.name, version.version
@@ -92,6 +113,8 @@ def build_card(
             else Section("Parameters", "The run logged no parameters.")
         )
     sections.append(_training(version, training))
+    if reports is not None:
+        sections.append(_validations(reports))
     sig = version.signature
     if sig is None:
         sections.append(
@@ -172,12 +195,18 @@ def model_card(
     """The card of `name` version `version` as Markdown; also written to `markdown` and,
     as an HTML page with a metrics chart, to `html` when given."""
     from knot.registry.fluent import registry
+    from knot.tracking.datasets import dataset_reports
     from knot.tracking.fluent import get_run
 
     store = registry()
     found = store.get_version(name, version)
+    training = store.training_data(name, version)
     card = build_card(
-        found, get_run(found.run_id), store.training_data(name, version), store.list_requests(name)
+        found,
+        get_run(found.run_id),
+        training,
+        store.list_requests(name),
+        {d.dataset: dataset_reports(d.dataset) for d in training},
     )
     text = render_markdown(card)
     if markdown is not None:
