@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint bench bench-tools unit clean servers
+.PHONY: demo test lint bench bench-tools unit clean servers docs
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,11 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint unit
+
+# the CLI reference is generated from the Typer app, then the site is built offline
+docs: $(STAMP)
+	$(BIN)/python scripts/cli_reference.py
+	$(BIN)/mkdocs build --strict --site-dir build/site
 
 # The peers (MLflow, Great Expectations, pandera, ydata-profiling) pin older pandas and
 # numpy, so they get a virtualenv of their own and never change the one tests use.

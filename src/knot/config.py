@@ -20,7 +20,10 @@ from pathlib import Path
 
 from knot.errors import Invalid
 
-__all__ = ["Settings", "redact", "settings"]
+__all__ = ["KNOWN_KEYS", "Settings", "redact", "settings"]
+
+#: the keys ./knot.toml may set (at its top level or under [knot])
+KNOWN_KEYS = ("home", "store", "artifacts", "user")
 
 
 @dataclass(frozen=True)

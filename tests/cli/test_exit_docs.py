@@ -18,6 +18,7 @@ from knot.cli._exit import check_failed, run_app
 from knot.errors import KnotError
 from tests.cli import test_exit_codes as codes
 from tests.cli import test_exit_codes_models as models
+from tests.cli import test_run_prefix_cli as prefixes
 from tests.cli.knot_process import ROOT
 from tests.governance import test_audit_anchor as anchors
 from tests.packaging import test_hostile_registry as hostile
@@ -39,6 +40,7 @@ COVERED: dict[str, Callable[..., None]] = {
     "knot verify": models.test_knot_verify_exits_1_unless_the_key_signed_the_kit,
     "knot retrain": models.test_knot_retrain_exits_1_when_the_challenger_is_rejected,
     "knot pull": hostile.test_pull_refuses_a_lying_registry,
+    "knot runs show": prefixes.test_ambiguous_and_unknown_prefixes_exit_2_naming_the_matches,
     "knot runs sync": (
         spool.test_a_process_that_exits_while_the_server_is_down_is_sent_by_knot_runs_sync
     ),
@@ -106,7 +108,11 @@ def readme_exits(text: str) -> dict[str, str]:
 
 def test_every_documented_exit_code_has_a_subprocess_test() -> None:
     in_help = help_exits()
-    in_readme = readme_exits((ROOT / "README.md").read_text(encoding="utf-8"))
+    in_readme: dict[str, str] = {}
+    # the CLI reference is generated from the --help texts, which help_exits reads
+    pages = [p for p in sorted((ROOT / "docs").rglob("*.md")) if p.name != "cli.md"]
+    for page in [ROOT / "README.md", *pages]:
+        in_readme |= readme_exits(page.read_text(encoding="utf-8"))
     assert {"knot check", "knot audit verify", "knot data validate"} <= set(in_readme)
     assert in_help <= set(COVERED), in_help - set(COVERED)
     assert set(in_readme) <= set(COVERED), in_readme
