@@ -1,0 +1,172 @@
+"""/api/v1/blobs/{digest}: the server's artifact store for remote clients.
+
+HEAD says whether a blob is there, GET streams it out (or, when the store is S3,
+redirects to a presigned URL), PUT streams one in: the bytes go to a temporary file
+inside the store's staging folder while they are hashed and counted, and only a
+complete upload whose digest matches its name is stored. Anything else is a 422 that
+says what differed, and nothing is kept. Reads need a viewer, PUT an editor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from knot.artifacts import ArtifactStore, S3BlobStore, check_digest
+from knot.errors import Invalid, NotFound
+from knot.server.artifact_deps import get_artifacts
+
+__all__ = ["MAX_BLOB_ENV", "BlobStored", "max_blob_bytes", "missing_blob", "router"]
+
+router = APIRouter()
+Artifacts = Annotated[ArtifactStore, Depends(get_artifacts)]
+
+MAX_BLOB_ENV = "KNOT_MAX_BLOB_BYTES"
+_DEFAULT_MAX = 64 * 1024**3  # 64 GiB: far above a dataset version, below a full disk
+_PRESIGN_SECONDS = 900
+
+
+class BlobStored(BaseModel):
+    digest: str
+    size: int
+    stored: bool  # False: the store had it already
+
+
+def max_blob_bytes() -> int:
+    """The largest upload the server takes (KNOT_MAX_BLOB_BYTES, default 64 GiB)."""
+    value = os.environ.get(MAX_BLOB_ENV, "").strip()
+    if not value:
+        return _DEFAULT_MAX
+    if not value.isdigit():
+        raise Invalid(f"{MAX_BLOB_ENV}={value!r} is not a byte count; set it to e.g. 10000000000")
+    return int(value)
+
+
+@router.head("/blobs/{digest}", tags=["blobs"])
+def has_blob(digest: str, artifacts: Artifacts) -> Response:
+    """200 with the size in Content-Length if the store holds `digest`, else 404."""
+    if not artifacts.exists(check_digest(digest)):
+        return Response(status_code=404)
+    size = artifacts.size(digest)
+    return Response(status_code=200, headers={"content-length": str(size)})
+
+
+@router.get("/blobs/{digest}", tags=["blobs"], response_class=StreamingResponse)
+def get_blob(digest: str, artifacts: Artifacts) -> Response:
+    """The blob's bytes, streamed; the client checks them against `digest`. With an S3
+    store the answer is a redirect to a presigned URL the client follows."""
+    size = artifacts.size(check_digest(digest))  # NotFound names the digest
+    url = _presigned_get(artifacts, digest)
+    if url is not None:
+        return RedirectResponse(url, status_code=307)
+    stream = artifacts.backend.open_read(digest)
+
+    def chunks() -> object:
+        try:
+            while chunk := stream.read(1024 * 1024):
+                yield chunk
+        finally:
+            stream.close()
+
+    return StreamingResponse(
+        chunks(),  # type: ignore[arg-type]
+        media_type="application/octet-stream",
+        headers={"content-length": str(size)},
+    )
+
+
+def _presigned_get(artifacts: ArtifactStore, digest: str) -> str | None:
+    """A presigned GET URL when the store is S3, so the bytes skip this server."""
+    backend = artifacts.backend
+    if not isinstance(backend, S3BlobStore):
+        return None
+    url: str = backend.client.generate_presigned_url(
+        "get_object",
+        Params={"Bucket": backend.bucket, "Key": backend.key(digest)},
+        ExpiresIn=_PRESIGN_SECONDS,
+    )
+    return url
+
+
+@router.put("/blobs/{digest}", tags=["blobs"])
+async def put_blob(
+    digest: str,
+    request: Request,
+    artifacts: Artifacts,
+    size: Annotated[int | None, Query(ge=0, description="the file's size in bytes")] = None,
+) -> BlobStored:
+    """Store the request body as blob `digest`. 422 (nothing stored) if the body does not
+    hash to `digest`, is longer or shorter than `size`, or is over the server's limit."""
+    check_digest(digest)
+    declared = size if size is not None else _content_length(request)
+    limit = max_blob_bytes()
+    if declared > limit:
+        raise Invalid(
+            f"blob {digest} has {declared} bytes, over this server's limit of {limit}; "
+            f"raise {MAX_BLOB_ENV} on the server or send a smaller file",
+            field="size",
+        )
+    if await run_in_threadpool(artifacts.exists, digest):
+        return BlobStored(digest=digest, size=declared, stored=False)
+    staging = artifacts.backend.staging_dir
+    if staging is not None:
+        staging.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".knot-upload-", suffix=".tmp", dir=staging)
+    temp = Path(name)
+    try:
+        hasher, received = hashlib.sha256(), 0
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > declared:
+                    raise Invalid(
+                        f"the upload of {digest} is longer than the {declared} bytes it "
+                        "declared; send the file's real size",
+                        field="size",
+                    )
+                hasher.update(chunk)
+                out.write(chunk)
+        if received != declared:
+            raise Invalid(
+                f"the upload of {digest} ended after {received} of the {declared} bytes it "
+                "declared; send the whole file again",
+                field="size",
+            )
+        actual = "sha256:" + hasher.hexdigest()
+        if actual != digest:
+            raise Invalid(
+                f"the uploaded bytes hash to {actual}, not {digest}; the file changed or "
+                "was damaged on the way: upload it again under its real digest",
+                field="digest",
+            )
+        await run_in_threadpool(artifacts.backend.put_file, digest, temp)
+    finally:
+        temp.unlink(missing_ok=True)
+    return BlobStored(digest=digest, size=received, stored=True)
+
+
+def _content_length(request: Request) -> int:
+    value = request.headers.get("content-length", "")
+    if not value.isdigit():
+        raise Invalid(
+            "a blob upload needs its size: send Content-Length or ?size=BYTES",
+            field="size",
+        )
+    return int(value)
+
+
+def missing_blob(digest: str) -> NotFound:
+    """The error for a digest the server's store does not hold (used by data_routes)."""
+    return NotFound(
+        f"the server's artifact store has no blob {digest}; upload it first with "
+        f"PUT /api/v1/blobs/{digest}",
+        field="digest",
+    )
