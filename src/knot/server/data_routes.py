@@ -10,6 +10,7 @@ write (register, alias, rules, validate, input links) an editor.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
@@ -26,7 +27,7 @@ from knot.data.rules.ruleset import RuleSet, load_rules
 from knot.data.rules.validate import EXAMPLES
 from knot.data.staging import stage
 from knot.data.store import DatasetStore
-from knot.errors import Invalid
+from knot.errors import Invalid, KnotError
 from knot.governance.lineage import Edge
 from knot.refs import check_dataset_name, parse_dataset_ref
 from knot.server.artifact_deps import get_artifacts
@@ -140,7 +141,18 @@ def register(
         tracking.get_run(body.run_id)  # NotFound names the run
     if not data.artifacts.exists(digest):
         raise missing_blob(digest)
-    with verified_file(data.artifacts, digest) as path, stage(path, data.artifacts) as staged:
+    with ExitStack() as stack:
+        path = stack.enter_context(verified_file(data.artifacts, digest))
+        try:
+            staged = stack.enter_context(stage(path, data.artifacts))
+        except KnotError as exc:
+            # the message names the server's blob path: name the digest instead
+            shown = exc.message.replace(str(path), f"blob {digest}")
+            raise Invalid(
+                f"blob {digest} is not a table Knot can read ({shown}); upload the Parquet "
+                "file knot.register_dataset stages",
+                field="digest",
+            ) from None
         if staged.digest != digest:
             raise Invalid(
                 f"blob {digest} is not a dataset in Knot's canonical Parquet form (it "
