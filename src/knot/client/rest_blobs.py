@@ -1,12 +1,13 @@
 """Blob transfer with a Knot server's artifact store, for every remote area.
 
 A blob is named by its digest ("sha256:<hex>"). `RestBlobs` asks whether the server
-has one (HEAD), uploads a local file streamed (PUT; the server hashes while it writes
-and keeps nothing on a digest or size mismatch), and downloads one streamed (GET),
-hashing on the way so a damaged copy is Corrupted, never used. When the server's
-artifact store can hand out a presigned URL (S3), the server answers the GET with a
-redirect to it, and the client follows: the server chooses, the client never needs
-S3 credentials.
+has one (HEAD), uploads a local file streamed, and downloads one streamed (GET),
+hashing on the way so a damaged copy is Corrupted, never used. The server chooses how
+bytes travel: to upload, the client asks (POST .../uploads) and either PUTs through the
+server, which hashes while it writes and keeps nothing on a digest or size mismatch, or,
+when the server's artifact store is S3, PUTs to the presigned URL it got and asks the
+server to commit it (checked the same way). A GET may redirect to a presigned URL, which
+the client follows. The client never needs S3 credentials.
 
     blobs = RestBlobs(uri, client)
     blobs.upload(path)                   # -> digest; skipped when the server has it
@@ -25,10 +26,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from knot.artifacts import digest_file
 from knot.artifacts._digest import CHUNK_SIZE, check_digest
-from knot.client._http import error_from
+from knot.client._http import error_from, send
 from knot.errors import Corrupted, NotFound, Unavailable
 
 __all__ = ["BLOBS_PATH", "RestBlobs"]
@@ -73,11 +75,17 @@ class RestBlobs:
 
     def upload(self, path: Path, digest: str | None = None) -> str:
         """Send the file at `path` (named by `digest`, computed when not given) unless
-        the server has it already; returns the digest."""
+        the server has it already, the way the server chooses; returns the digest."""
         digest = check_digest(digest) if digest is not None else digest_file(path)
-        if self.exists(digest):
-            return digest
         size = path.stat().st_size
+        offer = self._json("POST", f"{BLOBS_PATH}/{digest}/uploads", {"size": size})
+        if offer.get("present"):
+            return digest
+        if offer.get("url"):
+            self._put_presigned(str(offer["url"]), path, size, digest)
+            commit = f"{BLOBS_PATH}/{digest}/uploads/{quote(str(offer['upload_id']), safe='')}"
+            self._json("POST", commit, {"size": size})
+            return digest
         response = self._request(
             "PUT",
             digest,
@@ -88,6 +96,33 @@ class RestBlobs:
         if response.status_code >= 400:
             raise error_from(response, self.uri, "PUT", f"{BLOBS_PATH}/{digest}")
         return digest
+
+    def _json(self, method: str, path: str, payload: object) -> dict[str, object]:
+        answer: dict[str, object] = orjson.loads(
+            send(self._client, self.uri, method, path, body=orjson.dumps(payload))
+        )
+        return answer
+
+    def _put_presigned(self, url: str, path: Path, size: int, digest: str) -> None:
+        # straight to the bucket, without the bearer token, which is for Knot only
+        try:
+            response = httpx.put(
+                url,
+                content=_chunks(path),
+                headers={"content-length": str(size)},
+                timeout=self._client.timeout,
+            )
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"the upload of blob {digest} to the presigned URL the Knot server at "
+                f"{self.uri} gave broke off ({exc or type(exc).__name__}); try again"
+            ) from exc
+        if response.status_code >= 400:
+            raise Unavailable(
+                f"the presigned URL the Knot server at {self.uri} gave for blob {digest} "
+                f"refused the upload (HTTP {response.status_code}: {response.text[:200]}); "
+                "try again, and if it repeats set KNOT_PRESIGN=0 on the server"
+            )
 
     @contextmanager
     def downloaded(self, digest: str) -> Iterator[Path]:

@@ -4,7 +4,9 @@ HEAD says whether a blob is there, GET streams it out (or, when the store is S3,
 redirects to a presigned URL), PUT streams one in: the bytes go to a temporary file
 inside the store's staging folder while they are hashed and counted, and only a
 complete upload whose digest matches its name is stored. Anything else is a 422 that
-says what differed, and nothing is kept. Reads need a viewer, PUT an editor.
+says what differed, and nothing is kept. POST .../uploads is the server's choice of
+how to send one: through PUT here, or (S3) to a presigned URL and then committed
+(blob_presign). Reads need a viewer, writes an editor.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from knot.artifacts import ArtifactStore, S3BlobStore, check_digest
+from knot.artifacts import ArtifactStore, check_digest
 from knot.errors import Invalid, NotFound
 from knot.server.artifact_deps import get_artifacts
+from knot.server.blob_presign import commit_upload, presigned_get, presigned_put, presigner
 
 __all__ = ["MAX_BLOB_ENV", "BlobStored", "max_blob_bytes", "missing_blob", "router"]
 
@@ -31,7 +34,6 @@ Artifacts = Annotated[ArtifactStore, Depends(get_artifacts)]
 
 MAX_BLOB_ENV = "KNOT_MAX_BLOB_BYTES"
 _DEFAULT_MAX = 64 * 1024**3  # 64 GiB: far above a dataset version, below a full disk
-_PRESIGN_SECONDS = 900
 
 
 class BlobStored(BaseModel):
@@ -64,9 +66,9 @@ def get_blob(digest: str, artifacts: Artifacts) -> Response:
     """The blob's bytes, streamed; the client checks them against `digest`. With an S3
     store the answer is a redirect to a presigned URL the client follows."""
     size = artifacts.size(check_digest(digest))  # NotFound names the digest
-    url = _presigned_get(artifacts, digest)
-    if url is not None:
-        return RedirectResponse(url, status_code=307)
+    s3 = presigner(artifacts)
+    if s3 is not None:
+        return RedirectResponse(presigned_get(s3, digest), status_code=307)
     stream = artifacts.backend.open_read(digest)
 
     def chunks() -> object:
@@ -83,17 +85,58 @@ def get_blob(digest: str, artifacts: Artifacts) -> Response:
     )
 
 
-def _presigned_get(artifacts: ArtifactStore, digest: str) -> str | None:
-    """A presigned GET URL when the store is S3, so the bytes skip this server."""
-    backend = artifacts.backend
-    if not isinstance(backend, S3BlobStore):
-        return None
-    url: str = backend.client.generate_presigned_url(
-        "get_object",
-        Params={"Bucket": backend.bucket, "Key": backend.key(digest)},
-        ExpiresIn=_PRESIGN_SECONDS,
-    )
-    return url
+class UploadOffer(BaseModel):
+    """How to send a blob: `present` (nothing to send), through this server (`url`
+    null: PUT /blobs/{digest}), or to a presigned `url`, then commit `upload_id`."""
+
+    present: bool
+    url: str | None = None
+    upload_id: str | None = None
+
+
+class UploadAsk(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    size: Annotated[int, Field(ge=0, description="the file's size in bytes")]
+
+
+@router.post("/blobs/{digest}/uploads", tags=["blobs"])
+def offer_upload(digest: str, body: UploadAsk, artifacts: Artifacts) -> UploadOffer:
+    """The server's choice of how a client sends blob `digest`."""
+    _check_size(check_digest(digest), body.size)
+    if artifacts.exists(digest):
+        return UploadOffer(present=True)
+    s3 = presigner(artifacts)
+    if s3 is None:
+        return UploadOffer(present=False)
+    upload_id, url = presigned_put(s3)
+    return UploadOffer(present=False, url=url, upload_id=upload_id)
+
+
+@router.post("/blobs/{digest}/uploads/{upload_id}", tags=["blobs"])
+def commit(digest: str, upload_id: str, body: UploadAsk, artifacts: Artifacts) -> BlobStored:
+    """Store what the client sent to its presigned URL as blob `digest`: 422 (nothing
+    stored, the upload deleted) if it does not hash to `digest` or has another size."""
+    limit = _check_size(check_digest(digest), body.size)
+    s3 = presigner(artifacts)
+    if s3 is None:
+        raise Invalid(
+            "this server takes uploads itself, not through presigned URLs; "
+            f"PUT /api/v1/blobs/{digest}",
+            field="upload_id",
+        )
+    size = commit_upload(s3, digest, upload_id, body.size, limit)
+    return BlobStored(digest=digest, size=size, stored=True)
+
+
+def _check_size(digest: str, size: int) -> int:
+    limit = max_blob_bytes()
+    if size > limit:
+        raise Invalid(
+            f"blob {digest} has {size} bytes, over this server's limit of {limit}; "
+            f"raise {MAX_BLOB_ENV} on the server or send a smaller file",
+            field="size",
+        )
+    return limit
 
 
 @router.put("/blobs/{digest}", tags=["blobs"])
@@ -107,13 +150,7 @@ async def put_blob(
     hash to `digest`, is longer or shorter than `size`, or is over the server's limit."""
     check_digest(digest)
     declared = size if size is not None else _content_length(request)
-    limit = max_blob_bytes()
-    if declared > limit:
-        raise Invalid(
-            f"blob {digest} has {declared} bytes, over this server's limit of {limit}; "
-            f"raise {MAX_BLOB_ENV} on the server or send a smaller file",
-            field="size",
-        )
+    _check_size(digest, declared)
     if await run_in_threadpool(artifacts.exists, digest):
         return BlobStored(digest=digest, size=declared, stored=False)
     staging = artifacts.backend.staging_dir
