@@ -276,3 +276,16 @@ def test_diff_reports_schema_and_statistics(data_store: DataStore, frame: pd.Dat
     moved = {(s.column, s.stat) for s in diff.changed_stats}
     assert ("spend", "mean") in moved and ("id", "mean") not in moved
     assert data_store.diff("churn@1", "churn@1").same_content
+
+
+def test_a_name_with_folders_works_everywhere(data_store: DataStore, frame: pd.DataFrame) -> None:
+    v = data_store.register(
+        "team/churn", frame.head(20), rules={"table": {"row_count": {"min": 1}}}
+    )
+    assert v.ref == "team/churn@1" and data_store.get("team/churn").digest == v.digest
+    assert data_store.set_alias("team/churn@1", "prod").ref == "team/churn@1"
+    assert [x.ref for x in data_store.versions("team/churn")] == ["team/churn@1"]
+    assert data_store.get_dataset("team/churn").aliases == {"prod": 1}
+    assert data_store.rules("team/churn") is not None
+    assert data_store.set_rules("team/churn", None) is None
+    assert data_store.read_table("team/churn@prod").num_rows == 20

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +32,14 @@ __all__ = ["MAX_BLOB_ENV", "BlobStored", "max_blob_bytes", "missing_blob", "rout
 
 router = APIRouter()
 Artifacts = Annotated[ArtifactStore, Depends(get_artifacts)]
+# documented, and checked by check_digest, whose message says the form and an example
+Digest = Annotated[
+    str,
+    PathParam(
+        description="sha256: and 64 lowercase hex characters",
+        json_schema_extra={"pattern": r"^sha256:[0-9a-f]{64}$"},
+    ),
+]
 
 MAX_BLOB_ENV = "KNOT_MAX_BLOB_BYTES"
 _DEFAULT_MAX = 64 * 1024**3  # 64 GiB: far above a dataset version, below a full disk
@@ -53,7 +62,7 @@ def max_blob_bytes() -> int:
 
 
 @router.head("/blobs/{digest}", tags=["blobs"])
-def has_blob(digest: str, artifacts: Artifacts) -> Response:
+def has_blob(digest: Digest, artifacts: Artifacts) -> Response:
     """200 with the size in Content-Length if the store holds `digest`, else 404."""
     if not artifacts.exists(check_digest(digest)):
         return Response(status_code=404)
@@ -62,7 +71,7 @@ def has_blob(digest: str, artifacts: Artifacts) -> Response:
 
 
 @router.get("/blobs/{digest}", tags=["blobs"], response_class=StreamingResponse)
-def get_blob(digest: str, artifacts: Artifacts) -> Response:
+def get_blob(digest: Digest, artifacts: Artifacts) -> Response:
     """The blob's bytes, streamed; the client checks them against `digest`. With an S3
     store the answer is a redirect to a presigned URL the client follows."""
     size = artifacts.size(check_digest(digest))  # NotFound names the digest
@@ -100,7 +109,7 @@ class UploadAsk(BaseModel):
 
 
 @router.post("/blobs/{digest}/uploads", tags=["blobs"])
-def offer_upload(digest: str, body: UploadAsk, artifacts: Artifacts) -> UploadOffer:
+def offer_upload(digest: Digest, body: UploadAsk, artifacts: Artifacts) -> UploadOffer:
     """The server's choice of how a client sends blob `digest`."""
     _check_size(check_digest(digest), body.size)
     if artifacts.exists(digest):
@@ -113,7 +122,7 @@ def offer_upload(digest: str, body: UploadAsk, artifacts: Artifacts) -> UploadOf
 
 
 @router.post("/blobs/{digest}/uploads/{upload_id}", tags=["blobs"])
-def commit(digest: str, upload_id: str, body: UploadAsk, artifacts: Artifacts) -> BlobStored:
+def commit(digest: Digest, upload_id: str, body: UploadAsk, artifacts: Artifacts) -> BlobStored:
     """Store what the client sent to its presigned URL as blob `digest`: 422 (nothing
     stored, the upload deleted) if it does not hash to `digest` or has another size."""
     limit = _check_size(check_digest(digest), body.size)
@@ -128,7 +137,7 @@ def commit(digest: str, upload_id: str, body: UploadAsk, artifacts: Artifacts) -
     return BlobStored(digest=digest, size=size, stored=True)
 
 
-def _check_size(digest: str, size: int) -> int:
+def _check_size(digest: Digest, size: int) -> int:
     limit = max_blob_bytes()
     if size > limit:
         raise Invalid(
@@ -141,7 +150,7 @@ def _check_size(digest: str, size: int) -> int:
 
 @router.put("/blobs/{digest}", tags=["blobs"])
 async def put_blob(
-    digest: str,
+    digest: Digest,
     request: Request,
     artifacts: Artifacts,
     size: Annotated[int | None, Query(ge=0, description="the file's size in bytes")] = None,

@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,7 +30,7 @@ from knot.data.staging import stage
 from knot.data.store import DatasetStore
 from knot.errors import Invalid, KnotError
 from knot.governance.lineage import Edge
-from knot.refs import check_dataset_name, parse_dataset_ref
+from knot.refs import DATASET_NAME_PATTERN, check_dataset_name, parse_dataset_ref
 from knot.server.artifact_deps import get_artifacts
 from knot.server.blob_routes import missing_blob
 from knot.server.deps import get_store
@@ -53,6 +54,11 @@ def get_data(
 
 Data = Annotated[DatasetStore, Depends(get_data)]
 Ref = Annotated[str, Query(description="NAME@VERSION, NAME@ALIAS or NAME (latest)")]
+# documented, and checked by the store, whose message names the rule broken
+Name = Annotated[
+    str,
+    PathParam(description="a dataset name", json_schema_extra={"pattern": DATASET_NAME_PATTERN}),
+]
 
 
 def _json(model: BaseModel | None) -> Response:
@@ -110,24 +116,19 @@ def list_datasets(data: Data) -> Response:
     return _list(data.list_datasets())
 
 
-@router.get("/datasets/{name}", tags=["data"], response_model=Dataset)
-def get_dataset(name: str, data: Data) -> Response:
-    return _json(data.get_dataset(name))
-
-
-@router.get("/datasets/{name}/versions", tags=["data"], response_model=list[DatasetVersion])
-def list_versions(name: str, data: Data) -> Response:
+@router.get("/datasets/{name:path}/versions", tags=["data"], response_model=list[DatasetVersion])
+def list_versions(name: Name, data: Data) -> Response:
     return _list(data.versions(name))
 
 
 @router.post(
-    "/datasets/{name}/versions",
+    "/datasets/{name:path}/versions",
     status_code=status.HTTP_201_CREATED,
     tags=["data"],
     response_model=DatasetVersion,
 )
 def register(
-    name: str,
+    name: Name,
     body: VersionCreate,
     data: Data,
     tracking: Annotated[TrackingStore, Depends(get_store)],
@@ -172,22 +173,22 @@ def register(
     return Response(version.model_dump_json(), status_code=201, media_type="application/json")
 
 
-@router.get("/datasets/{name}/rules", tags=["data"], response_model=RuleSet | None)
-def get_rules(name: str, data: Data) -> Response:
+@router.get("/datasets/{name:path}/rules", tags=["data"], response_model=RuleSet | None)
+def get_rules(name: Name, data: Data) -> Response:
     check_dataset_name(name)
     data.get_dataset(name)  # 404 for a dataset that does not exist
     return _json(data.rules(name))
 
 
-@router.put("/datasets/{name}/rules", tags=["data"], response_model=RuleSet | None)
-def set_rules(name: str, body: RulesBody, data: Data) -> Response:
+@router.put("/datasets/{name:path}/rules", tags=["data"], response_model=RuleSet | None)
+def set_rules(name: Name, body: RulesBody, data: Data) -> Response:
     """Attach the rule set every new version must pass (null removes it)."""
     check_dataset_name(name)
     return _json(data.set_rules(name, _rules(body.rules)))
 
 
-@router.put("/datasets/{name}/aliases/{alias}", tags=["data"], response_model=DatasetVersion)
-def set_alias(name: str, alias: str, body: AliasBody, data: Data) -> Response:
+@router.put("/datasets/{name:path}/aliases/{alias}", tags=["data"], response_model=DatasetVersion)
+def set_alias(name: Name, alias: str, body: AliasBody, data: Data) -> Response:
     """Point `alias` at the version `ref` names (a version of `name`)."""
     ref = parse_dataset_ref(body.ref)
     if ref.name != name:
@@ -249,3 +250,9 @@ def run_inputs(
     """The dataset versions recorded as inputs of a run."""
     tracking.get_run(run_id)  # NotFound names the run
     return data.run_inputs(run_id)
+
+
+# last: its {name:path} would also match the routes above (a name may hold "/")
+@router.get("/datasets/{name:path}", tags=["data"], response_model=Dataset)
+def get_dataset(name: Name, data: Data) -> Response:
+    return _json(data.get_dataset(name))
