@@ -20,7 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 from starlette.concurrency import run_in_threadpool
 
 from knot.artifacts import ArtifactStore, check_digest
@@ -64,10 +64,14 @@ def max_blob_bytes() -> int:
 @router.head("/blobs/{digest}", tags=["blobs"])
 def has_blob(digest: Digest, artifacts: Artifacts) -> Response:
     """200 with the size in Content-Length if the store holds `digest`, else 404."""
+    # the content type is the one a GET would answer with, as HTTP asks of HEAD
     if not artifacts.exists(check_digest(digest)):
-        return Response(status_code=404)
+        return Response(status_code=404, headers={"content-type": "application/json"})
     size = artifacts.size(digest)
-    return Response(status_code=200, headers={"content-length": str(size)})
+    return Response(
+        status_code=200,
+        headers={"content-length": str(size), "content-type": "application/octet-stream"},
+    )
 
 
 @router.get("/blobs/{digest}", tags=["blobs"], response_class=StreamingResponse)
@@ -105,7 +109,7 @@ class UploadOffer(BaseModel):
 
 class UploadAsk(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    size: Annotated[int, Field(ge=0, description="the file's size in bytes")]
+    size: Annotated[int, Strict(), Field(ge=0, description="the file's size in bytes")]
 
 
 @router.post("/blobs/{digest}/uploads", tags=["blobs"])

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, status
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from knot.artifacts import ArtifactStore, check_digest
 from knot.data.blobs import verified_file
@@ -102,7 +102,7 @@ class ValidateBody(_Body):
     ref: str
     rules: dict[str, Any] | None = None
     reference: str | None = None
-    examples: int = Field(EXAMPLES, ge=0, le=_MAX_EXAMPLES)
+    examples: Annotated[int, Strict()] = Field(EXAMPLES, ge=0, le=_MAX_EXAMPLES)
 
 
 class InputBody(_Body):
