@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from knot.data import stores as data_stores
 from knot.errors import Invalid
 from knot.governance import stores as governance_stores
 from knot.registry import stores as registry_stores
@@ -19,6 +20,10 @@ from knot.serving import stores as serving_stores
 from knot.tracking import stores as tracking_stores
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from knot.artifacts import ArtifactStore
+    from knot.data.protocol import DataStore
     from knot.governance.protocol import GovernanceStore
     from knot.governance.sql_store import SqlGovernance
     from knot.registry.protocol import RegistryStore
@@ -30,6 +35,7 @@ __all__ = [
     "SQL_SCHEMES",
     "backend_of",
     "install",
+    "open_data_store",
     "open_governance",
     "open_registry_store",
     "open_sql_governance",
@@ -117,9 +123,25 @@ def open_traffic(registry: RegistryStore) -> TrafficRecords:
     return open_rest_traffic(registry)
 
 
+def open_data_store(
+    uri: str, tracking: object, artifacts: Callable[[], ArtifactStore]
+) -> DataStore:
+    """The data store `uri` names: DatasetStore on `tracking`'s Database and the artifact
+    store, or RestDataStore on `tracking`'s HTTP client (blobs go to the server)."""
+    if backend_of(uri) == "sql":
+        from knot.data.store import DatasetStore
+        from knot.store.database import database_of
+
+        return DatasetStore(database_of(tracking, uri, "datasets need"), artifacts())
+    from knot.client.rest_data import open_rest_data
+
+    return open_rest_data(uri, tracking)
+
+
 def install() -> None:
     """Hand every area its opener (knot/__init__.py calls this once)."""
     tracking_stores.install(open_tracking_store)
     registry_stores.install(open_registry_store)
     governance_stores.install(open_governance)
     serving_stores.install(open_traffic)
+    data_stores.install(open_data_store)

@@ -1,26 +1,48 @@
-"""Fixtures for the data area: a DatasetStore on SQLite and on PostgreSQL, and small
-tables whose every value is known, so each rule and statistic can be checked exactly."""
+"""Fixtures for the data area: the data store on every backend of tests/backends.py
+(SQLite, PostgreSQL, the live server), and small tables whose every value is known, so
+each rule and statistic can be checked exactly."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pandas as pd
 import pytest
 
-from knot.artifacts import open_blob_store
-from knot.data.store import DatasetStore
+from knot.artifacts import ArtifactStore, open_blob_store
+from knot.backends import open_data_store, open_tracking_store
+from knot.data.protocol import DataStore
 from knot.store.database import Database
 from tests.backends import StoreBackend
 
 
+@dataclass
+class DataBackend:
+    """A data store to test, the Database beneath it (to read what it wrote) and the
+    artifact store its blobs land in (the server's, for the remote backend)."""
+
+    name: str
+    store: DataStore
+    db: Database
+    artifacts: ArtifactStore
+
+
 @pytest.fixture
-def data_store(sql_backend: StoreBackend) -> Iterator[DatasetStore]:
-    """A DatasetStore on SQLite and on PostgreSQL; datasets need a SQL store (the server
-    does not serve them yet, issue #15), so there is no remote case."""
-    db = Database(sql_backend.db_uri)
-    yield DatasetStore(db, open_blob_store(sql_backend.artifacts_uri))
+def data_backend(store_backend: StoreBackend) -> Iterator[DataBackend]:
+    """The data store on SQLite, PostgreSQL and the live server (over REST)."""
+    tracking = open_tracking_store(store_backend.uri)
+    artifacts = open_blob_store(store_backend.artifacts_uri)
+    store = open_data_store(store_backend.uri, tracking, lambda: artifacts)
+    db = Database(store_backend.db_uri)
+    yield DataBackend(store_backend.name, store, db, artifacts)
     db.close()
+    tracking.close()
+
+
+@pytest.fixture
+def data_store(data_backend: DataBackend) -> DataStore:
+    return data_backend.store
 
 
 def customers(n: int = 200) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""`knot data ...` through Typer's runner, on a real store in an isolated KNOT_HOME."""
+"""`knot data ...` through Typer's runner, on SQLite, PostgreSQL and a live server, in an
+isolated KNOT_HOME."""
 
 from __future__ import annotations
 
@@ -11,13 +12,21 @@ from typer.testing import CliRunner
 
 from knot.cli import app
 from knot.errors import Invalid, NotFound
+from tests.backends import StoreBackend
 from tests.data.conftest import customers
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def csv(knot_home: Path, tmp_path: Path, frame: pd.DataFrame) -> Path:
+def csv(
+    knot_home: Path,
+    store_backend: StoreBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    frame: pd.DataFrame,
+) -> Path:
+    store_backend.use(monkeypatch)
     path = tmp_path / "churn.csv"
     frame.to_csv(path, index=False)
     return path

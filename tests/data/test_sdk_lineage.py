@@ -1,7 +1,9 @@
-"""The SDK ties runs to data: use_dataset, automatic capture on load, and outputs."""
+"""The SDK ties runs to data: use_dataset, automatic capture on load, and outputs, on
+SQLite, PostgreSQL and a live server."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -9,53 +11,70 @@ import pyarrow as pa
 import pytest
 
 import knot
-from knot.errors import Invalid
+from knot.errors import Invalid, Unavailable
 from knot.governance.lineage import edges_from, edges_to
-from knot.tracking.datasets import dataset_store, run_inputs
+from knot.store.database import Database
+from knot.tracking.datasets import run_inputs
+from tests.backends import StoreBackend
 
 
 @pytest.fixture
-def churn(knot_home: Path, frame: pd.DataFrame) -> str:
+def db(
+    knot_home: Path, store_backend: StoreBackend, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Database]:
+    """The SDK on every backend, and the database beneath it to read its lineage."""
+    store_backend.use(monkeypatch)
+    database = Database(store_backend.db_uri)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def churn(db: Database, frame: pd.DataFrame) -> str:
     return knot.register_dataset("churn", frame, description="customers").ref
 
 
-def _edges_to(kind: str, node: str) -> list[tuple[str, str, str]]:
-    with dataset_store().db.read() as conn:
+def _edges_to(db: Database, kind: str, node: str) -> list[tuple[str, str, str]]:
+    with db.read() as conn:
         return [(e.from_kind, e.from_id, e.relation) for e in edges_to(conn, kind, node)]
 
 
-def test_use_dataset_records_the_exact_version(churn: str, frame: pd.DataFrame) -> None:
+def test_use_dataset_records_the_exact_version(
+    churn: str, frame: pd.DataFrame, db: Database
+) -> None:
     knot.register_dataset("churn", frame.head(10))
     knot.set_dataset_alias("churn@1", "golden")
     with knot.start_run("train") as run:
         used = run.use_dataset("churn@golden")
         assert used.ref == "churn@1"
     assert run_inputs(run.run_id) == ["churn@1"]
-    assert _edges_to("run", run.run_id) == [("dataset", "churn@1", "input")]
+    assert _edges_to(db, "run", run.run_id) == [("dataset", "churn@1", "input")]
 
 
-def test_loading_inside_a_run_captures_the_input(churn: str) -> None:
+def test_loading_inside_a_run_captures_the_input(churn: str, db: Database) -> None:
     loaded = knot.load_dataset("churn")  # outside a run: no edge
     assert isinstance(loaded, pd.DataFrame) and len(loaded) == 200
     with knot.start_run("train") as run:
         table = knot.load_dataset("churn@latest", format="arrow", columns=["age"])
         assert isinstance(table, pa.Table) and table.column_names == ["age"]
     assert run_inputs(run.run_id) == ["churn@1"]
-    with dataset_store().db.read() as conn:
+    with db.read() as conn:
         assert [e.to_id for e in edges_from(conn, "dataset", "churn@1")] == [run.run_id]
 
 
-def test_a_runs_output_is_derived_from_its_inputs(churn: str, frame: pd.DataFrame) -> None:
+def test_a_runs_output_is_derived_from_its_inputs(
+    churn: str, frame: pd.DataFrame, db: Database
+) -> None:
     with knot.start_run("clean") as run:
         raw = knot.load_dataset("churn")
         out = run.log_dataset("churn_clean", raw[raw.age < 60])
         inside = knot.register_dataset("churn_small", raw.head(5))
     assert out.run_id == run.run_id and inside.run_id == run.run_id
-    assert set(_edges_to("dataset", out.ref)) == {
+    assert set(_edges_to(db, "dataset", out.ref)) == {
         ("run", run.run_id, "output"),
         ("dataset", "churn@1", "derived"),
     }
-    assert ("run", run.run_id, "output") in _edges_to("dataset", inside.ref)
+    assert ("run", run.run_id, "output") in _edges_to(db, "dataset", inside.ref)
 
 
 def test_sdk_lists_validates_profiles_and_diffs(
@@ -79,10 +98,10 @@ def test_sdk_lists_validates_profiles_and_diffs(
         knot.load_dataset("churn", columns=["nope"])
 
 
-def test_a_remote_store_says_what_datasets_need(
+def test_an_unreachable_server_says_which_and_what_to_do(
     knot_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KNOT_STORE", "http://127.0.0.1:9")
     knot.reset()
-    with pytest.raises(Invalid, match="datasets need a local or PostgreSQL metadata store"):
+    with pytest.raises(Unavailable, match=r"cannot reach the Knot server at http://127\.0\.0\.1:9"):
         knot.list_datasets()

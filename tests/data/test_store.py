@@ -1,5 +1,5 @@
-"""DatasetStore on SQLite and PostgreSQL: sources, identical re-registration, rejection,
-aliases, reports, audit records and every bad input."""
+"""The data store on SQLite, PostgreSQL and a live server: sources, identical
+re-registration, rejection, aliases, reports, audit records and every bad input."""
 
 from __future__ import annotations
 
@@ -14,21 +14,23 @@ from sqlalchemy import func, select
 
 from knot.data.blobs import verified_file
 from knot.data.entities import VersionStatus
-from knot.data.store import DatasetStore
+from knot.data.protocol import DataStore
 from knot.data.tables import dataset_versions
 from knot.errors import Corrupted, Invalid, NotFound
 from knot.governance import audit
 from knot.governance.tables import audit_log
+from knot.store.database import Database
+from tests.data.conftest import DataBackend
 
 RULES = {"columns": {"age": {"min": 18, "max": 120}}}
 
 
-def _count_versions(store: DatasetStore) -> int:
-    with store.db.read() as conn:
+def _count_versions(db: Database) -> int:
+    with db.read() as conn:
         return int(conn.execute(select(func.count()).select_from(dataset_versions)).scalar() or 0)
 
 
-def test_register_and_load_a_dataframe(data_store: DatasetStore, frame: pd.DataFrame) -> None:
+def test_register_and_load_a_dataframe(data_store: DataStore, frame: pd.DataFrame) -> None:
     v = data_store.register("churn", frame, tags={"origin": "test"}, description="customers")
     assert (v.ref, v.rows, v.status, v.tags) == (
         "churn@1",
@@ -55,8 +57,9 @@ def test_register_and_load_a_dataframe(data_store: DatasetStore, frame: pd.DataF
 
 
 def test_identical_content_returns_the_existing_version(
-    data_store: DatasetStore, frame: pd.DataFrame, tmp_path: Path
+    data_backend: DataBackend, frame: pd.DataFrame, tmp_path: Path
 ) -> None:
+    data_store = data_backend.store
     first = data_store.register("churn", frame)
     again = data_store.register("churn", frame.copy())
     table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -66,12 +69,12 @@ def test_identical_content_returns_the_existing_version(
     assert data_store.register("churn", chunked) == first
     assert data_store.register("churn", tmp_path / "same.parquet") == first
     assert again == first
-    assert _count_versions(data_store) == 1
+    assert _count_versions(data_backend.db) == 1
     changed = data_store.register("churn", frame.assign(age=frame.age + 1))
     assert changed.version == 2 and changed.digest != first.digest
 
 
-def test_identical_csv_re_registration(data_store: DatasetStore, tmp_path: Path) -> None:
+def test_identical_csv_re_registration(data_store: DataStore, tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text("a,b\n1,x\n2,y\n")
     first = data_store.register("c", path)
@@ -79,7 +82,7 @@ def test_identical_csv_re_registration(data_store: DatasetStore, tmp_path: Path)
 
 
 def test_csv_with_mixed_types_becomes_string_and_keeps_every_value(
-    data_store: DatasetStore, tmp_path: Path
+    data_store: DataStore, tmp_path: Path
 ) -> None:
     rows = [f"{i},{i * 0.5},{'n/a' if i == 30_000 else i}" for i in range(40_000)]
     path = tmp_path / "mixed.csv"
@@ -94,7 +97,7 @@ def test_csv_with_mixed_types_becomes_string_and_keeps_every_value(
 
 
 def test_register_a_folder_of_parquet_files(
-    data_store: DatasetStore, frame: pd.DataFrame, tmp_path: Path
+    data_store: DataStore, frame: pd.DataFrame, tmp_path: Path
 ) -> None:
     folder = tmp_path / "parts"
     folder.mkdir()
@@ -110,8 +113,9 @@ def test_register_a_folder_of_parquet_files(
 
 
 def test_bad_sources_are_refused_and_change_nothing(
-    data_store: DatasetStore, tmp_path: Path
+    data_backend: DataBackend, tmp_path: Path
 ) -> None:
+    data_store = data_backend.store
     (tmp_path / "notes.parquet").write_text("this is not parquet")
     (tmp_path / "data.bin").write_bytes(b"\x00\x01")
     (tmp_path / "empty").mkdir()
@@ -130,28 +134,34 @@ def test_bad_sources_are_refused_and_change_nothing(
             data_store.register("bad", source)
     with pytest.raises(Invalid, match="dataset name 'a b' is not allowed"):
         data_store.register("a b", pd.DataFrame({"x": [1]}))
-    assert _count_versions(data_store) == 0
+    assert _count_versions(data_backend.db) == 0
     assert data_store.list_datasets() == []
 
 
 def test_corrupted_blob_is_an_error_not_a_silent_load(
-    data_store: DatasetStore, frame: pd.DataFrame
+    data_backend: DataBackend, frame: pd.DataFrame
 ) -> None:
+    data_store = data_backend.store
     v = data_store.register("churn", frame)
-    with verified_file(data_store.artifacts, v.digest) as path:
+    with verified_file(data_backend.artifacts, v.digest) as path:
         blob = path
-    data = bytearray(blob.read_bytes())
+    original = blob.read_bytes()
+    data = bytearray(original)
     data[len(data) // 2] ^= 0xFF
     blob.write_bytes(bytes(data))
-    with pytest.raises(Corrupted, match="corrupted"):
-        data_store.read_table("churn@1")
-    with pytest.raises(Corrupted):
-        data_store.validate("churn@1", RULES)
+    try:
+        with pytest.raises(Corrupted, match="corrupted"):
+            data_store.read_table("churn@1")
+        with pytest.raises(Corrupted):
+            data_store.validate("churn@1", RULES)
+    finally:
+        blob.write_bytes(original)  # the live server's artifact store outlives this test
 
 
 def test_rejected_version_is_stored_but_never_latest(
-    data_store: DatasetStore, frame: pd.DataFrame
+    data_backend: DataBackend, frame: pd.DataFrame
 ) -> None:
+    data_store = data_backend.store
     good = data_store.register("churn", frame, rules=RULES)
     assert good.status is VersionStatus.ACCEPTED and good.report_id
     bad = data_store.register("churn", frame.assign(age=frame.age + 200))  # rules kept
@@ -164,7 +174,7 @@ def test_rejected_version_is_stored_but_never_latest(
     assert report.failed[0].name == "age.range" and report.failed[0].failing == 200
     listed = data_store.list_datasets()[0]
     assert (listed.versions, listed.latest, listed.has_rules) == (2, 1, True)
-    with data_store.db.read() as conn:
+    with data_backend.db.read() as conn:
         actions = [
             (r.action, r.entity_id)
             for r in conn.execute(
@@ -181,15 +191,14 @@ def test_rejected_version_is_stored_but_never_latest(
     ]
 
 
-def test_only_rejected_versions_means_no_latest(
-    data_store: DatasetStore, frame: pd.DataFrame
-) -> None:
+def test_only_rejected_versions_means_no_latest(data_store: DataStore, frame: pd.DataFrame) -> None:
     data_store.register("churn", frame.assign(age=0), rules=RULES)
     with pytest.raises(NotFound, match="no accepted version"):
         data_store.get("churn")
 
 
-def test_aliases_move_and_are_audited(data_store: DatasetStore, frame: pd.DataFrame) -> None:
+def test_aliases_move_and_are_audited(data_backend: DataBackend, frame: pd.DataFrame) -> None:
+    data_store = data_backend.store
     data_store.register("churn", frame)
     data_store.register("churn", frame.head(50))
     assert data_store.set_alias("churn@1", "prod").ref == "churn@1"
@@ -201,7 +210,7 @@ def test_aliases_move_and_are_audited(data_store: DatasetStore, frame: pd.DataFr
         data_store.set_alias("churn@1", "latest")
     with pytest.raises(NotFound, match="no alias 'staging'; its aliases: prod"):
         data_store.get("churn@staging")
-    with data_store.db.read() as conn:
+    with data_backend.db.read() as conn:
         rows = conn.execute(
             select(audit_log.c.before, audit_log.c.after)
             .where(audit_log.c.action == "alias")
@@ -224,16 +233,14 @@ def test_aliases_move_and_are_audited(data_store: DatasetStore, frame: pd.DataFr
     ],
 )
 def test_unknown_references(
-    data_store: DatasetStore, frame: pd.DataFrame, ref: str, error: type[Exception], message: str
+    data_store: DataStore, frame: pd.DataFrame, ref: str, error: type[Exception], message: str
 ) -> None:
     data_store.register("churn", frame)
     with pytest.raises(error, match=message):
         data_store.get(ref)
 
 
-def test_validate_stores_and_links_the_report(
-    data_store: DatasetStore, frame: pd.DataFrame
-) -> None:
+def test_validate_stores_and_links_the_report(data_store: DataStore, frame: pd.DataFrame) -> None:
     data_store.register("churn", frame)
     with pytest.raises(Invalid, match="no rule set attached"):
         data_store.validate("churn@1")
@@ -243,7 +250,7 @@ def test_validate_stores_and_links_the_report(
 
 
 def test_reference_latest_compares_with_the_previous_accepted_version(
-    data_store: DatasetStore, frame: pd.DataFrame
+    data_store: DataStore, frame: pd.DataFrame
 ) -> None:
     rules = {"columns": {"spend": {"mean_within": 0.1}}, "table": {"reference": "churn@latest"}}
     first = data_store.register("churn", frame, rules=rules)
@@ -254,7 +261,7 @@ def test_reference_latest_compares_with_the_previous_accepted_version(
     assert far.status is VersionStatus.REJECTED
 
 
-def test_diff_reports_schema_and_statistics(data_store: DatasetStore, frame: pd.DataFrame) -> None:
+def test_diff_reports_schema_and_statistics(data_store: DataStore, frame: pd.DataFrame) -> None:
     data_store.register("churn", frame)
     changed = frame.drop(columns=["status"]).assign(
         spend=frame.spend * 2, age=frame.age.astype(float), extra=1
@@ -269,3 +276,16 @@ def test_diff_reports_schema_and_statistics(data_store: DatasetStore, frame: pd.
     moved = {(s.column, s.stat) for s in diff.changed_stats}
     assert ("spend", "mean") in moved and ("id", "mean") not in moved
     assert data_store.diff("churn@1", "churn@1").same_content
+
+
+def test_a_name_with_folders_works_everywhere(data_store: DataStore, frame: pd.DataFrame) -> None:
+    v = data_store.register(
+        "team/churn", frame.head(20), rules={"table": {"row_count": {"min": 1}}}
+    )
+    assert v.ref == "team/churn@1" and data_store.get("team/churn").digest == v.digest
+    assert data_store.set_alias("team/churn@1", "prod").ref == "team/churn@1"
+    assert [x.ref for x in data_store.versions("team/churn")] == ["team/churn@1"]
+    assert data_store.get_dataset("team/churn").aliases == {"prod": 1}
+    assert data_store.rules("team/churn") is not None
+    assert data_store.set_rules("team/churn", None) is None
+    assert data_store.read_table("team/churn@prod").num_rows == 20

@@ -1,5 +1,5 @@
 """What the data area stores about datasets and their versions, as Pydantic models
-shared by the SDK, the CLI and (later) the REST API."""
+shared by the SDK, the CLI and the REST API."""
 
 from __future__ import annotations
 

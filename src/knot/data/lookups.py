@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select
 
-from knot.data.entities import ColumnSchema, DatasetVersion, VersionStatus
+from knot.data.entities import ColumnSchema, Dataset, DatasetVersion, VersionStatus
 from knot.data.tables import dataset_aliases, dataset_versions, datasets
 from knot.errors import NotFound
 from knot.refs import LATEST, DatasetRef
 
-__all__ = ["SUMMARY", "require_dataset", "resolve", "unknown", "version_of"]
+__all__ = ["SUMMARY", "all_datasets", "require_dataset", "resolve", "unknown", "version_of"]
 
 SUMMARY = [c for c in dataset_versions.c if c.name != "profile"]
 
@@ -85,3 +85,35 @@ def version_of(row: Row[Any]) -> DatasetVersion:
         run_id=m["run_id"],
         report_id=m["report_id"],
     )
+
+
+def all_datasets(conn: Connection) -> list[Dataset]:
+    """Every dataset with its version count, latest accepted version and aliases."""
+    v, a = dataset_versions, dataset_aliases
+    rows = conn.execute(select(datasets).order_by(datasets.c.name)).all()
+    counts: dict[str, int] = dict(
+        conn.execute(select(v.c.name, func.count()).group_by(v.c.name)).all()
+    )
+    latest: dict[str, int] = dict(
+        conn.execute(
+            select(v.c.name, func.max(v.c.version))
+            .where(v.c.status == VersionStatus.ACCEPTED.value)
+            .group_by(v.c.name)
+        ).all()
+    )
+    aliases: dict[str, dict[str, int]] = {}
+    for r in conn.execute(select(a.c.name, a.c.alias, a.c.version)):
+        aliases.setdefault(r.name, {})[r.alias] = r.version
+    return [
+        Dataset(
+            name=r.name,
+            description=r.description,
+            created_at=r.created_at,
+            created_by=r.created_by,
+            versions=counts.get(r.name, 0),
+            latest=latest.get(r.name),
+            aliases=aliases.get(r.name, {}),
+            has_rules=r.rules is not None,
+        )
+        for r in rows
+    ]

@@ -26,7 +26,7 @@ from knot.data.tables import dataset_aliases, dataset_versions, datasets, valida
 from knot.errors import Invalid, NotFound
 from knot.governance import audit
 from knot.governance.identity import current_actor
-from knot.governance.lineage import Edge, add_edges
+from knot.governance.lineage import Edge, add_edges, edges_to
 from knot.refs import LATEST, check_alias, check_dataset_name, parse_dataset_ref
 from knot.store.database import Database, now_ms
 
@@ -60,26 +60,49 @@ class DatasetStore:
         becomes latest. `run_id` and `inputs` record it as that run's output."""
         check_dataset_name(name)
         ruleset = load_rules(rules) if rules is not None else None
-        version_tags = {str(k): str(v) for k, v in (tags or {}).items()}
         with stage(source, self.artifacts) as staged:
-            existing = self._by_digest(name, staged.digest)
-            if existing is not None:
-                self._link(existing, run_id, inputs)
-                return existing
-            ruleset = ruleset or self.rules(name)
-            report = self._check(name, staged, ruleset) if ruleset is not None else None
-            self.artifacts.put_file(staged.path)
-            return self._insert(
+            return self.register_staged(
                 name,
                 staged,
-                ruleset,
-                rules is not None,
-                report,
-                version_tags,
-                description,
-                run_id,
-                inputs,
+                rules=ruleset,
+                tags=tags,
+                description=description,
+                run_id=run_id,
+                inputs=inputs,
             )
+
+    def register_staged(
+        self,
+        name: str,
+        staged: Staged,
+        *,
+        rules: RuleSet | None = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        run_id: str | None = None,
+        inputs: Sequence[str] = (),
+    ) -> DatasetVersion:
+        """`register` of a staged source (the server stages what a client uploaded)."""
+        check_dataset_name(name)
+        version_tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        existing = self._by_digest(name, staged.digest)
+        if existing is not None:
+            self._link(existing, run_id, inputs)
+            return existing
+        ruleset = rules or self.rules(name)
+        report = self._check(name, staged, ruleset) if ruleset is not None else None
+        self.artifacts.put_file(staged.path)
+        return self._insert(
+            name,
+            staged,
+            ruleset,
+            rules is not None,
+            report,
+            version_tags,
+            description,
+            run_id,
+            inputs,
+        )
 
     def _check(self, name: str, staged: Staged, ruleset: RuleSet) -> ValidationReport:
         reference, reference_name = self._reference(ruleset, None)
@@ -172,6 +195,12 @@ class DatasetStore:
         """Record lineage edges (e.g. dataset -> run "input") in one transaction."""
         with self.db.write() as conn:
             add_edges(conn, edges)
+
+    def run_inputs(self, run_id: str) -> list[str]:
+        """The dataset versions recorded as inputs of a run (e.g. ['churn@3'])."""
+        with self.db.read() as conn:
+            edges = edges_to(conn, "run", run_id)
+        return [e.from_id for e in edges if e.from_kind == "dataset" and e.relation == "input"]
 
     # aliases and rules -----------------------------------------------------------
     def set_alias(self, ref: str, alias: str) -> DatasetVersion:
@@ -350,35 +379,8 @@ class DatasetStore:
         return [lookups.version_of(r) for r in rows]
 
     def list_datasets(self) -> list[Dataset]:
-        v, a = dataset_versions, dataset_aliases
         with self.db.read() as conn:
-            rows = conn.execute(select(datasets).order_by(datasets.c.name)).all()
-            counts: dict[str, int] = dict(
-                conn.execute(select(v.c.name, func.count()).group_by(v.c.name)).all()
-            )
-            latest: dict[str, int] = dict(
-                conn.execute(
-                    select(v.c.name, func.max(v.c.version))
-                    .where(v.c.status == VersionStatus.ACCEPTED.value)
-                    .group_by(v.c.name)
-                ).all()
-            )
-            aliases: dict[str, dict[str, int]] = {}
-            for r in conn.execute(select(a.c.name, a.c.alias, a.c.version)):
-                aliases.setdefault(r.name, {})[r.alias] = r.version
-        return [
-            Dataset(
-                name=r.name,
-                description=r.description,
-                created_at=r.created_at,
-                created_by=r.created_by,
-                versions=counts.get(r.name, 0),
-                latest=latest.get(r.name),
-                aliases=aliases.get(r.name, {}),
-                has_rules=r.rules is not None,
-            )
-            for r in rows
-        ]
+            return lookups.all_datasets(conn)
 
     def get_dataset(self, name: str) -> Dataset:
         check_dataset_name(name)

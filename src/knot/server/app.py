@@ -16,6 +16,8 @@ from knot.errors import Invalid, KnotError
 from knot.server import auth as access
 from knot.server import (
     batch_routes,
+    blob_routes,
+    data_routes,
     governance_routes,
     registry_routes,
     tracking_routes,
@@ -84,6 +86,8 @@ def create_app(
     app.include_router(governance_routes.router, prefix="/api/v1")
     app.include_router(registry_routes.router, prefix="/api/v1")
     app.include_router(traffic_routes.router, prefix="/api/v1")
+    app.include_router(blob_routes.router, prefix="/api/v1")
+    app.include_router(data_routes.router, prefix="/api/v1")
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from knot.data.diff import DatasetDiff
     from knot.data.entities import Dataset, DatasetVersion
     from knot.data.profile import Profile
+    from knot.data.protocol import DataStore
     from knot.data.rules.report import ValidationReport
     from knot.data.rules.ruleset import RuleSet
-    from knot.data.store import DatasetStore
     from knot.tracking.session import Session
 
 __all__ = [
@@ -46,9 +46,9 @@ __all__ = [
 ]
 
 
-def dataset_store(s: Session | None = None) -> DatasetStore:
-    """The DatasetStore over a session's (default: the process's) metadata and artifact
-    stores."""
+def dataset_store(s: Session | None = None) -> DataStore:
+    """The data store over a session's (default: the process's) metadata store: SQL, or
+    a Knot server's REST API."""
     return run_datasets.dataset_store(s or session())
 
 
@@ -94,6 +94,7 @@ def load_dataset(
     table = store.read_table(version.ref, columns)
     run = active_run()
     if run is not None:
+        run._session.writer.flush()  # a server checks that the run exists
         store.add_edges([Edge("dataset", version.ref, "input", "run", run.run_id)])
     return table if format == "arrow" else table.to_pandas()
 

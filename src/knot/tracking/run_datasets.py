@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from knot.data.store import DatasetStore
-from knot.errors import Invalid
-from knot.governance.lineage import Edge, edges_to
+from knot.data.stores import open_data_store
+from knot.governance.lineage import Edge
 
 if TYPE_CHECKING:
     from knot.data.entities import DatasetVersion
+    from knot.data.protocol import DataStore
     from knot.data.rules.ruleset import RuleSet
     from knot.tracking.run import ActiveRun
     from knot.tracking.session import Session
@@ -25,30 +25,22 @@ if TYPE_CHECKING:
 __all__ = ["dataset_store", "log_dataset", "run_inputs", "use_dataset"]
 
 
-def dataset_store(s: Session) -> DatasetStore:
-    """The DatasetStore over a session's metadata and artifact stores."""
-    db = getattr(s.store, "db", None)
-    if db is None:
-        raise Invalid(
-            f"datasets need a local or PostgreSQL metadata store, but KNOT_STORE is "
-            f"{s.store_uri!r} (a knot server); set KNOT_STORE to sqlite:///path/knot.db or "
-            "postgresql://user@host/db to register and load datasets",
-            field="store",
-        )
-    return DatasetStore(db, s.artifacts)
+def dataset_store(s: Session) -> DataStore:
+    """The data store over a session's metadata store (SQL, or a Knot server's REST API)
+    and, for a SQL store, its artifact store."""
+    return open_data_store(s.store_uri, s.store, lambda: s.artifacts)
 
 
 def run_inputs(run_id: str, s: Session) -> list[str]:
     """The dataset versions recorded as inputs of a run (e.g. ['churn@3'])."""
-    with dataset_store(s).db.read() as conn:
-        edges = edges_to(conn, "run", run_id)
-    return [e.from_id for e in edges if e.from_kind == "dataset" and e.relation == "input"]
+    return dataset_store(s).run_inputs(run_id)
 
 
 def use_dataset(run: ActiveRun, ref: str) -> DatasetVersion:
     """Record the exact version `ref` resolves to (churn@latest -> churn@3) as an input."""
     store = dataset_store(run._session)
     version = store.get(ref)
+    run._session.writer.flush()  # the run itself may still be in the writer's buffer
     store.add_edges([Edge("dataset", version.ref, "input", "run", run.run_id)])
     return version
 
@@ -63,6 +55,7 @@ def log_dataset(
     description: str | None = None,
 ) -> DatasetVersion:
     """Register `source` as a version made by `run`, derived from the run's inputs."""
+    run._session.writer.flush()  # a server checks that the run exists
     return dataset_store(run._session).register(
         name,
         source,
