@@ -38,11 +38,11 @@ def check_points(points: Sequence[ResultPoint]) -> None:
     before it starts); a server checks what clients send before storing any of it."""
     for i, p in enumerate(points):
         where = f"result {i} ({p.model}/{p.version} {p.metric})"
-        try:
-            check_model_name(p.model)
-            parse_window(p.window)
-        except Invalid as exc:
-            raise Invalid(f"{where}: {exc.message}", field=exc.field) from None
+        for field, check in (("model", check_model_name), ("window", parse_window)):
+            try:
+                check(getattr(p, field))
+            except Invalid as exc:
+                raise Invalid(f"{where}: {exc.message}", field=field) from None
         if p.version < 1:
             raise Invalid(f"{where}: version {p.version} must be 1 or more", field="version")
         if not p.metric or len(p.metric) > 256:
