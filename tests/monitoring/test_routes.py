@@ -16,7 +16,8 @@ from tests.monitoring.logs import HOUR
 pytestmark = pytest.mark.server
 
 T0 = 1_780_000_000_000 - 1_780_000_000_000 % HOUR
-RULE = {"model": "churn", "metric": "accuracy", "op": "<", "threshold": 0.7, "window": "1h"}
+CONDITION = {"metric": "accuracy", "op": "<", "threshold": 0.7, "window": "1h"}
+RULE = {"model": "churn", **CONDITION}
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def test_unknown_rules_and_events_are_404_naming_them(api: httpx.Client) -> None
     _refused(api.delete("/rules/ghost"), 404, "name", "'ghost' does not exist")
     status = {"status": "sent 200"}
     _refused(api.put(f"/events/{'a' * 32}/webhook-status", json=status), 404, "event", "a" * 32)
-    _refused(api.put("/events/nothex/webhook-status", json=status), 422, "event", "'nothex'")
+    _refused(api.put("/events/nothex/webhook-status", json=status), 422, "event_id", "'nothex'")
     _refused(api.put(f"/events/{'a' * 32}/webhook-status", json={"status": ""}), 422, "status")
     _unchanged(api)
 
@@ -100,8 +101,13 @@ def test_unknown_rules_and_events_are_404_naming_them(api: httpx.Client) -> None
         ({"segment": 3}, "segment", "3"),
         ({"colour": "red"}, "colour", "'colour'"),
         ({"model": "other"}, "model", "'other'"),
-        ({"rules": [{"name": "ok", **RULE}, {"name": "bad", **RULE, "op": "!"}]}, "op", "'!'"),
-        ({"rules": [{"name": "kept", **RULE}, {"name": "kept", **RULE}]}, "rules", "twice"),
+        (
+            {"rules": [{"name": "ok", **CONDITION}, {"name": "bad", **CONDITION, "op": "!"}]},
+            "rules.1.op",
+            "'!'",
+        ),
+        ({"rules": [{"name": "ok", **RULE}]}, "rules.0.model", "'churn'"),
+        ({"rules": [{"name": "kept", **CONDITION}] * 2}, "rules", "twice"),
         ({"rules": {"a": 1}}, "rules", "list"),
     ],
 )
@@ -138,12 +144,14 @@ def _point(**changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("changes", "field", "said"),
     [
-        ({"window": "soon"}, "window", "'soon'"),
-        ({"model": "a b"}, "model", "'a b'"),
-        ({"version": 0}, "version", "version 0"),
-        ({"metric": ""}, "metric", "''"),
+        ({"window": "soon"}, "points.1.window", "'soon'"),
+        ({"model": "a b"}, "points.1.model", "'a b'"),
+        ({"version": 0}, "points.1.version", "(got 0)"),
+        ({"metric": ""}, "points.1.metric", "''"),
         ({"window_end": T0}, "window_end", str(T0)),
         ({"value": "lots"}, "points.1.value", "lots"),
+        ({"window_start": 2**63}, "points.1.window_start", str(2**63)),
+        ({"colour": "red"}, "points.1.colour", "'red'"),
     ],
 )
 def test_bad_results_store_none_of_the_batch(

@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 _KEYS = ("model", "reference", "segment", "window", "rules")
+#: the longest text each setting may be (its column in monitor_settings)
+_LONGEST = {"reference": 512, "segment": 256, "window": 16}
 
 
 class MonitorSettings(BaseModel):
@@ -83,9 +85,15 @@ def parse_config(data: Any, where: str = "monitoring config") -> MonitorConfig:
         check_model_name(model)
     except Invalid as exc:
         raise Invalid(f"{where}: {exc.message}", field="model") from None
-    for key in ("reference", "segment", "window"):
+    for key, longest in _LONGEST.items():
         if data.get(key) is not None and not isinstance(data[key], str):
             raise Invalid(f"{where}: {key} must be text, got {data[key]!r}", field=key)
+        if data.get(key) is not None and len(data[key]) > longest:
+            shown = repr(data[key][:40])
+            raise Invalid(
+                f"{where}: {key} {shown}... is longer than {longest} characters; shorten it",
+                field=key,
+            )
     if data.get("window") is not None:
         parse_window(data["window"])
     reference = data.get("reference")

@@ -43,8 +43,10 @@ def check_points(points: Sequence[ResultPoint]) -> None:
                 check(getattr(p, field))
             except Invalid as exc:
                 raise Invalid(f"{where}: {exc.message}", field=field) from None
-        if p.version < 1:
-            raise Invalid(f"{where}: version {p.version} must be 1 or more", field="version")
+        if len(p.window) > 16:
+            raise Invalid(f"{where}: window {p.window[:40]!r} is too long", field="window")
+        if not 1 <= p.version < 2**31:
+            raise Invalid(f"{where}: version {p.version} must be 1 to 2**31-1", field="version")
         if not p.metric or len(p.metric) > 256:
             raise Invalid(f"{where}: metric {p.metric!r} must be 1-256 characters", field="metric")
         if len(p.segment) > 512:

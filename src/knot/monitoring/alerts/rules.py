@@ -32,6 +32,8 @@ from knot.refs import check_model_name
 __all__ = [
     "METRICS",
     "OPS",
+    "RULE_NAME_PATTERN",
+    "WINDOW_MAX",
     "AlertRule",
     "check_rule_name",
     "check_rules_task",
@@ -42,10 +44,13 @@ __all__ = [
 ]
 
 OPS = (">", ">=", "<", "<=")
+#: the longest window text stored (the tables' window_size columns)
+WINDOW_MAX = 16
 COUNTS = ("rows", "served_rows", "labeled")
 DRIFT = ("drift.share", "drift.dataset", "drift.prediction", "drift.score")
 METRICS = (*CLASSIFIER_METRICS, *REGRESSOR_METRICS, *COUNTS, *DRIFT)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$")
+RULE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$"
+_NAME = re.compile(RULE_NAME_PATTERN)
 
 
 class AlertRule(BaseModel):
@@ -86,9 +91,11 @@ class AlertRule(BaseModel):
     @field_validator("metric")
     @classmethod
     def _metric(cls, value: str) -> str:
-        if value in METRICS or (value.startswith("drift.") and len(value) > len("drift.")):
+        if len(value) <= 256 and (
+            value in METRICS or (value.startswith("drift.") and len(value) > len("drift."))
+        ):
             return value
-        raise ValueError(f"use one of {', '.join(METRICS)}, or drift.<feature>")
+        raise ValueError(f"use one of {', '.join(METRICS)}, or drift.<feature> (256 at most)")
 
     @field_validator("op")
     @classmethod
@@ -111,19 +118,21 @@ class AlertRule(BaseModel):
             parse_window(value)
         except Invalid as exc:
             raise ValueError(exc.message) from None
+        if len(value) > WINDOW_MAX:
+            raise ValueError(f"write the window in {WINDOW_MAX} characters at most, e.g. '1h'")
         return value
 
     @field_validator("consecutive")
     @classmethod
     def _consecutive(cls, value: int) -> int:
-        if value < 1:
+        if not 1 <= value < 2**31:
             raise ValueError("use a whole number of windows, 1 or more")
         return value
 
     @field_validator("version")
     @classmethod
     def _version(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
+        if value is not None and not 1 <= value < 2**31:
             raise ValueError("use a model version number, 1 or more, or leave it out")
         return value
 
