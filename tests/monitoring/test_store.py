@@ -149,3 +149,42 @@ def test_a_bad_rule_or_an_unknown_one_changes_nothing(monitor_store: str) -> Non
     with pytest.raises(NotFound, match="'ghost' does not exist"):
         monitoring_store().delete_rule("ghost")
     assert list_alert_rules() == []
+
+
+class _Doubler:
+    """A plain model answering floats: its signature says it regresses."""
+
+    def predict(self, data: Any) -> Any:
+        import numpy as np
+
+        return np.asarray(data["x"], dtype=float) * 2
+
+
+def test_a_rule_whose_metric_does_not_fit_the_task_is_refused(monitor_store: str) -> None:
+    import pandas as pd
+
+    import knot
+
+    with knot.start_run("doubler"):
+        knot.log_model(
+            _Doubler(), registered_model_name="churn", input_example=pd.DataFrame({"x": [1.0]})
+        )
+    with pytest.raises(Invalid, match="use one of: mae, mse, rmse, r2"):
+        set_alert_rule(
+            AlertRule(name="bad", model="churn", metric="accuracy", op="<", threshold=0.7)
+        )
+    config = parse_config(
+        {
+            "model": "churn",
+            "window": "1d",
+            "rules": [
+                {"name": "ok", "metric": "mae", "threshold": 3.0},
+                {"name": "wrong", "metric": "f1", "threshold": 0.5},
+            ],
+        }
+    )
+    with pytest.raises(Invalid, match="'wrong'"):
+        apply_config(config)
+    assert list_alert_rules() == [] and get_monitor_settings("churn").window is None
+    set_alert_rule(AlertRule(name="fits", model="churn", metric="mae", threshold=3.0))
+    assert [r.name for r in list_alert_rules("churn")] == ["fits"]
