@@ -188,3 +188,17 @@ def test_a_rule_whose_metric_does_not_fit_the_task_is_refused(monitor_store: str
     assert list_alert_rules() == [] and get_monitor_settings("churn").window is None
     set_alert_rule(AlertRule(name="fits", model="churn", metric="mae", threshold=3.0))
     assert [r.name for r in list_alert_rules("churn")] == ["fits"]
+
+
+def test_many_results_go_to_a_server_in_batches(
+    monitor_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from knot.client import rest_monitoring
+
+    monkeypatch.setattr(rest_monitoring, "BATCH", 3)  # this process's client: 7 points, 3 posts
+    points = [_point(h, "accuracy", h / 10) for h in range(7)]
+    assert save_results([*points, _point(6, "accuracy", 0.0)]) == 7
+    assert [p.value for p in read_results("churn")] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.0]
+    with pytest.raises(Invalid, match="window_end"):  # checked whole: nothing stored
+        save_results([_point(7, "accuracy", 1.0)] * 4 + [_point(8, "rows", 1.0, window_end=0)])
+    assert len(read_results("churn")) == 7

@@ -16,7 +16,7 @@ from knot.client._http import make_client, send
 from knot.monitoring.alerts.records import AlertEvent, Judged, RuleStatus
 from knot.monitoring.alerts.rules import AlertRule, check_rule_name
 from knot.monitoring.monitor_config import MonitorConfig, MonitorSettings
-from knot.monitoring.results import ResultPoint
+from knot.monitoring.results import ResultPoint, check_points
 
 __all__ = ["RestMonitoring", "open_rest_monitoring"]
 
@@ -27,6 +27,12 @@ _JUDGED = TypeAdapter(list[Judged])
 _STATES = TypeAdapter(dict[str, RuleStatus])
 #: the longest webhook status the server keeps (an exception's text can be long)
 STATUS_MAX = 2000
+#: result points per request (the server takes up to 10,000)
+BATCH = 5000
+
+
+def _key(p: ResultPoint) -> tuple[object, ...]:
+    return (p.model, p.version, p.window, p.window_start, p.metric, p.segment)
 
 
 def _without(doc: dict[str, Any], key: str) -> dict[str, Any]:
@@ -62,10 +68,16 @@ class RestMonitoring:
 
     # results ---------------------------------------------------------------------
     def save_results(self, points: Sequence[ResultPoint]) -> int:
-        if not points:
-            return 0
-        body = {"points": [p.model_dump() for p in points]}
-        stored: int = orjson.loads(self._send("POST", "/results", body))["stored"]
+        # checked whole before the first batch goes, so a bad point stores nothing; a
+        # batch that fails later leaves the earlier ones stored, and sending the same
+        # points again replaces them (results are keyed by window and metric)
+        check_points(points)
+        unique = {_key(p): p for p in points}  # the last of duplicates wins, as in SQL
+        ordered = list(unique.values())
+        stored = 0
+        for i in range(0, len(ordered), BATCH):
+            body = {"points": [p.model_dump() for p in ordered[i : i + BATCH]]}
+            stored += int(orjson.loads(self._send("POST", "/results", body))["stored"])
         return stored
 
     def read_results(

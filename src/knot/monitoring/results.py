@@ -61,9 +61,11 @@ def check_points(points: Sequence[ResultPoint]) -> None:
 
 
 def save_results(points: Sequence[ResultPoint]) -> int:
-    """Store `points`, replacing earlier values of the same windows and metrics."""
+    """Store `points`, replacing earlier values of the same windows and metrics; Invalid
+    (nothing stored) when one of them could not have been computed (check_points)."""
     if not points:
         return 0
+    check_points(points)
     return monitoring_store().save_results(points)
 
 
