@@ -11,7 +11,9 @@ version's own predictions on its reference; categorical for classifiers) and
 
 A performance metric must measure the model's task (knot.registry.task): `accuracy` on
 a regressor never has a value, so such a rule would never fire; it is refused when the
-rule is stored, naming the rule and the metrics that apply.
+rule is stored, naming the rule and the metrics that apply. That check loads the model,
+so it runs here, in the caller, before the session's monitoring store (SQL, or a Knot
+server: knot.monitoring.stores) is asked to store the rule.
 """
 
 from __future__ import annotations
