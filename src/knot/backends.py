@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from knot.data import stores as data_stores
 from knot.errors import Invalid
 from knot.governance import stores as governance_stores
+from knot.monitoring import stores as monitoring_stores
 from knot.registry import stores as registry_stores
 from knot.serving import stores as serving_stores
 from knot.tracking import stores as tracking_stores
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from knot.data.protocol import DataStore
     from knot.governance.protocol import GovernanceStore
     from knot.governance.sql_store import SqlGovernance
+    from knot.monitoring.protocol import MonitoringStore
     from knot.registry.protocol import RegistryStore
     from knot.serving.traffic import TrafficRecords
     from knot.tracking.protocol import TrackingStore
@@ -37,6 +39,7 @@ __all__ = [
     "install",
     "open_data_store",
     "open_governance",
+    "open_monitoring",
     "open_registry_store",
     "open_sql_governance",
     "open_tracking_store",
@@ -138,6 +141,23 @@ def open_data_store(
     return open_rest_data(uri, tracking)
 
 
+def open_monitoring(uri: str, tracking: object = None) -> MonitoringStore:
+    """The monitoring store `uri` names: SqlMonitoring on `tracking`'s database (or its
+    own), or RestMonitoring on `tracking`'s HTTP client (or its own)."""
+    from knot.store.database import Database
+
+    if backend_of(uri) == "sql":
+        from knot.monitoring.sql_store import SqlMonitoring
+
+        db = getattr(tracking, "db", None)
+        if isinstance(db, Database):
+            return SqlMonitoring(db)
+        return SqlMonitoring(Database(uri), owns=True)
+    from knot.client.rest_monitoring import open_rest_monitoring
+
+    return open_rest_monitoring(uri, tracking)
+
+
 def install() -> None:
     """Hand every area its opener (knot/__init__.py calls this once)."""
     tracking_stores.install(open_tracking_store)
@@ -145,3 +165,4 @@ def install() -> None:
     governance_stores.install(open_governance)
     serving_stores.install(open_traffic)
     data_stores.install(open_data_store)
+    monitoring_stores.install(open_monitoring)

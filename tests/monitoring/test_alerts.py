@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from knot.errors import Invalid, NotFound
-from knot.governance.lineage import edges_from
+from knot.governance.fluent import lineage
 from knot.monitoring.alerts.events import (
     AlertRule,
     alert_events,
@@ -27,7 +27,6 @@ from knot.monitoring.alerts.events import (
 )
 from knot.monitoring.alerts.state import FIRING, OK, PENDING, RESOLVED, RuleState, change, step
 from knot.monitoring.results import ResultPoint, save_results
-from knot.monitoring.tables import monitor_db
 from tests.monitoring.logs import HOUR
 
 T0 = 1_780_000_000_000 - 1_780_000_000_000 % HOUR
@@ -135,7 +134,7 @@ def test_a_filling_window_is_judged_again_not_counted_twice(monitor_store: str) 
     }
 
 
-def test_windows_without_a_value_keep_the_state(knot_home: Path) -> None:
+def test_windows_without_a_value_keep_the_state(monitor_store: str) -> None:
     set_alert_rule(_rule())
     _store(0, 0.5)
     _store(1, None)  # no labels in that hour
@@ -144,7 +143,7 @@ def test_windows_without_a_value_keep_the_state(knot_home: Path) -> None:
     assert event.window_start == T0 + 2 * HOUR
 
 
-def test_rules_follow_the_version_serving_most_rows_unless_pinned(knot_home: Path) -> None:
+def test_rules_follow_the_version_serving_most_rows_unless_pinned(monitor_store: str) -> None:
     set_alert_rule(_rule(consecutive=1))
     set_alert_rule(_rule(name="v2-only", consecutive=1, version=2))
     _store(0, 0.9, version=1)
@@ -157,9 +156,8 @@ def test_events_are_lineage_nodes_about_the_model_version(monitor_store: str) ->
     set_alert_rule(_rule(consecutive=1))
     _store(0, 0.5, version=3)
     (event,) = evaluate("churn")
-    with monitor_db().read() as conn:
-        edges = edges_from(conn, "alert", event.id)
-    assert [(e.relation, e.to_kind, e.to_id) for e in edges] == [
+    graph = lineage(f"alert:{event.id}", direction="down", depth=1)
+    assert [(e.relation, e.to_kind, e.to_id) for e in graph.edges] == [
         ("concerns", "model_version", "churn/3")
     ]
 
@@ -193,7 +191,9 @@ def receiver() -> Iterator[str]:
         thread.join()
 
 
-def test_webhook_gets_each_event_and_failures_are_recorded(knot_home: Path, receiver: str) -> None:
+def test_webhook_gets_each_event_and_failures_are_recorded(
+    monitor_store: str, receiver: str
+) -> None:
     set_alert_rule(_rule(consecutive=1, webhook=receiver))
     _store(0, 0.5)
     (fired,) = evaluate("churn")

@@ -41,7 +41,7 @@ def churn(knot_home: Path) -> Path:
 
 
 @pytest.fixture
-def churn_any_store(monitor_store: str, knot_home: Path) -> Path:
+def churn_any_store(monitor_sql_store: str, knot_home: Path) -> Path:
     """`churn` as above, on SQLite and on PostgreSQL."""
     return _train(knot_home)
 

@@ -19,12 +19,14 @@ pytestmark = pytest.mark.server
 
 # Rules JSON Schema cannot state: a filter or order_by grammar, a lineage reference or a
 # model URI, an age such as 7d, metric and tag keys (Unicode letters: no JSON Schema
-# pattern matches them as Python does) and columns of one length. A body valid by the
-# document may still be a 422 on these operations.
+# pattern matches them as Python does), columns of one length, a monitor result's window
+# that ends after it starts and a monitor config's rule names that differ. A body valid
+# by the document may still be a 422 on these operations.
 CONFIG = """
 [[operations]]
 include-path = ["/api/v1/lineage", "/api/v1/models/resolve", "/api/v1/runs/search",
-                "/api/v1/audit", "/api/v1/batch", "/api/v1/runs", "/api/v1/models/{name}/policy"]
+                "/api/v1/audit", "/api/v1/batch", "/api/v1/runs", "/api/v1/models/{name}/policy",
+                "/api/v1/monitoring/results", "/api/v1/monitoring/models/{model}/config"]
 include-method = ["GET", "POST", "PUT"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "404", "409", "422"]
 """

@@ -18,16 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, select
 
 from knot.errors import Invalid
-from knot.governance import audit
-from knot.governance.identity import current_actor
-from knot.monitoring.alerts.rules import AlertRule, check_rules_task, write_rule
-from knot.monitoring.tables import monitor_db, monitor_settings
+from knot.monitoring.alerts.rules import AlertRule, check_rules_task
+from knot.monitoring.stores import monitoring_store
 from knot.monitoring.windows import parse_window
 from knot.refs import check_model_name
-from knot.store.database import now_ms
 
 __all__ = [
     "MonitorConfig",
@@ -35,9 +31,12 @@ __all__ = [
     "apply_config",
     "get_monitor_settings",
     "load_config",
+    "parse_config",
 ]
 
 _KEYS = ("model", "reference", "segment", "window", "rules")
+#: the longest text each setting may be (its column in monitor_settings)
+_LONGEST = {"reference": 512, "segment": 256, "window": 16}
 
 
 class MonitorSettings(BaseModel):
@@ -86,9 +85,15 @@ def parse_config(data: Any, where: str = "monitoring config") -> MonitorConfig:
         check_model_name(model)
     except Invalid as exc:
         raise Invalid(f"{where}: {exc.message}", field="model") from None
-    for key in ("reference", "segment", "window"):
+    for key, longest in _LONGEST.items():
         if data.get(key) is not None and not isinstance(data[key], str):
             raise Invalid(f"{where}: {key} must be text, got {data[key]!r}", field=key)
+        if data.get(key) is not None and len(data[key]) > longest:
+            shown = repr(data[key][:40])
+            raise Invalid(
+                f"{where}: {key} {shown}... is longer than {longest} characters; shorten it",
+                field=key,
+            )
     if data.get("window") is not None:
         parse_window(data["window"])
     reference = data.get("reference")
@@ -122,43 +127,13 @@ def parse_config(data: Any, where: str = "monitoring config") -> MonitorConfig:
 
 
 def apply_config(config: MonitorConfig) -> MonitorConfig:
-    """Store the settings and every rule, in one transaction; a rule whose metric does
-    not measure the model's task stores nothing."""
+    """Store the settings and every rule, in one transaction (audited); a rule whose
+    metric does not measure the model's task stores nothing. The task is checked here,
+    in the caller, because it loads the model."""
     check_rules_task(config.rules)
-    s = config.settings
-    with monitor_db().write() as conn:
-        t = monitor_settings
-        before = conn.execute(select(t).where(t.c.model == s.model)).first()
-        conn.execute(delete(t).where(t.c.model == s.model))
-        conn.execute(
-            t.insert(),
-            {
-                "model": s.model,
-                "reference": s.reference,
-                "segment": s.segment,
-                "window_size": s.window,
-                "updated_at": now_ms(),
-                "updated_by": current_actor(),
-            },
-        )
-        old = _settings(before).model_dump() if before is not None else None
-        if old != s.model_dump():
-            audit.record(conn, "monitor.settings", "model", s.model, old, s.model_dump())
-        for rule in config.rules:
-            write_rule(conn, rule)
-    return config
+    return monitoring_store().apply_config(config)
 
 
 def get_monitor_settings(model: str) -> MonitorSettings:
     """The stored settings of `model` (all defaults when none were applied)."""
-    with monitor_db().read() as conn:
-        row = conn.execute(
-            select(monitor_settings).where(monitor_settings.c.model == model)
-        ).first()
-    return _settings(row) if row is not None else MonitorSettings(model=model)
-
-
-def _settings(row: Any) -> MonitorSettings:
-    return MonitorSettings(
-        model=row.model, reference=row.reference, segment=row.segment, window=row.window_size
-    )
+    return monitoring_store().get_settings(model)

@@ -1,19 +1,21 @@
 """Monitor results: one value per (model, version, window, metric, segment), written by
-`monitor_run` and read by alert evaluation, reports and the live gauges."""
+`monitor_run` and read by alert evaluation, reports and the live gauges, on the
+session's monitoring store (SQL, or a Knot server: knot.monitoring.stores)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Connection, and_, delete, func, or_, select
 
-from knot.monitoring.tables import monitor_db, monitor_results
-from knot.store.database import now_ms
+from knot.errors import Invalid
+from knot.monitoring.stores import monitoring_store
+from knot.monitoring.windows import parse_window
+from knot.refs import check_model_name
 
-__all__ = ["ResultPoint", "latest_results", "read_results", "save_results"]
+__all__ = ["ResultPoint", "check_points", "latest_results", "read_results", "save_results"]
 
 
 class ResultPoint(BaseModel):
@@ -30,58 +32,41 @@ class ResultPoint(BaseModel):
     detail: dict[str, Any] | None = None
 
 
+def check_points(points: Sequence[ResultPoint]) -> None:
+    """Invalid naming the first point that no monitoring pass could have computed (a
+    bad model name or window, an empty metric, an infinite value, a window that ends
+    before it starts); a server checks what clients send before storing any of it."""
+    for i, p in enumerate(points):
+        where = f"result {i} ({p.model}/{p.version} {p.metric})"
+        for field, check in (("model", check_model_name), ("window", parse_window)):
+            try:
+                check(getattr(p, field))
+            except Invalid as exc:
+                raise Invalid(f"{where}: {exc.message}", field=field) from None
+        if len(p.window) > 16:
+            raise Invalid(f"{where}: window {p.window[:40]!r} is too long", field="window")
+        if not 1 <= p.version < 2**31:
+            raise Invalid(f"{where}: version {p.version} must be 1 to 2**31-1", field="version")
+        if not p.metric or len(p.metric) > 256:
+            raise Invalid(f"{where}: metric {p.metric!r} must be 1-256 characters", field="metric")
+        if len(p.segment) > 512:
+            raise Invalid(f"{where}: segment is longer than 512 characters", field="segment")
+        if p.value is not None and not math.isfinite(p.value):
+            raise Invalid(f"{where}: value {p.value!r} must be a finite number", field="value")
+        if p.window_end <= p.window_start:
+            raise Invalid(
+                f"{where}: window_end {p.window_end} must be after window_start {p.window_start}",
+                field="window_end",
+            )
+
+
 def save_results(points: Sequence[ResultPoint]) -> int:
-    """Store `points`, replacing earlier values of the same windows and metrics."""
+    """Store `points`, replacing earlier values of the same windows and metrics; Invalid
+    (nothing stored) when one of them could not have been computed (check_points)."""
     if not points:
         return 0
-    at = now_ms()
-    t = monitor_results
-    with monitor_db().write() as conn:
-        for chunk in _chunks(points, 200):
-            conn.execute(
-                delete(t).where(
-                    or_(
-                        *(
-                            and_(
-                                t.c.model == p.model,
-                                t.c.version == p.version,
-                                t.c.window_size == p.window,
-                                t.c.window_start == p.window_start,
-                                t.c.metric == p.metric,
-                                t.c.segment == p.segment,
-                            )
-                            for p in chunk
-                        )
-                    )
-                )
-            )
-        rows = {_key(p): _row(p, at) for p in points}  # the last of duplicates wins
-        conn.execute(t.insert(), list(rows.values()))
-    return len(rows)
-
-
-def _key(p: ResultPoint) -> tuple[Any, ...]:
-    return (p.model, p.version, p.window, p.window_start, p.metric, p.segment)
-
-
-def _row(p: ResultPoint, at: int) -> dict[str, Any]:
-    return {
-        "model": p.model,
-        "version": p.version,
-        "window_size": p.window,
-        "window_start": p.window_start,
-        "window_end": p.window_end,
-        "metric": p.metric,
-        "segment": p.segment,
-        "value": p.value,
-        "detail": json.dumps(p.detail) if p.detail is not None else None,
-        "computed_at": at,
-    }
-
-
-def _chunks(items: Sequence[ResultPoint], size: int) -> Iterable[Sequence[ResultPoint]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+    check_points(points)
+    return monitoring_store().save_results(points)
 
 
 def read_results(
@@ -91,73 +76,15 @@ def read_results(
     window: str | None = None,
     segment: str | None = "",
     since_ms: int | None = None,
-    conn: Connection | None = None,
 ) -> list[ResultPoint]:
     """Stored results of `model`, oldest window first; `segment=None` reads every slice,
     `metric` ending in "." every metric with that prefix ("drift.")."""
-    t = monitor_results
-    query = select(t).where(t.c.model == model)
-    if metric is not None:
-        query = query.where(
-            t.c.metric.startswith(metric, autoescape=True)
-            if metric.endswith(".")
-            else t.c.metric == metric
-        )
-    if window is not None:
-        query = query.where(t.c.window_size == window)
-    if segment is not None:
-        query = query.where(t.c.segment == segment)
-    if since_ms is not None:
-        query = query.where(t.c.window_start >= since_ms)
-    query = query.order_by(t.c.window_start, t.c.version, t.c.metric, t.c.segment)
-    if conn is not None:
-        return [_point(r) for r in conn.execute(query)]
-    with monitor_db().read() as c:
-        return [_point(r) for r in c.execute(query)]
+    return monitoring_store().read_results(
+        model, metric=metric, window=window, segment=segment, since_ms=since_ms
+    )
 
 
 def latest_results(model: str | None = None) -> list[ResultPoint]:
     """The newest window's results of each (model, version, window size, metric), whole
     traffic only: what gauges show now."""
-    t = monitor_results
-    newest = (
-        select(
-            t.c.model,
-            t.c.version,
-            t.c.window_size,
-            t.c.metric,
-            func.max(t.c.window_start).label("start"),
-        )
-        .where(t.c.segment == "")
-        .group_by(t.c.model, t.c.version, t.c.window_size, t.c.metric)
-    )
-    if model is not None:
-        newest = newest.where(t.c.model == model)
-    n = newest.subquery()
-    query = select(t).join(
-        n,
-        and_(
-            t.c.model == n.c.model,
-            t.c.version == n.c.version,
-            t.c.window_size == n.c.window_size,
-            t.c.metric == n.c.metric,
-            t.c.window_start == n.c.start,
-        ),
-    )
-    with monitor_db().read() as conn:
-        rows = conn.execute(query.where(t.c.segment == "")).all()
-    return sorted((_point(r) for r in rows), key=lambda p: (p.model, p.version, p.metric))
-
-
-def _point(r: Any) -> ResultPoint:
-    return ResultPoint(
-        model=r.model,
-        version=r.version,
-        window=r.window_size,
-        window_start=r.window_start,
-        window_end=r.window_end,
-        metric=r.metric,
-        segment=r.segment,
-        value=r.value,
-        detail=json.loads(r.detail) if r.detail else None,
-    )
+    return monitoring_store().latest_results(model)

@@ -1,6 +1,5 @@
-"""The monitoring area's tables (migration 0007), on the shared metadata of knot.store.schema,
-and the database they live in: the current session's (KNOT_STORE), so monitoring shares
-the tracking store's engine and follows KNOT_STORE as the session does.
+"""The monitoring area's tables (migration 0007), on the shared metadata of knot.store.schema.
+SqlMonitoring (knot.monitoring.sql_store) keeps them on the tracking store's database.
 
 Alert rules and their state are one row each; alert events and monitor results are
 append-mostly history that reports plot over time. Times are integer milliseconds.
@@ -20,14 +19,12 @@ from sqlalchemy import (
     Text,
 )
 
-from knot.store.database import Database, database_of
 from knot.store.schema import metadata
 
 __all__ = [
     "alert_events",
     "alert_rules",
     "alert_state",
-    "monitor_db",
     "monitor_results",
     "monitor_settings",
 ]
@@ -114,11 +111,3 @@ monitor_settings = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("updated_by", String(256), nullable=False),
 )
-
-
-def monitor_db() -> Database:
-    """The Database of the current KNOT_STORE (a SQL store)."""
-    from knot.tracking.fluent import session
-
-    s = session()
-    return database_of(s.store, s.store_uri, "monitoring needs")

@@ -19,6 +19,7 @@ from knot.server import (
     blob_routes,
     data_routes,
     governance_routes,
+    monitoring_routes,
     registry_routes,
     tracking_routes,
     traffic_routes,
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(traffic_routes.router, prefix="/api/v1")
     app.include_router(blob_routes.router, prefix="/api/v1")
     app.include_router(data_routes.router, prefix="/api/v1")
+    app.include_router(monitoring_routes.router, prefix="/api/v1")
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:

@@ -13,7 +13,9 @@ version's own predictions on its reference; categorical for classifiers) and
 
 A performance metric must measure the model's task (knot.registry.task): `accuracy` on
 a regressor never has a value, so such a rule would never fire; it is refused when the
-rule is stored, naming the rule and the metrics that apply.
+rule is stored, naming the rule and the metrics that apply. That check loads the model,
+so it runs here, in the caller, before the session's monitoring store (SQL, or a Knot
+server: knot.monitoring.stores) is asked to store the rule.
 """
 
 from __future__ import annotations
@@ -24,21 +26,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-from sqlalchemy import Connection, delete, select
 
-from knot.errors import Invalid, NotFound
-from knot.governance import audit
-from knot.governance.identity import current_actor
+from knot.errors import Invalid
 from knot.metrics import CLASSIFIER_METRICS, REGRESSOR_METRICS, check_metric_task
-from knot.monitoring.tables import alert_rules, alert_state, monitor_db
+from knot.monitoring.stores import monitoring_store
 from knot.monitoring.windows import parse_window
 from knot.refs import check_model_name
-from knot.store.database import now_ms
 
 __all__ = [
     "METRICS",
     "OPS",
+    "RULE_NAME_PATTERN",
+    "WINDOW_MAX",
     "AlertRule",
+    "check_rule_name",
     "check_rules_task",
     "delete_alert_rule",
     "get_alert_rule",
@@ -47,10 +48,13 @@ __all__ = [
 ]
 
 OPS = (">", ">=", "<", "<=")
+#: the longest window text stored (the tables' window_size columns)
+WINDOW_MAX = 16
 COUNTS = ("rows", "served_rows", "labeled")
 DRIFT = ("drift.share", "drift.dataset", "drift.prediction", "drift.score")
 METRICS = (*CLASSIFIER_METRICS, *REGRESSOR_METRICS, *COUNTS, *DRIFT)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$")
+RULE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$"
+_NAME = re.compile(RULE_NAME_PATTERN)
 
 
 class AlertRule(BaseModel):
@@ -91,9 +95,11 @@ class AlertRule(BaseModel):
     @field_validator("metric")
     @classmethod
     def _metric(cls, value: str) -> str:
-        if value in METRICS or (value.startswith("drift.") and len(value) > len("drift.")):
+        if len(value) <= 256 and (
+            value in METRICS or (value.startswith("drift.") and len(value) > len("drift."))
+        ):
             return value
-        raise ValueError(f"use one of {', '.join(METRICS)}, or drift.<feature>")
+        raise ValueError(f"use one of {', '.join(METRICS)}, or drift.<feature> (256 at most)")
 
     @field_validator("op")
     @classmethod
@@ -116,19 +122,21 @@ class AlertRule(BaseModel):
             parse_window(value)
         except Invalid as exc:
             raise ValueError(exc.message) from None
+        if len(value) > WINDOW_MAX:
+            raise ValueError(f"write the window in {WINDOW_MAX} characters at most, e.g. '1h'")
         return value
 
     @field_validator("consecutive")
     @classmethod
     def _consecutive(cls, value: int) -> int:
-        if value < 1:
+        if not 1 <= value < 2**31:
             raise ValueError("use a whole number of windows, 1 or more")
         return value
 
     @field_validator("version")
     @classmethod
     def _version(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
+        if value is not None and not 1 <= value < 2**31:
             raise ValueError("use a model version number, 1 or more, or leave it out")
         return value
 
@@ -171,32 +179,16 @@ class AlertRule(BaseModel):
         return value <= self.threshold
 
 
-def _row(rule: AlertRule) -> dict[str, Any]:
-    return {
-        "name": rule.name,
-        "model": rule.model,
-        "metric": rule.metric,
-        "op": rule.op,
-        "threshold": rule.threshold,
-        "window_size": rule.window,
-        "consecutive": rule.consecutive,
-        "version": rule.version,
-        "webhook": rule.webhook,
-    }
-
-
-def _rule(row: Any) -> AlertRule:
-    return AlertRule(
-        name=row.name,
-        model=row.model,
-        metric=row.metric,
-        op=row.op,
-        threshold=row.threshold,
-        window=row.window_size,
-        consecutive=row.consecutive,
-        version=row.version,
-        webhook=row.webhook,
-    )
+def check_rule_name(name: str) -> str:
+    """`name` if it can name a rule; Invalid naming the value and the rule otherwise (a
+    name sent to a route, where no rule with a bad name can exist)."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise Invalid(
+            f"alert rule name {name!r} is not valid: use 1-256 letters, digits, '.', '_' or "
+            "'-', starting with a letter or digit",
+            field="name",
+        )
+    return name
 
 
 def check_rules_task(rules: Sequence[AlertRule]) -> None:
@@ -221,52 +213,20 @@ def set_alert_rule(rule: AlertRule) -> AlertRule:
     """Create or replace the rule named `rule.name` (audited). Changing what a rule
     measures starts its state over; changing only its webhook keeps it."""
     check_rules_task([rule])
-    with monitor_db().write() as conn:
-        write_rule(conn, rule)
+    monitoring_store().set_rule(rule)
     return rule
 
 
-def write_rule(conn: Connection, rule: AlertRule) -> None:
-    """`set_alert_rule` inside the caller's transaction (applying a file is one)."""
-    before = conn.execute(select(alert_rules).where(alert_rules.c.name == rule.name)).first()
-    row = {**_row(rule), "updated_at": now_ms(), "updated_by": current_actor()}
-    old = _row(_rule(before)) if before is not None else None
-    if old == _row(rule):
-        return
-    if before is None:
-        conn.execute(alert_rules.insert(), row)
-    else:
-        conn.execute(alert_rules.update().where(alert_rules.c.name == rule.name), row)
-        measured = ("model", "metric", "op", "threshold", "window_size", "consecutive", "version")
-        if any(old[k] != row[k] for k in measured):  # type: ignore[index]
-            conn.execute(delete(alert_state).where(alert_state.c.rule == rule.name))
-    audit.record(conn, "alert_rule.set", "alert_rule", rule.name, old, _row(rule))
-
-
 def get_alert_rule(name: str) -> AlertRule:
-    with monitor_db().read() as conn:
-        row = conn.execute(select(alert_rules).where(alert_rules.c.name == name)).first()
-    if row is None:
-        raise NotFound(
-            f"alert rule {name!r} does not exist; list rules with `knot monitor rules list`",
-            field="name",
-        )
-    return _rule(row)
+    """The rule named `name`; NotFound says how to list the ones that exist."""
+    return monitoring_store().get_rule(name)
 
 
 def list_alert_rules(model: str | None = None) -> list[AlertRule]:
     """Rules of `model` (or all), by name."""
-    query = select(alert_rules).order_by(alert_rules.c.name)
-    if model is not None:
-        query = query.where(alert_rules.c.model == model)
-    with monitor_db().read() as conn:
-        return [_rule(r) for r in conn.execute(query)]
+    return monitoring_store().list_rules(model)
 
 
 def delete_alert_rule(name: str) -> None:
     """Remove a rule and its state (its events stay in the history); audited."""
-    rule = get_alert_rule(name)
-    with monitor_db().write() as conn:
-        conn.execute(delete(alert_state).where(alert_state.c.rule == name))
-        conn.execute(delete(alert_rules).where(alert_rules.c.name == name))
-        audit.record(conn, "alert_rule.delete", "alert_rule", name, _row(rule), None)
+    monitoring_store().delete_rule(name)

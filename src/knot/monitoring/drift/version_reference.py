@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from knot.governance.lineage import edges_to
 from knot.monitoring.drift.report import ColumnDrift, DriftReport
-from knot.monitoring.tables import monitor_db
+from knot.monitoring.stores import monitoring_store
 
 __all__ = ["Compared", "VersionReference", "training_reference"]
 
@@ -111,21 +110,7 @@ class VersionReference:
 def training_reference(model: str, version: int) -> str | None:
     """The dataset URI the training run of `model` version `version` read (the first
     one it logged), from the lineage graph; None when it logged none."""
-    with monitor_db().read() as conn:
-        runs = [
-            e.from_id
-            for e in edges_to(conn, "model_version", f"{model}/{version}")
-            if e.from_kind == "run"
-        ]
-        for run_id in runs:
-            datasets = [
-                e.from_id
-                for e in edges_to(conn, "run", run_id)
-                if e.from_kind == "dataset" and e.relation == "input"
-            ]
-            if datasets:
-                return f"dataset:{datasets[0]}"
-    return None
+    return monitoring_store().training_reference(model, version)
 
 
 def _family(table: Any, name: str) -> str | None:
