@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from knot.errors import Invalid
 from knot.governance import stores as governance_stores
+from knot.loop import stores as loop_stores
 from knot.registry import stores as registry_stores
 from knot.serving import stores as serving_stores
 from knot.tracking import stores as tracking_stores
@@ -21,6 +22,7 @@ from knot.tracking import stores as tracking_stores
 if TYPE_CHECKING:
     from knot.governance.protocol import GovernanceStore
     from knot.governance.sql_store import SqlGovernance
+    from knot.loop.protocol import LoopStore
     from knot.registry.protocol import RegistryStore
     from knot.serving.traffic import TrafficRecords
     from knot.tracking.protocol import TrackingStore
@@ -31,6 +33,7 @@ __all__ = [
     "backend_of",
     "install",
     "open_governance",
+    "open_loop_store",
     "open_registry_store",
     "open_sql_governance",
     "open_tracking_store",
@@ -117,9 +120,23 @@ def open_traffic(registry: RegistryStore) -> TrafficRecords:
     return open_rest_traffic(registry)
 
 
+def open_loop_store(tracking: object, uri: str) -> LoopStore:
+    """The retrain loop's store beside `tracking`: on its SQL database, or through its
+    Knot server on its connection pool."""
+    if backend_of(uri) == "sql":
+        from knot.loop.sql_store import SqlLoopStore
+        from knot.store.database import database_of
+
+        return SqlLoopStore(database_of(tracking, uri, "the retrain loop needs"))
+    from knot.client.rest_loop import open_rest_loop
+
+    return open_rest_loop(tracking, uri)
+
+
 def install() -> None:
     """Hand every area its opener (knot/__init__.py calls this once)."""
     tracking_stores.install(open_tracking_store)
     registry_stores.install(open_registry_store)
     governance_stores.install(open_governance)
     serving_stores.install(open_traffic)
+    loop_stores.install(open_loop_store)

@@ -17,6 +17,7 @@ from knot.server import auth as access
 from knot.server import (
     batch_routes,
     governance_routes,
+    loop_routes,
     registry_routes,
     tracking_routes,
     traffic_routes,
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(governance_routes.router, prefix="/api/v1")
     app.include_router(registry_routes.router, prefix="/api/v1")
     app.include_router(traffic_routes.router, prefix="/api/v1")
+    app.include_router(loop_routes.router, prefix="/api/v1")
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:
