@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from knot.errors import Invalid
 from knot.governance import stores as governance_stores
 from knot.loop import stores as loop_stores
+from knot.pipelines import stores as pipeline_stores
 from knot.registry import stores as registry_stores
 from knot.serving import stores as serving_stores
 from knot.tracking import stores as tracking_stores
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from knot.governance.protocol import GovernanceStore
     from knot.governance.sql_store import SqlGovernance
     from knot.loop.protocol import LoopStore
+    from knot.pipelines.protocol import PipelineRecords
     from knot.registry.protocol import RegistryStore
     from knot.serving.traffic import TrafficRecords
     from knot.tracking.protocol import TrackingStore
@@ -34,6 +36,7 @@ __all__ = [
     "install",
     "open_governance",
     "open_loop_store",
+    "open_pipeline_records",
     "open_registry_store",
     "open_sql_governance",
     "open_tracking_store",
@@ -133,6 +136,19 @@ def open_loop_store(tracking: object, uri: str) -> LoopStore:
     return open_rest_loop(tracking, uri)
 
 
+def open_pipeline_records(tracking: object, uri: str) -> PipelineRecords:
+    """Pipeline executions and the step cache beside `tracking`: on its SQL database,
+    or through its Knot server on its connection pool."""
+    if backend_of(uri) == "sql":
+        from knot.pipelines.sql_store import SqlPipelineRecords
+        from knot.store.database import database_of
+
+        return SqlPipelineRecords(database_of(tracking, uri, "pipelines need"))
+    from knot.client.rest_pipelines import open_rest_pipelines
+
+    return open_rest_pipelines(tracking, uri)
+
+
 def install() -> None:
     """Hand every area its opener (knot/__init__.py calls this once)."""
     tracking_stores.install(open_tracking_store)
@@ -140,3 +156,4 @@ def install() -> None:
     governance_stores.install(open_governance)
     serving_stores.install(open_traffic)
     loop_stores.install(open_loop_store)
+    pipeline_stores.install(open_pipeline_records)

@@ -18,6 +18,7 @@ from knot.server import (
     batch_routes,
     governance_routes,
     loop_routes,
+    pipeline_routes,
     registry_routes,
     tracking_routes,
     traffic_routes,
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(registry_routes.router, prefix="/api/v1")
     app.include_router(traffic_routes.router, prefix="/api/v1")
     app.include_router(loop_routes.router, prefix="/api/v1")
+    app.include_router(pipeline_routes.router, prefix="/api/v1")
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:
