@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +25,13 @@ from knot.cli import app
 from knot.errors import Invalid
 from knot.governance import audit, audit_query
 from knot.governance.audit_query import AuditQuery
+from knot.governance.fluent import governance
 from knot.governance.lineage import edges_from, edges_to
 from knot.loop.config import load_loop_config, resolve_pipeline
 from knot.loop.controller import Controller
-from knot.loop.state import (
-    LeaseLost,
-    State,
-    acquire,
-    heartbeat,
-    list_retrains,
-    loop_db,
-    read_state,
-    release,
-    transition,
-)
+from knot.loop.protocol import Move
+from knot.loop.state import LeaseLost, State, acquire, list_retrains, loop_db, read_state
+from knot.loop.stores import loop_store
 from knot.loop.triggers import read_cursors, request_manual
 from knot.serving.logs.labels import append_labels
 from knot.serving.logs.predictions import default_log_dir
@@ -220,42 +214,54 @@ def test_two_controllers_at_once_retrain_once(holdout: str) -> None:
 
 
 @pytest.fixture
-def store(sql_backend: StoreBackend, knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """KNOT_STORE on SQLite or on a fresh PostgreSQL database: the loop keeps its lease
-    and state in SQL tables, so there is no remote case."""
-    sql_backend.use(monkeypatch)
-    return sql_backend.name
+def store(store_backend: StoreBackend, knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """KNOT_STORE on SQLite, a fresh PostgreSQL database or the live server: the lease
+    is a compare-and-set in one transaction on each (on the server's database for the
+    remote one)."""
+    store_backend.use(monkeypatch)
+    return store_backend.name
 
 
 def test_a_lease_taken_over_stops_the_old_holder(store: str) -> None:
-    db = loop_db()
-    assert acquire(db, "churn", "old", 1) is not None
+    loop = loop_store()
+    assert loop.acquire("churn", "old", 1) is not None
     time.sleep(0.01)  # the 1 ms lease runs out
-    assert acquire(db, "churn", "new", 60_000) is not None
-    assert acquire(db, "churn", "old", 60_000) is None
+    assert loop.acquire("churn", "new", 60_000) is not None
+    assert loop.acquire("churn", "old", 60_000) is None
     with pytest.raises(LeaseLost, match="no longer held by old"):
-        heartbeat(db, "churn", "old", 60_000)
-    with (
-        pytest.raises(LeaseLost, match="cannot move the loop of 'churn' to training"),
-        db.write() as conn,
-    ):
-        transition(conn, "churn", "old", State.TRAINING, retrain_id=None, detail={})
-    heartbeat(db, "churn", "new", 60_000)
-    with db.read() as conn:
-        leases = audit_query.query(conn, AuditQuery(action="loop.lease"))
+        loop.heartbeat("churn", "old", 60_000)
+    start = Move(
+        model="churn",
+        owner="old",
+        before=State.IDLE,
+        before_retrain=None,
+        to=State.TRAINING,
+        retrain_id=uuid.uuid4().hex,
+        detail={"triggers": [{"kind": "manual"}]},
+        start=[{"kind": "manual"}],
+    )
+    with pytest.raises(LeaseLost, match="cannot move the loop of 'churn' to training"):
+        loop.move(start)
+    assert loop.list_retrains("churn") == []  # the refused move wrote nothing
+    state = loop.read_state("churn")
+    assert state is not None and (state.state, state.owner) == (State.IDLE, "new")
+    loop.heartbeat("churn", "new", 60_000)
+    leases = governance().audit_log(AuditQuery(action="loop.lease"))
     assert [(r.before or {}).get("owner") for r in leases] == [None, "old"]
     assert [r.after["owner"] for r in leases] == ["old", "new"]
-    release(db, "churn", "new")
-    state = read_state(db, "churn")
+    loop.release("churn", "new")
+    state = loop.read_state("churn")
     assert state is not None and state.owner is None
 
 
 def test_only_one_of_many_concurrent_takers_wins(store: str) -> None:
-    db = loop_db()
+    loop = loop_store()
     won: list[str] = []
+    start = threading.Barrier(6)
 
     def take(owner: str) -> None:
-        if acquire(db, "churn", owner, 60_000) is not None:
+        start.wait()
+        if loop.acquire("churn", owner, 60_000) is not None:
             won.append(owner)
 
     threads = [threading.Thread(target=take, args=(f"c{i}",)) for i in range(6)]
@@ -264,6 +270,8 @@ def test_only_one_of_many_concurrent_takers_wins(store: str) -> None:
     for t in threads:
         t.join()
     assert len(won) == 1
+    state = loop.read_state("churn")
+    assert state is not None and state.owner == won[0]
 
 
 def write_config(tmp_path: Path, holdout: str, **extra: Any) -> Path:
