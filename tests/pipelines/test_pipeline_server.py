@@ -159,3 +159,14 @@ def test_bad_run_ids_keys_and_executions_are_refused(remote: str) -> None:
     assert response.status_code == 422 and "nodes" in response.json()["message"]
     response = httpx.get(f"{api}/executions/{unknown}")
     assert response.status_code == 404  # nothing was started
+    twice = {**no_nodes, "nodes": [{"node": "a", "step": "a", "upstream": []}] * 2}
+    response = httpx.post(f"{api}/executions", json=twice)
+    assert response.status_code == 409 and "names a node twice" in response.json()["message"]
+    assert httpx.get(f"{api}/executions/{unknown}").status_code == 404
+    run_id = started(remote)
+    response = httpx.post(f"{api}/executions", json={**twice, "run_id": run_id, "nodes": []})
+    assert response.status_code == 422
+    again = {**twice, "run_id": run_id, "nodes": twice["nodes"][:1]}
+    response = httpx.post(f"{api}/executions", json=again)
+    assert response.status_code == 409 and "already recorded" in response.json()["message"]
+    assert RestPipelines(remote).load_execution(run_id).pipeline == "greeting"  # unchanged

@@ -72,7 +72,7 @@ class Move(BaseModel):
     #: start retraining `retrain_id`, fired by these triggers (each has a "kind")
     start: list[dict[str, Any]] | None = None
     advance: list[Cursor] = Field(default_factory=list)
-    challenger_version: Annotated[int, Field(ge=1)] | None = None
+    challenger_version: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     run_id: Text | None = None  # the challenger's training run
     finish: RetrainEnd | None = None  # end `before_retrain` with this outcome
     edges: list[LineEdge] = Field(default_factory=list)

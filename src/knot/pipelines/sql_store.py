@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from knot.errors import NotFound
+from sqlalchemy.exc import IntegrityError
+
+from knot.errors import Conflict, NotFound
 from knot.governance.lineage import Edge, add_edges
 from knot.pipelines import cache, executions
 from knot.pipelines.cache import CacheEntry
@@ -35,16 +37,23 @@ class SqlPipelineRecords:
         resumed_from: str | None,
         nodes: Sequence[tuple[str, str, Sequence[str]]],
     ) -> None:
-        with self.db.write() as conn:
-            executions.start_execution(
-                conn,
-                run_id=run_id,
-                pipeline=pipeline,
-                executor=executor,
-                params=params,
-                resumed_from=resumed_from,
-                nodes=nodes,
-            )
+        try:
+            with self.db.write() as conn:
+                executions.start_execution(
+                    conn,
+                    run_id=run_id,
+                    pipeline=pipeline,
+                    executor=executor,
+                    params=params,
+                    resumed_from=resumed_from,
+                    nodes=nodes,
+                )
+        except IntegrityError:
+            raise Conflict(
+                f"pipeline execution {run_id} is already recorded (or names a node twice); "
+                "each execution has its own run id and unique node keys",
+                field="run_id",
+            ) from None
 
     def record_step(
         self,

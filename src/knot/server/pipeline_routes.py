@@ -6,10 +6,17 @@ recording an editor (the app-wide rule for non-GET routes)."""
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from fastapi import APIRouter, Depends, Path, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from knot.errors import Invalid
 from knot.governance.lineage import Edge
@@ -72,14 +79,14 @@ class StepBody(_Body):
     status: Literal["ran", "cached", "failed", "skipped"]
     run_id: RunId | None
     cache_key: Key | None
-    seconds: Annotated[float, Field(ge=0)]
+    seconds: Annotated[float, Field(ge=0, le=1e9)]
     attempts: Annotated[int, Field(strict=True, ge=0, le=10_000)]
     step: Name
     output_digest: Digest | None = None
     output_kind: Kind | None = None
     from_run: RunId | None = None
     error: Text | None = None
-    started_at: Annotated[int, Field(strict=True, ge=0)] | None = None
+    started_at: Annotated[int, Field(strict=True, ge=0, le=2**52)] | None = None
     upstream: list[Name] = Field(default_factory=list, max_length=MAX_NODES)
 
     @field_validator("seconds")
@@ -88,6 +95,15 @@ class StepBody(_Body):
         if not math.isfinite(value):
             raise ValueError("seconds must be a finite number")
         return value
+
+    @model_validator(mode="after")
+    def _output(self) -> Self:
+        if (self.output_digest is None) != (self.output_kind is None):
+            raise ValueError(
+                f"output_digest ({self.output_digest}) and output_kind ({self.output_kind}) "
+                "go together: send both, or neither for a step without an output"
+            )
+        return self
 
 
 class OutputBody(_Body):
