@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,14 @@ from knot.cli import app
 from knot.errors import Invalid
 from knot.governance import audit, audit_query
 from knot.governance.audit_query import AuditQuery
-from knot.governance.fluent import governance
 from knot.governance.lineage import edges_from, edges_to
 from knot.loop.config import load_loop_config, resolve_pipeline
 from knot.loop.controller import Controller
-from knot.loop.protocol import Move
-from knot.loop.state import LeaseLost, State, acquire, list_retrains, loop_db, read_state
-from knot.loop.stores import loop_store
+from knot.loop.state import State, acquire, list_retrains, loop_db, read_state
 from knot.loop.triggers import read_cursors, request_manual
 from knot.serving.logs.labels import append_labels
 from knot.serving.logs.predictions import default_log_dir
 from knot.store.database import now_ms
-from tests.backends import StoreBackend
 from tests.gates.churn_models import holdout, register
 from tests.loop.loop_setup import CANARY, loop_config, retrain_once
 from tests.monitoring.logs import write_predictions
@@ -211,67 +206,6 @@ def test_two_controllers_at_once_retrain_once(holdout: str) -> None:
     worked = [o for o in outcomes if o.finished == retrain.retrain_id]
     idle_or_busy = [o for o in outcomes if o.finished is None]
     assert len(worked) == 1 and len(idle_or_busy) == 1
-
-
-@pytest.fixture
-def store(store_backend: StoreBackend, knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """KNOT_STORE on SQLite, a fresh PostgreSQL database or the live server: the lease
-    is a compare-and-set in one transaction on each (on the server's database for the
-    remote one)."""
-    store_backend.use(monkeypatch)
-    return store_backend.name
-
-
-def test_a_lease_taken_over_stops_the_old_holder(store: str) -> None:
-    loop = loop_store()
-    assert loop.acquire("churn", "old", 1) is not None
-    time.sleep(0.01)  # the 1 ms lease runs out
-    assert loop.acquire("churn", "new", 60_000) is not None
-    assert loop.acquire("churn", "old", 60_000) is None
-    with pytest.raises(LeaseLost, match="no longer held by old"):
-        loop.heartbeat("churn", "old", 60_000)
-    start = Move(
-        model="churn",
-        owner="old",
-        before=State.IDLE,
-        before_retrain=None,
-        to=State.TRAINING,
-        retrain_id=uuid.uuid4().hex,
-        detail={"triggers": [{"kind": "manual"}]},
-        start=[{"kind": "manual"}],
-    )
-    with pytest.raises(LeaseLost, match="cannot move the loop of 'churn' to training"):
-        loop.move(start)
-    assert loop.list_retrains("churn") == []  # the refused move wrote nothing
-    state = loop.read_state("churn")
-    assert state is not None and (state.state, state.owner) == (State.IDLE, "new")
-    loop.heartbeat("churn", "new", 60_000)
-    leases = governance().audit_log(AuditQuery(action="loop.lease"))
-    assert [(r.before or {}).get("owner") for r in leases] == [None, "old"]
-    assert [r.after["owner"] for r in leases] == ["old", "new"]
-    loop.release("churn", "new")
-    state = loop.read_state("churn")
-    assert state is not None and state.owner is None
-
-
-def test_only_one_of_many_concurrent_takers_wins(store: str) -> None:
-    loop = loop_store()
-    won: list[str] = []
-    start = threading.Barrier(6)
-
-    def take(owner: str) -> None:
-        start.wait()
-        if loop.acquire("churn", owner, 60_000) is not None:
-            won.append(owner)
-
-    threads = [threading.Thread(target=take, args=(f"c{i}",)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(won) == 1
-    state = loop.read_state("churn")
-    assert state is not None and state.owner == won[0]
 
 
 def write_config(tmp_path: Path, holdout: str, **extra: Any) -> Path:
