@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Literal
 from knot.data import stores as data_stores
 from knot.errors import Invalid
 from knot.governance import stores as governance_stores
+from knot.loop import stores as loop_stores
 from knot.monitoring import stores as monitoring_stores
+from knot.pipelines import stores as pipeline_stores
 from knot.registry import stores as registry_stores
 from knot.serving import stores as serving_stores
 from knot.tracking import stores as tracking_stores
@@ -27,7 +29,9 @@ if TYPE_CHECKING:
     from knot.data.protocol import DataStore
     from knot.governance.protocol import GovernanceStore
     from knot.governance.sql_store import SqlGovernance
+    from knot.loop.protocol import LoopStore
     from knot.monitoring.protocol import MonitoringStore
+    from knot.pipelines.protocol import PipelineRecords
     from knot.registry.protocol import RegistryStore
     from knot.serving.traffic import TrafficRecords
     from knot.tracking.protocol import TrackingStore
@@ -39,7 +43,9 @@ __all__ = [
     "install",
     "open_data_store",
     "open_governance",
+    "open_loop_store",
     "open_monitoring",
+    "open_pipeline_records",
     "open_registry_store",
     "open_sql_governance",
     "open_tracking_store",
@@ -158,6 +164,32 @@ def open_monitoring(uri: str, tracking: object = None) -> MonitoringStore:
     return open_rest_monitoring(uri, tracking)
 
 
+def open_loop_store(tracking: object, uri: str) -> LoopStore:
+    """The retrain loop's store beside `tracking`: on its SQL database, or through its
+    Knot server on its connection pool."""
+    if backend_of(uri) == "sql":
+        from knot.loop.sql_store import SqlLoopStore
+        from knot.store.database import database_of
+
+        return SqlLoopStore(database_of(tracking, uri, "the retrain loop needs"))
+    from knot.client.rest_loop import open_rest_loop
+
+    return open_rest_loop(tracking, uri)
+
+
+def open_pipeline_records(tracking: object, uri: str) -> PipelineRecords:
+    """Pipeline executions and the step cache beside `tracking`: on its SQL database,
+    or through its Knot server on its connection pool."""
+    if backend_of(uri) == "sql":
+        from knot.pipelines.sql_store import SqlPipelineRecords
+        from knot.store.database import database_of
+
+        return SqlPipelineRecords(database_of(tracking, uri, "pipelines need"))
+    from knot.client.rest_pipelines import open_rest_pipelines
+
+    return open_rest_pipelines(tracking, uri)
+
+
 def install() -> None:
     """Hand every area its opener (knot/__init__.py calls this once)."""
     tracking_stores.install(open_tracking_store)
@@ -166,3 +198,5 @@ def install() -> None:
     serving_stores.install(open_traffic)
     data_stores.install(open_data_store)
     monitoring_stores.install(open_monitoring)
+    loop_stores.install(open_loop_store)
+    pipeline_stores.install(open_pipeline_records)

@@ -27,22 +27,11 @@ from knot.governance.audit_query import AuditQuery
 from knot.governance.lineage import edges_from, edges_to
 from knot.loop.config import load_loop_config, resolve_pipeline
 from knot.loop.controller import Controller
-from knot.loop.state import (
-    LeaseLost,
-    State,
-    acquire,
-    heartbeat,
-    list_retrains,
-    loop_db,
-    read_state,
-    release,
-    transition,
-)
+from knot.loop.state import State, acquire, list_retrains, loop_db, read_state
 from knot.loop.triggers import read_cursors, request_manual
 from knot.serving.logs.labels import append_labels
 from knot.serving.logs.predictions import default_log_dir
 from knot.store.database import now_ms
-from tests.backends import StoreBackend
 from tests.gates.churn_models import holdout, register
 from tests.loop.loop_setup import CANARY, loop_config, retrain_once
 from tests.monitoring.logs import write_predictions
@@ -217,53 +206,6 @@ def test_two_controllers_at_once_retrain_once(holdout: str) -> None:
     worked = [o for o in outcomes if o.finished == retrain.retrain_id]
     idle_or_busy = [o for o in outcomes if o.finished is None]
     assert len(worked) == 1 and len(idle_or_busy) == 1
-
-
-@pytest.fixture
-def store(sql_backend: StoreBackend, knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """KNOT_STORE on SQLite or on a fresh PostgreSQL database: the loop keeps its lease
-    and state in SQL tables, so there is no remote case."""
-    sql_backend.use(monkeypatch)
-    return sql_backend.name
-
-
-def test_a_lease_taken_over_stops_the_old_holder(store: str) -> None:
-    db = loop_db()
-    assert acquire(db, "churn", "old", 1) is not None
-    time.sleep(0.01)  # the 1 ms lease runs out
-    assert acquire(db, "churn", "new", 60_000) is not None
-    assert acquire(db, "churn", "old", 60_000) is None
-    with pytest.raises(LeaseLost, match="no longer held by old"):
-        heartbeat(db, "churn", "old", 60_000)
-    with (
-        pytest.raises(LeaseLost, match="cannot move the loop of 'churn' to training"),
-        db.write() as conn,
-    ):
-        transition(conn, "churn", "old", State.TRAINING, retrain_id=None, detail={})
-    heartbeat(db, "churn", "new", 60_000)
-    with db.read() as conn:
-        leases = audit_query.query(conn, AuditQuery(action="loop.lease"))
-    assert [(r.before or {}).get("owner") for r in leases] == [None, "old"]
-    assert [r.after["owner"] for r in leases] == ["old", "new"]
-    release(db, "churn", "new")
-    state = read_state(db, "churn")
-    assert state is not None and state.owner is None
-
-
-def test_only_one_of_many_concurrent_takers_wins(store: str) -> None:
-    db = loop_db()
-    won: list[str] = []
-
-    def take(owner: str) -> None:
-        if acquire(db, "churn", owner, 60_000) is not None:
-            won.append(owner)
-
-    threads = [threading.Thread(target=take, args=(f"c{i}",)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(won) == 1
 
 
 def write_config(tmp_path: Path, holdout: str, **extra: Any) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 import knot
 from knot.loop import tables as loop_tables
 from knot.loop.config import TriggerConfig
+from knot.loop.sql_store import SqlLoopStore
 from knot.loop.state import loop_db
 from knot.loop.triggers import advance, next_fire, poll, request_manual
 from tests.gates.churn_models import frame, register
@@ -18,7 +19,7 @@ MINUTE = 60_000
 
 def fire_and_advance(triggers: TriggerConfig, now: int | None = None) -> list:
     db = loop_db()
-    fired = poll(db, "churn", triggers, now)
+    fired = poll(SqlLoopStore(db), "churn", triggers, now)
     with db.write() as conn:
         advance(conn, "churn", fired)
     return fired

@@ -8,7 +8,6 @@ import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ import pytest
 
 import knot
 from knot.pipelines.cache import CacheWarning
+from tests.backends import StoreBackend
 
 CALLS: list[str] = []
 
@@ -58,11 +58,19 @@ def csv(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def store(store_backend: StoreBackend, knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """KNOT_STORE on SQLite, a fresh PostgreSQL database or the live server: executions
+    and cache entries go through the store; the step outputs to its artifact store."""
+    store_backend.use(monkeypatch)
+    return store_backend.name
+
+
 def statuses(result: knot.PipelineResult) -> dict[str, str]:
     return {s.name: s.status for s in result.steps}
 
 
-def test_an_unchanged_pipeline_comes_from_the_cache(knot_home: Path, csv: Path) -> None:
+def test_an_unchanged_pipeline_comes_from_the_cache(store: str, csv: Path) -> None:
     first = adults(str(csv))
     assert first.output == 3
     assert statuses(first) == dict.fromkeys(["read_csv", "clean", "features", "count"], "ran")
@@ -79,9 +87,12 @@ def test_an_unchanged_pipeline_comes_from_the_cache(knot_home: Path, csv: Path) 
     assert CALLS == ["read_csv"]
     assert second["clean"].from_run == first["clean"].run_id
     assert second["clean"].cache_key == first["clean"].cache_key
+    recorded = knot.get_pipeline_run(second.run_id)
+    assert [s.status for s in recorded.steps] == ["ran", "cached", "cached", "cached"]
+    assert recorded["clean"].from_run == first["clean"].run_id
 
 
-def test_a_changed_parameter_misses_from_that_step_on(knot_home: Path, csv: Path) -> None:
+def test_a_changed_parameter_misses_from_that_step_on(store: str, csv: Path) -> None:
     adults(str(csv))
     result = adults(str(csv), min_age=21)
     assert result.output == 2
@@ -98,7 +109,7 @@ def test_changed_data_misses_downstream(knot_home: Path, csv: Path) -> None:
     assert result.cached == []
 
 
-def test_no_cache_runs_everything_and_refreshes_the_entries(knot_home: Path, csv: Path) -> None:
+def test_no_cache_runs_everything_and_refreshes_the_entries(store: str, csv: Path) -> None:
     first = adults(str(csv))
     CALLS.clear()
     forced = adults.run(str(csv), no_cache=True)
@@ -173,7 +184,7 @@ def test_a_code_change_misses_and_a_comment_does_not(knot_home: Path, tmp_path: 
         sys.modules.pop("knot_test_changing_steps", None)
 
 
-def test_every_execution_is_a_run_with_a_child_run_per_step(knot_home: Path, csv: Path) -> None:
+def test_every_execution_is_a_run_with_a_child_run_per_step(store: str, csv: Path) -> None:
     result = adults(str(csv), min_age=21)
     root = knot.get_run(result.run_id)
     assert root.tags["knot.pipeline"] == "adults"
@@ -188,7 +199,7 @@ def test_every_execution_is_a_run_with_a_child_run_per_step(knot_home: Path, csv
     assert knot.get_run(cached["clean"].run_id or "").tags["knot.cache"] == "hit"
 
 
-def test_lineage_links_inputs_step_runs_and_outputs(knot_home: Path, csv: Path) -> None:
+def test_lineage_links_inputs_step_runs_and_outputs(store: str, csv: Path) -> None:
     result = adults(str(csv))
     clean_run = result["clean"].run_id
     graph = knot.lineage(f"run:{clean_run}", direction="both", depth=1)
@@ -232,13 +243,32 @@ def test_outputs_keep_their_types(knot_home: Path) -> None:
     assert kinds == {"make": "pickle", "frame_of": "parquet", "table_of": "parquet"}
 
 
-@pytest.mark.postgres
-def test_the_cache_works_on_postgresql(
-    knot_home: Path, csv: Path, postgres: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("KNOT_STORE", postgres.new_database())
-    knot.reset()
-    assert adults(str(csv)).ran == ["read_csv", "clean", "features", "count"]
-    again = adults(str(csv))
-    assert again.cached == ["clean", "features", "count"]
-    assert knot.get_pipeline_run(again.run_id).steps[1].from_run == again["clean"].from_run
+@knot.step
+def double(x: int) -> int:
+    return 2 * x
+
+
+@knot.step
+def through_gate(y: int, gate: str) -> int:
+    if not Path(gate).exists():
+        raise RuntimeError("the gate is closed")
+    return y + 1
+
+
+@knot.pipeline
+def gated(gate: str) -> object:
+    return through_gate(double(3), gate)
+
+
+def test_resume_reuses_the_finished_steps_of_a_failed_execution(store: str, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    with pytest.raises(knot.PipelineFailed) as failed:
+        gated(str(gate))
+    first = failed.value.result
+    assert statuses(first) == {"double": "ran", "through_gate": "failed"}
+    assert knot.get_pipeline_run(first.run_id).status == "failed"
+    gate.touch()
+    resumed = gated.run(str(gate), no_cache=True, resume=first.run_id)
+    assert resumed.output == 7
+    assert statuses(resumed) == {"double": "cached", "through_gate": "ran"}
+    assert resumed["double"].from_run == first["double"].run_id

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import knot
 from knot.cli import app
-from knot.errors import Invalid, NotFound
+from knot.errors import Invalid, NotFound, Unavailable
 from knot.pipelines.graph import Handle
 
 runner = CliRunner()
@@ -201,9 +201,11 @@ def test_a_body_without_steps_and_bad_decorations_are_refused(knot_home: Path) -
         knot.step(retries=-1)(lambda: 1)
 
 
-def test_a_knot_server_store_is_refused(knot_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_knot_server_that_does_not_answer_is_named(
+    knot_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KNOT_STORE", "http://127.0.0.1:9")
-    with pytest.raises(Invalid, match="pipelines need a local or PostgreSQL metadata store"):
+    with pytest.raises(Unavailable, match=r"cannot reach the Knot server at http://127\.0\.0\.1:9"):
         summed()
 
 

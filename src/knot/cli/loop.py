@@ -115,11 +115,11 @@ def status(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Where the loop of MODEL is, who holds it, and its retrainings."""
-    from knot.loop.state import list_retrains, loop_db, read_state
+    from knot.loop.stores import loop_store
 
-    db = loop_db()
-    state = read_state(db, model)
-    retrains = list_retrains(db, model)
+    loop = loop_store()
+    state = loop.read_state(model)
+    retrains = loop.list_retrains(model)
     if json_out:
         print_json(
             {

@@ -21,19 +21,10 @@ from pathlib import Path
 from knot.errors import Invalid, KnotError, NotFound
 from knot.loop.config import LoopConfig
 from knot.loop.retrain_steps import CHALLENGER, RetrainSteps
-from knot.loop.state import (
-    LeaseLost,
-    Retrain,
-    State,
-    acquire,
-    default_owner,
-    keep_lease,
-    list_retrains,
-    loop_db,
-    read_state,
-    release,
-)
+from knot.loop.state import LeaseLost, Retrain, State, default_owner, keep_lease
+from knot.loop.stores import loop_store
 from knot.registry.fluent import get_promotion_policy
+from knot.store.database import Database, database_of
 
 __all__ = ["CHALLENGER", "Controller", "Outcome", "retrain"]
 
@@ -66,7 +57,7 @@ class Controller(RetrainSteps):
         self.model = config.model
         self.owner = owner or default_owner()
         self.ttl_ms = int(lease_seconds * 1000)
-        self.db = loop_db()
+        self.loop = loop_store()
         self.say = say or (lambda _: None)
         self._check_approval()
         self._check_metrics()
@@ -101,15 +92,21 @@ class Controller(RetrainSteps):
         if found is not None:
             check_task(self.config, found[1], found[0])
 
+    @property
+    def db(self) -> Database:
+        """The SQL database under the loop store (for tools and tests that read it);
+        Invalid when the store is a Knot server."""
+        return database_of(self.loop, str(getattr(self.loop, "uri", "")), "reading the database")
+
     # the public loop ---------------------------------------------------------------
     def step(self) -> Outcome:
         """Take the lease and advance the loop as far as it goes without waiting."""
-        state = acquire(self.db, self.model, self.owner, self.ttl_ms)
+        state = self.loop.acquire(self.model, self.owner, self.ttl_ms)
         if state is None:
-            held = read_state(self.db, self.model)
+            held = self.loop.read_state(self.model)
             return Outcome(held.state if held else None, busy_owner=held.owner if held else "?")
         started = finished = None
-        with keep_lease(self.db, self.model, self.owner, self.ttl_ms):
+        with keep_lease(self.loop, self.model, self.owner, self.ttl_ms):
             while True:
                 if state.state is State.IDLE:
                     if finished is not None:
@@ -132,7 +129,7 @@ class Controller(RetrainSteps):
                     waiting = self._await_approval(state)
                     if waiting:
                         return Outcome(State.APPROVAL, started=started, waiting=waiting)
-                new = read_state(self.db, self.model)
+                new = self.loop.read_state(self.model)
                 assert new is not None
                 if new.state is State.IDLE and state.retrain_id is not None:
                     finished = state.retrain_id
@@ -170,7 +167,7 @@ class Controller(RetrainSteps):
                 pause = self.config.poll_seconds if outcome.waiting else interval
                 time.sleep(pause)
         finally:
-            release(self.db, self.model, self.owner)
+            self.loop.release(self.model, self.owner)
 
 
 def retrain(
@@ -184,19 +181,19 @@ def retrain(
     and return the finished retraining. When another controller holds the model's loop,
     the request is left for it (it retrains on its next look) and None is returned."""
     from knot.loop.config import load_loop_config
-    from knot.loop.triggers import MANUAL, read_cursors, request_manual
+    from knot.loop.triggers import MANUAL
 
     parsed = config if isinstance(config, LoopConfig) else load_loop_config(config)
     controller = Controller(parsed, lease_seconds=lease_seconds, say=say, progress=progress)
-    request_manual(controller.db, parsed.model)
+    controller.loop.request_manual(parsed.model)
     outcome = controller.run(once=True)
     if outcome.busy_owner is not None:
         return None
-    with controller.db.read() as conn:
-        pending = MANUAL in read_cursors(conn, parsed.model)
-    if pending:  # the first run finished a retraining an earlier controller left behind
+    if MANUAL in controller.loop.read_cursors(
+        parsed.model
+    ):  # the first run finished a retraining an earlier controller left behind
         outcome = controller.run(once=True)
     done = [
-        r for r in list_retrains(controller.db, parsed.model) if r.retrain_id == outcome.finished
+        r for r in controller.loop.list_retrains(parsed.model) if r.retrain_id == outcome.finished
     ]
     return done[0] if done else None

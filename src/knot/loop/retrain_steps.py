@@ -7,25 +7,18 @@ model's config, the database, this controller's owner name) and one method per s
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
 from knot.errors import Conflict, Invalid, KnotError, NotFound
-from knot.governance import audit
-from knot.governance.lineage import Edge, add_edges
 from knot.loop.canary import judge, read_canary
 from knot.loop.config import LoopConfig, resolve_pipeline
-from knot.loop.state import (
-    LeaseLost,
-    LoopState,
-    State,
-    finish_retrain,
-    start_retrain,
-    transition,
-    update_retrain,
-)
-from knot.loop.triggers import Fired, advance, poll
+from knot.loop.protocol import Cursor, LineEdge, LoopStore, Move, RetrainEnd
+from knot.loop.state import LeaseLost, LoopState, State
+from knot.loop.triggers import Fired, poll
 from knot.metrics import check_metric_task
 from knot.pipelines.pipeline import Pipeline
 from knot.registry.entities import ModelVersion
@@ -38,7 +31,7 @@ from knot.registry.fluent import (
 )
 from knot.registry.task import Task, model_task
 from knot.serving.traffic import clear_traffic, set_traffic
-from knot.store.database import Database, now_ms
+from knot.store.database import now_ms
 
 __all__ = ["CHALLENGER", "RetrainSteps"]
 
@@ -49,21 +42,26 @@ class RetrainSteps:
     config: LoopConfig
     model: str
     owner: str
-    db: Database
+    loop: LoopStore
     say: Callable[[str], None]
     progress: bool
 
     def _poll(self) -> list[Fired]:
-        return poll(self.db, self.model, self.config.triggers)
+        return poll(self.loop, self.model, self.config.triggers)
 
     def _start(self, state: LoopState, triggers: list[Fired]) -> str:
-        with self.db.write() as conn:
-            retrain = start_retrain(conn, self.model, self.owner, [t.to_dict() for t in triggers])
-            detail = {"triggers": [t.to_dict() for t in triggers]}
-            self._move(conn, state, State.TRAINING, retrain, detail)
-            advance(conn, self.model, triggers)
-            nodes = [t.node for t in triggers if t.node is not None]
-            add_edges(conn, [Edge(k, i, "triggered", "retrain", retrain) for k, i in nodes])
+        retrain = uuid.uuid4().hex
+        fired = [t.to_dict() for t in triggers]
+        nodes = [t.node for t in triggers if t.node is not None]
+        self._move(
+            state,
+            State.TRAINING,
+            retrain,
+            {"triggers": fired},
+            start=fired,
+            advance=[Cursor(kind=t.kind, cursor=t.cursor, value=t.value) for t in triggers],
+            edges=[_edge(k, i, "triggered", "retrain", retrain) for k, i in nodes],
+        )
         kinds = "; ".join(
             t.kind + "".join(f" {k}={v}" for k, v in t.detail.items()) for t in triggers
         )
@@ -97,13 +95,19 @@ class RetrainSteps:
             self._finish(state, "failed", f"pipeline {self.config.pipeline} failed: {exc}")
             return
         detail = {**state.detail, "challenger": version.version, "run_id": run_id}
-        with self.db.write() as conn:
-            self._move(conn, state, State.EVALUATING, retrain, detail)
-            update_retrain(conn, retrain, challenger_version=version.version, run_id=run_id)
-            node = f"{self.model}/{version.version}"
-            edges = [Edge("retrain", retrain, "produced", "model_version", node)]
-            edges.append(Edge("retrain", retrain, "ran", "run", run_id))
-            add_edges(conn, edges)
+        node = f"{self.model}/{version.version}"
+        self._move(
+            state,
+            State.EVALUATING,
+            retrain,
+            detail,
+            challenger_version=version.version,
+            run_id=run_id,
+            edges=[
+                _edge("retrain", retrain, "produced", "model_version", node),
+                _edge("retrain", retrain, "ran", "run", run_id),
+            ],
+        )
         self.say(f"trained challenger {self.model}/{version.version}")
 
     def _evaluate(self, state: LoopState) -> None:
@@ -114,6 +118,7 @@ class RetrainSteps:
         detail = dict(state.detail)
         ev = self.config.evaluation
         task = None
+        edges: list[LineEdge] = []  # written with the step's move, whatever it is
         if ev is not None:
             try:
                 evaluation = evaluate_challenger(
@@ -130,20 +135,16 @@ class RetrainSteps:
                 return
             detail["evaluation"] = evaluation.summary()
             self.say(evaluation.summary())
-            held_out = Edge(
-                "dataset", evaluation.dataset or ev.dataset, "evaluated", "retrain", retrain
-            )
-            with self.db.write() as conn:
-                add_edges(conn, [held_out])
+            held_out = evaluation.dataset or ev.dataset
+            edges.append(_edge("dataset", held_out, "evaluated", "retrain", retrain))
             if not evaluation.passed:
-                self._finish(state, "rejected", "; ".join(evaluation.reasons), detail)
+                self._finish(state, "rejected", "; ".join(evaluation.reasons), detail, edges)
                 return
             detail["champion"] = _version_number(evaluation.champion)
             task = evaluation.task
         canary = self.config.canary
         if canary is None:
-            with self.db.write() as conn:
-                self._move(conn, state, State.PROMOTING, retrain, detail)
+            self._move(state, State.PROMOTING, retrain, detail, edges=edges)
             return
         try:
             task = task if ev is not None else _task(self.model, version)
@@ -153,14 +154,13 @@ class RetrainSteps:
             if "champion" not in detail:  # no evaluation named it: the canary compares with it
                 detail["champion"] = _alias_version(self.model, "champion")
         except KnotError as exc:
-            self._finish(state, "failed", f"canary cannot start: {exc.message}")
+            self._finish(state, "failed", f"canary cannot start: {exc.message}", edges=edges)
             return
         detail["task"] = task
         # taken before the traffic moves: the first challenger answers fall after it
         detail["canary_started"] = now_ms()
         set_traffic(self.model, challenger=CHALLENGER, weight=canary.weight)
-        with self.db.write() as conn:
-            self._move(conn, state, State.CANARY, retrain, detail)
+        self._move(state, State.CANARY, retrain, detail, edges=edges)
         self.say(
             f"canary: {canary.weight:.0%} of requests to {self.model}/{version}, judged by "
             f"live {canary.metric}"
@@ -185,9 +185,7 @@ class RetrainSteps:
         if verdict.action == "rollback":
             self._finish(state, "rolled_back", verdict.reason)
             return None
-        with self.db.write() as conn:
-            detail = {**state.detail, "canary": verdict.reason}
-            self._move(conn, state, State.PROMOTING, retrain, detail)
+        self._move(state, State.PROMOTING, retrain, {**state.detail, "canary": verdict.reason})
         self.say(f"canary passed: {verdict.reason}")
         return None
 
@@ -200,9 +198,8 @@ class RetrainSteps:
             self._finish(state, "rolled_back", exc.message)
             return
         if request.status.value == "pending":
-            with self.db.write() as conn:
-                detail = {**state.detail, "request_id": request.request_id}
-                self._move(conn, state, State.APPROVAL, retrain, detail)
+            detail = {**state.detail, "request_id": request.request_id}
+            self._move(state, State.APPROVAL, retrain, detail)
             self.say(f"promotion waits for approval: request {request.request_id}")
             return
         canary = state.detail.get("canary")
@@ -226,7 +223,12 @@ class RetrainSteps:
         return None
 
     def _finish(
-        self, state: LoopState, status: str, reason: str, detail: dict[str, Any] | None = None
+        self,
+        state: LoopState,
+        status: str,
+        reason: str,
+        detail: dict[str, Any] | None = None,
+        edges: list[LineEdge] | None = None,
     ) -> None:
         """End the retraining: traffic back to the champion, the challenger alias gone,
         the outcome recorded, the loop idle."""
@@ -237,24 +239,40 @@ class RetrainSteps:
         with suppress(NotFound):
             clear_traffic(self.model)
             delete_alias(self.model, CHALLENGER)
-        with self.db.write() as conn:
-            finish_retrain(conn, retrain, status, reason)
-            last = {"last_retrain": retrain, "last_status": status, **(detail or {})}
-            self._move(conn, state, State.IDLE, None, last)
+        last = {"last_retrain": retrain, "last_status": status, **(detail or {})}
+        end = RetrainEnd.model_validate({"status": status, "reason": reason})
+        self._move(state, State.IDLE, None, last, finish=end, edges=edges or [])
         self.say(f"retrain {retrain}: {status}: {reason}")
 
     def _move(
-        self, conn: Any, state: LoopState, to: State, retrain: str | None, detail: dict[str, Any]
+        self,
+        state: LoopState,
+        to: State,
+        retrain: str | None,
+        detail: dict[str, Any],
+        **parts: Any,
     ) -> None:
-        transition(conn, self.model, self.owner, to, retrain_id=retrain, detail=detail)
-        audit.record(
-            conn,
-            "loop.state",
-            "model",
-            self.model,
-            {"state": state.state.value, "retrain_id": state.retrain_id},
-            {"state": to.value, "retrain_id": retrain or state.retrain_id},
+        """One transaction: the state change, its audit row and `parts` (see Move);
+        LeaseLost, with nothing written, when this controller lost the lease."""
+        # detail round-trips through JSON as the state row keeps it
+        detail = json.loads(json.dumps(detail, sort_keys=True, default=str))
+        move = Move(
+            model=self.model,
+            owner=self.owner,
+            before=state.state,
+            before_retrain=state.retrain_id,
+            to=to,
+            retrain_id=retrain,
+            detail=detail,
+            **parts,
         )
+        self.loop.move(move)
+
+
+def _edge(from_kind: str, from_id: str, relation: str, to_kind: str, to_id: str) -> LineEdge:
+    return LineEdge(
+        from_kind=from_kind, from_id=from_id, relation=relation, to_kind=to_kind, to_id=to_id
+    )
 
 
 def _version_of(result: Any, target: str) -> tuple[ModelVersion, str]:

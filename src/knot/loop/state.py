@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, select
@@ -28,6 +28,9 @@ from knot.errors import Conflict, KnotError
 from knot.governance import audit
 from knot.loop.tables import loop_retrains, loop_state
 from knot.store.database import Database, database_of, now_ms
+
+if TYPE_CHECKING:
+    from knot.loop.protocol import LoopStore
 
 __all__ = [
     "LeaseLost",
@@ -96,7 +99,8 @@ def default_owner() -> str:
 
 
 def loop_db() -> Database:
-    """The metadata database of the current session (a SQL store)."""
+    """The metadata database of the current session, when it is a SQL store (the loop
+    itself goes through knot.loop.stores.loop_store, which also speaks to a server)."""
     from knot.tracking.fluent import session
 
     s = session()
@@ -178,7 +182,7 @@ def heartbeat(db: Database, model: str, owner: str, ttl_ms: int) -> None:
 
 
 @contextmanager
-def keep_lease(db: Database, model: str, owner: str, ttl_ms: int) -> Iterator[None]:
+def keep_lease(store: LoopStore, model: str, owner: str, ttl_ms: int) -> Iterator[None]:
     """Heartbeat every third of the lease while the body runs (training can take longer
     than the lease). A lost lease stops the beat; the next transition then refuses."""
     stop = threading.Event()
@@ -186,7 +190,7 @@ def keep_lease(db: Database, model: str, owner: str, ttl_ms: int) -> Iterator[No
     def beat() -> None:
         while not stop.wait(ttl_ms / 3000):
             try:
-                heartbeat(db, model, owner, ttl_ms)
+                store.heartbeat(model, owner, ttl_ms)
             except KnotError:
                 return
 
@@ -239,8 +243,14 @@ def transition(
         )
 
 
-def start_retrain(conn: Connection, model: str, owner: str, triggers: list[dict[str, Any]]) -> str:
-    retrain_id = uuid.uuid4().hex
+def start_retrain(
+    conn: Connection,
+    model: str,
+    owner: str,
+    triggers: list[dict[str, Any]],
+    retrain_id: str | None = None,
+) -> str:
+    retrain_id = retrain_id or uuid.uuid4().hex
     values = {
         "retrain_id": retrain_id,
         "model": model,

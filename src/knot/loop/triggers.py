@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, select
 
@@ -23,6 +23,9 @@ from knot.loop.tables import loop_cursors
 from knot.registry.fluent import get_model_version
 from knot.store.database import Database, now_ms
 
+if TYPE_CHECKING:
+    from knot.loop.protocol import LoopStore
+
 __all__ = [
     "MANUAL",
     "Fired",
@@ -31,6 +34,7 @@ __all__ = [
     "poll",
     "read_cursors",
     "request_manual",
+    "seed_cursors",
 ]
 
 MANUAL = "manual"
@@ -148,11 +152,12 @@ def _schedule(schedule: str, seen: str | None, now: int) -> tuple[str | None, li
     return None, [Fired(SCHEDULE, SCHEDULE, str(now), {"schedule": schedule, "due": due})]
 
 
-def poll(db: Database, model: str, triggers: TriggerConfig, now: int | None = None) -> list[Fired]:
+def poll(
+    store: LoopStore, model: str, triggers: TriggerConfig, now: int | None = None
+) -> list[Fired]:
     """Every trigger of `model` that fired since its cursor (seeding cursors seen first)."""
     now = now_ms() if now is None else now
-    with db.read() as conn:
-        cursors = read_cursors(conn, model)
+    cursors = store.read_cursors(model)
     seeds: dict[str, str] = {}
     fired: list[Fired] = []
     if MANUAL in cursors:
@@ -173,12 +178,17 @@ def poll(db: Database, model: str, triggers: TriggerConfig, now: int | None = No
             seeds[key] = seed
         fired.extend(found)
     if seeds:
-        with db.write() as conn:
-            present = read_cursors(conn, model)
-            for key, value in seeds.items():
-                if key not in present:  # another poller may have seeded it meanwhile
-                    _set_cursor(conn, model, key, value)
+        store.seed_cursors(model, seeds)
     return fired
+
+
+def seed_cursors(db: Database, model: str, seeds: dict[str, str]) -> None:
+    """Set the cursors of `seeds` that have none yet, in one transaction."""
+    with db.write() as conn:
+        present = read_cursors(conn, model)
+        for key, value in seeds.items():
+            if key not in present:  # another poller may have seeded it meanwhile
+                _set_cursor(conn, model, key, value)
 
 
 def advance(conn: Connection, model: str, fired: list[Fired]) -> None:

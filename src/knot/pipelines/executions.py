@@ -69,13 +69,14 @@ def start_execution(
         conn.execute(pipeline_steps.insert(), rows)
 
 
-def record_step(conn: Connection, pipeline_run_id: str, result: StepResult) -> None:
-    """Store the final state of one step of an execution."""
+def record_step(conn: Connection, pipeline_run_id: str, result: StepResult) -> int:
+    """Store the final state of one step of an execution; the rows changed (0 when the
+    execution has no such step)."""
     t = pipeline_steps
     ended = None
     if result.started_at is not None:
         ended = result.started_at + round(result.seconds * 1000)
-    conn.execute(
+    done = conn.execute(
         update(t)
         .where(t.c.pipeline_run_id == pipeline_run_id, t.c.node == result.name)
         .values(
@@ -91,13 +92,16 @@ def record_step(conn: Connection, pipeline_run_id: str, result: StepResult) -> N
             ended_at=ended,
         )
     )
+    return done.rowcount
 
 
-def end_execution(conn: Connection, run_id: str, status: str, error: str | None) -> None:
+def end_execution(conn: Connection, run_id: str, status: str, error: str | None) -> int:
+    """Close execution `run_id`; the rows changed (0 when there is no such execution)."""
     t = pipeline_executions
-    conn.execute(
+    done = conn.execute(
         update(t).where(t.c.run_id == run_id).values(status=status, error=error, ended_at=now_ms())
     )
+    return done.rowcount
 
 
 def finished_steps(conn: Connection, run_id: str) -> dict[str, FinishedStep]:

@@ -31,8 +31,6 @@ from knot.tracking import validate
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from knot.store.database import Database
-    from knot.tracking.session import Session
 
 __all__ = ["Pipeline", "get_pipeline_run", "pipeline"]
 
@@ -126,26 +124,25 @@ class Pipeline:
         Raises:
             PipelineFailed: a step failed after its retries (`.result` has the rest).
         """
-        from knot.pipelines.executions import finished_steps, load_execution
         from knot.pipelines.executors import open_executor
         from knot.pipelines.runner import Execution
+        from knot.pipelines.stores import records_of
         from knot.tracking.fluent import session
 
         graph, output, bound = self.trace(*args, **params)
         _check_parameters(graph)
         s = session()
-        db = _database(s)
+        records = records_of(s)
         reusable = {}
         if resume is not None:
-            with db.read() as conn:
-                previous = load_execution(conn, resume)
-                if previous.pipeline != self.name:
-                    raise Invalid(
-                        f"run {resume} is an execution of pipeline {previous.pipeline!r}, "
-                        f"not {self.name!r}; resume a run of this pipeline",
-                        field="resume",
-                    )
-                reusable = finished_steps(conn, resume)
+            previous = records.load_execution(resume)
+            if previous.pipeline != self.name:
+                raise Invalid(
+                    f"run {resume} is an execution of pipeline {previous.pipeline!r}, "
+                    f"not {self.name!r}; resume a run of this pipeline",
+                    field="resume",
+                )
+            reusable = records.finished_steps(resume)
         runner = open_executor(executor, ray_address=ray_address, max_workers=max_workers)
         try:
             for node in graph.nodes:
@@ -158,7 +155,7 @@ class Pipeline:
                     output=output,
                     params=bound,
                     session=s,
-                    db=db,
+                    records=records,
                     executor=runner,
                     no_cache=no_cache,
                     resume=resume,
@@ -200,11 +197,10 @@ def pipeline(
 
 def get_pipeline_run(run_id: str) -> PipelineResult:
     """What an execution did, step by step (its output value is not loaded)."""
-    from knot.pipelines.executions import load_execution
+    from knot.pipelines.stores import records_of
     from knot.tracking.fluent import session
 
-    with _database(session()).read() as conn:
-        return load_execution(conn, run_id)
+    return records_of(session()).load_execution(run_id)
 
 
 def _check_parameters(graph: Trace) -> None:
@@ -220,12 +216,6 @@ def _check_parameters(graph: Trace) -> None:
         )
         for name, value in bound.arguments.items():
             cache.canonical(value, f"{node.key}.{name}")
-
-
-def _database(s: Session) -> Database:
-    from knot.store.database import database_of
-
-    return database_of(s.store, s.store_uri, "pipelines need")
 
 
 def _progress(show: bool) -> AbstractContextManager[Progress | None]:

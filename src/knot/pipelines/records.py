@@ -7,16 +7,15 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from knot.governance.lineage import Edge, add_edges
-from knot.pipelines import cache, executions
+from knot.governance.lineage import Edge
 from knot.pipelines.graph import Node, map_nested
 from knot.pipelines.result import StepResult
 from knot.pipelines.values import StoredValue, lineage_node
-from knot.store.database import Database
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from knot.pipelines.protocol import PipelineRecords
     from knot.tracking.run import ActiveRun
     from knot.tracking.session import Session
 
@@ -32,14 +31,14 @@ class ExecutionRecord:
         self,
         *,
         session: Session,
-        db: Database,
+        records: PipelineRecords,
         pipeline: str,
         experiment: str,
         root_run_id: str,
         caching: dict[str, bool],
         progress: Progress | None,
     ) -> None:
-        self.session, self.db = session, db
+        self.session, self.records = session, records
         self.pipeline, self.experiment, self.root_run_id = pipeline, experiment, root_run_id
         self.caching = caching  # node -> whether the step caches its output
         self.store = session.artifacts
@@ -91,11 +90,8 @@ class ExecutionRecord:
                 edges.append(Edge(kind, node_id, "input", *step_run))
             relation = "reused" if cached else "output"
             edges.append(Edge(*step_run, relation, *self._node_of(output)))
-        with self.db.write() as conn:
-            executions.record_step(conn, self.root_run_id, result)
-            if result.status == "ran" and output is not None and self.caching[result.name]:
-                cache.record(conn, result.cache_key or "", result.step, output, result.run_id or "")
-            add_edges(conn, edges)
+        caches = result.status == "ran" and output is not None and self.caching[result.name]
+        self.records.record_step(self.root_run_id, result, output if caches else None, edges)
         if self.progress is not None and self._bar is not None:
             self.progress.update(self._bar, advance=1, description=f"{result.name} {result.status}")
 

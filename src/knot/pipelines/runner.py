@@ -33,12 +33,13 @@ from knot.pipelines.result import (
 )
 from knot.pipelines.step_task import StepOutcome, StepTask
 from knot.pipelines.values import StoredValue, load_value
-from knot.store.database import Database, now_ms
+from knot.store.database import now_ms
 from knot.tracking.entities import RunStatus
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from knot.pipelines.protocol import PipelineRecords
     from knot.tracking.run import ActiveRun
     from knot.tracking.session import Session
 
@@ -65,7 +66,7 @@ class Execution:
         output: Any,
         params: dict[str, Any],
         session: Session,
-        db: Database,
+        records: PipelineRecords,
         executor: Executor,
         no_cache: bool,
         resume: str | None,
@@ -74,7 +75,7 @@ class Execution:
     ) -> None:
         self.pipeline, self.experiment, self.trace = pipeline, experiment, trace
         self.output, self.params = output, params
-        self.session, self.db, self.executor = session, db, executor
+        self.session, self.records, self.executor = session, records, executor
         self.store = session.artifacts
         self.no_cache, self.resume, self.reusable = no_cache, resume, reusable
         self.outputs: dict[str, StoredValue] = {}
@@ -93,7 +94,7 @@ class Execution:
         self.root = root
         self.book = ExecutionRecord(
             session=self.session,
-            db=self.db,
+            records=self.records,
             pipeline=self.pipeline,
             experiment=self.experiment,
             root_run_id=root.run_id,
@@ -103,16 +104,14 @@ class Execution:
         params = {k: text(v) for k, v in self.params.items()}
         root.log_params(params)
         root.flush()
-        with self.db.write() as conn:
-            executions.start_execution(
-                conn,
-                run_id=root.run_id,
-                pipeline=self.pipeline,
-                executor=self.executor.name,
-                params=params,
-                resumed_from=self.resume,
-                nodes=[(n.key, n.step.name, _upstream(n)) for n in self.trace.nodes],
-            )
+        self.records.start_execution(
+            run_id=root.run_id,
+            pipeline=self.pipeline,
+            executor=self.executor.name,
+            params=params,
+            resumed_from=self.resume,
+            nodes=[(n.key, n.step.name, _upstream(n)) for n in self.trace.nodes],
+        )
         try:
             self._schedule()
             output = map_handles(self.output, self._load) if self.failed is None else None
@@ -245,8 +244,7 @@ class Execution:
             return finished.output, finished.run_id, "resume"
         if not node.step.cache or self.no_cache:
             return None
-        with self.db.read() as conn:
-            entry = cache.lookup(conn, key)
+        entry = self.records.lookup(key)
         if entry is not None and cache.usable(entry.output, self.store, node.key):
             return entry.output, entry.run_id, "hit"
         return None
@@ -320,8 +318,7 @@ class Execution:
 
     def _end(self, status: RunStatus, error: str | None) -> None:
         self.root.end(status)
-        with self.db.write() as conn:
-            executions.end_execution(conn, self.root.run_id, status.value.lower(), error)
+        self.records.end_execution(self.root.run_id, status.value.lower(), error)
 
     def _failure_message(self, failed: StepResult) -> str:
         tries = f"{failed.attempts} attempt{'s' if failed.attempts != 1 else ''}"

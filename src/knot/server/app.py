@@ -19,7 +19,9 @@ from knot.server import (
     blob_routes,
     data_routes,
     governance_routes,
+    loop_routes,
     monitoring_routes,
+    pipeline_routes,
     registry_routes,
     tracking_routes,
     traffic_routes,
@@ -90,6 +92,8 @@ def create_app(
     app.include_router(blob_routes.router, prefix="/api/v1")
     app.include_router(data_routes.router, prefix="/api/v1")
     app.include_router(monitoring_routes.router, prefix="/api/v1")
+    app.include_router(loop_routes.router, prefix="/api/v1")
+    app.include_router(pipeline_routes.router, prefix="/api/v1")
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:

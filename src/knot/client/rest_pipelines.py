@@ -1,0 +1,105 @@
+"""RestPipelines: pipeline executions, step records and the step cache through a Knot
+server's /api/v1/pipelines routes; each step's record, cache entry and lineage edges
+are one request, one transaction on the server. Step outputs are blobs in the artifact
+store the session names (KNOT_ARTIFACTS), which the workers write directly."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import orjson
+from pydantic import TypeAdapter
+
+from knot.client._http import make_client, send
+from knot.governance.lineage import Edge
+from knot.pipelines.cache import CacheEntry
+from knot.pipelines.executions import FinishedStep
+from knot.pipelines.result import PipelineResult, StepResult
+from knot.pipelines.values import StoredValue
+from knot.tracking import validate
+
+__all__ = ["RestPipelines", "open_rest_pipelines"]
+
+_RESULT = TypeAdapter(PipelineResult)
+_FINISHED = TypeAdapter(dict[str, FinishedStep])
+_ENTRY = TypeAdapter(CacheEntry | None)
+_STEP = TypeAdapter(StepResult)
+_API = "/api/v1/pipelines"
+
+
+class RestPipelines:
+    """The PipelineRecords of the Knot server at `uri` (http://host:port)."""
+
+    def __init__(self, uri: str, *, client: httpx.Client | None = None) -> None:
+        self.uri = uri.rstrip("/")
+        self._owns_client = client is None
+        self._client = client if client is not None else make_client(self.uri)
+
+    def _send(self, method: str, path: str, body: Any = None) -> bytes:
+        data = orjson.dumps(body) if body is not None else None
+        return send(self._client, self.uri, method, _API + path, body=data)
+
+    def start_execution(
+        self,
+        *,
+        run_id: str,
+        pipeline: str,
+        executor: str,
+        params: dict[str, Any],
+        resumed_from: str | None,
+        nodes: Sequence[tuple[str, str, Sequence[str]]],
+    ) -> None:
+        body = {
+            "run_id": run_id,
+            "pipeline": pipeline,
+            "executor": executor,
+            "params": {k: str(v) for k, v in params.items()},
+            "resumed_from": resumed_from,
+            "nodes": [{"node": n, "step": s, "upstream": list(u)} for n, s, u in nodes],
+        }
+        self._send("POST", "/executions", body)
+
+    def record_step(
+        self,
+        pipeline_run_id: str,
+        result: StepResult,
+        cache: StoredValue | None,
+        edges: Sequence[Edge],
+    ) -> None:
+        validate.check_run_id(pipeline_run_id)
+        body = {
+            "result": _STEP.dump_python(result, mode="json"),
+            "cache": dataclasses.asdict(cache) if cache is not None else None,
+            "edges": [
+                {k: v for k, v in dataclasses.asdict(e).items() if k != "created_at"} for e in edges
+            ],
+        }
+        self._send("POST", f"/executions/{pipeline_run_id}/steps", body)
+
+    def end_execution(self, run_id: str, status: str, error: str | None) -> None:
+        validate.check_run_id(run_id)
+        self._send("POST", f"/executions/{run_id}/end", {"status": status, "error": error})
+
+    def load_execution(self, run_id: str) -> PipelineResult:
+        validate.check_run_id(run_id)
+        return _RESULT.validate_json(self._send("GET", f"/executions/{run_id}"))
+
+    def finished_steps(self, run_id: str) -> dict[str, FinishedStep]:
+        validate.check_run_id(run_id)
+        return _FINISHED.validate_json(self._send("GET", f"/executions/{run_id}/finished"))
+
+    def lookup(self, key: str) -> CacheEntry | None:
+        return _ENTRY.validate_json(self._send("GET", f"/cache/{key}"))
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+
+def open_rest_pipelines(tracking: object, uri: str) -> RestPipelines:
+    """The pipeline records of the Knot server `tracking` talks to, on its pool."""
+    client = getattr(tracking, "_client", None)
+    return RestPipelines(uri, client=client if isinstance(client, httpx.Client) else None)
