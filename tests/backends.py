@@ -12,11 +12,10 @@ conftest opens the stores it tests at `uri` (a SQL URI, or the server's URL), an
 the SQL database underneath at `db_uri`, to read or damage what they wrote.
 
 The fixtures, registered in tests/conftest.py:
-    store_backend   sqlite, postgres, remote: the areas `knot server` serves
-                    (tracking, registry, governance, traffic records)
-    sql_backend     sqlite, postgres: the areas that need a SQL store because the
-                    server does not serve them yet (datasets, monitoring, the
-                    retraining loop); issue #15 adds remote to them
+    store_backend   sqlite, postgres, remote: every area `knot server` serves (all of
+                    them: tracking, registry, governance, traffic, datasets,
+                    monitoring, the retraining loop, pipeline records)
+    sql_backend     sqlite, postgres: tests about the SQL database itself
     remote_backend  the live server alone, for tests about a store behind a server
     knot_server     the session's server itself
 An in-process variant (the app through an ASGI transport, no socket) is not one of

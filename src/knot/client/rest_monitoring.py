@@ -1,5 +1,5 @@
 """RestMonitoring: the MonitoringStore protocol over a Knot server's /api/v1/monitoring
-routes (knot.server.monitoring_routes), with the same checks and errors as SqlMonitoring.
+routes (knot.server.routes.monitoring), with the same checks and errors as SqlMonitoring.
 Rules are checked here before they are sent, so a bad one fails the same way on both."""
 
 from __future__ import annotations

@@ -224,7 +224,7 @@ def _q(segment: str) -> str:
 
 
 def encode_batch(batch: Batch) -> bytes:
-    """The columnar JSON body of POST /api/v1/batch (see knot.server.batch_routes)."""
+    """The columnar JSON body of POST /api/v1/batch (see knot.server.routes.batch)."""
     body: dict[str, Any] = {}
     if batch.starts:
         body["starts"] = [new.model_dump(mode="json") for new in batch.starts]

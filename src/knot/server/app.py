@@ -14,21 +14,19 @@ from fastapi.responses import Response
 from knot._version import __version__
 from knot.errors import Invalid, KnotError
 from knot.server import auth as access
-from knot.server import (
-    batch_routes,
-    blob_routes,
-    data_routes,
-    governance_routes,
-    loop_routes,
-    monitoring_routes,
-    pipeline_routes,
-    registry_routes,
-    tracking_routes,
-    traffic_routes,
-)
 from knot.server.deps import GovernanceHolder, RegistryHolder, StoreHolder
 from knot.server.error_handlers import install_error_handlers
 from knot.server.openapi_doc import document_errors
+from knot.server.routes import batch as batch_routes
+from knot.server.routes import blobs as blob_routes
+from knot.server.routes import data as data_routes
+from knot.server.routes import governance as governance_routes
+from knot.server.routes import loop as loop_routes
+from knot.server.routes import monitoring as monitoring_routes
+from knot.server.routes import pipelines as pipeline_routes
+from knot.server.routes import registry as registry_routes
+from knot.server.routes import tracking as tracking_routes
+from knot.server.routes import traffic as traffic_routes
 from knot.tracking.protocol import TrackingStore
 
 __all__ = ["ARTIFACTS_ENV", "STORE_ENV", "app_from_env", "create_app"]

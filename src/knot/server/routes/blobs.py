@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from knot.artifacts import ArtifactStore, check_digest
 from knot.errors import Invalid, NotFound
 from knot.server.artifact_deps import get_artifacts
-from knot.server.blob_presign import commit_upload, presigned_get, presigned_put, presigner
+from knot.server.routes.blob_presign import commit_upload, presigned_get, presigned_put, presigner
 
 __all__ = ["MAX_BLOB_ENV", "BlobStored", "max_blob_bytes", "missing_blob", "router"]
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from knot.errors import NotFound
 from knot.paths import check_relative_path
 from knot.server.deps import get_store
-from knot.server.schemas import ExperimentCreate, RunCreate, RunSearch, RunStatusUpdate
+from knot.server.routes.schemas import ExperimentCreate, RunCreate, RunSearch, RunStatusUpdate
 from knot.tracking.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunPage
 from knot.tracking.protocol import TrackingStore
 from knot.tracking.validate import check_run_id

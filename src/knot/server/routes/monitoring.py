@@ -19,7 +19,7 @@ from knot.monitoring.monitor_config import MonitorConfig, MonitorSettings, parse
 from knot.monitoring.results import ResultPoint, check_points
 from knot.monitoring.sql_store import SqlMonitoring
 from knot.server.deps import get_store
-from knot.server.monitoring_schemas import (
+from knot.server.routes.monitoring_schemas import (
     ConfigBody,
     EventId,
     MaybeModel,

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from knot.errors import Invalid
 from knot.server.deps import StoreHolder
-from knot.server.schemas import BatchBody, KeyValueColumns
+from knot.server.routes.schemas import BatchBody, KeyValueColumns
 from knot.tracking import validate
 from knot.tracking.entities import Batch
 

@@ -32,8 +32,8 @@ from knot.errors import Invalid, KnotError
 from knot.governance.lineage import Edge
 from knot.refs import DATASET_NAME_PATTERN, check_dataset_name, parse_dataset_ref
 from knot.server.artifact_deps import get_artifacts
-from knot.server.blob_routes import missing_blob
 from knot.server.deps import get_store
+from knot.server.routes.blobs import missing_blob
 from knot.store.database import database_of
 from knot.tracking.protocol import TrackingStore
 
