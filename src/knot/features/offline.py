@@ -43,11 +43,12 @@ def point_in_time_join(
     con = connect()
     con.execute("SET TimeZone = 'UTC'")
     if isinstance(entities, Path):
-        con.execute(
-            f"CREATE VIEW __knot_src AS SELECT * FROM read_parquet({literal(str(entities))})"
-        )
+        # file_row_number keeps the file's row order whatever order DuckDB's threads read in
+        src = f"read_parquet({literal(str(entities))}, file_row_number = true)"
+        con.execute(f"CREATE VIEW __knot_src AS SELECT * FROM {src}")
         names = [d[0] for d in con.execute("SELECT * FROM __knot_src LIMIT 0").description]
-        numbered = f"SELECT *, row_number() OVER () AS {_ROW} FROM __knot_src"
+        names.remove("file_row_number")
+        numbered = f"SELECT * EXCLUDE (file_row_number), file_row_number AS {_ROW} FROM __knot_src"
     else:
         names = entities.column_names
         table = entities.append_column(_ROW, pa.array(range(entities.num_rows), pa.int64()))
