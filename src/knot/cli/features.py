@@ -91,3 +91,58 @@ def materialize(
             f"{m.view} v{m.view_version}: generation {m.generation}, {m.rows:,} entities "
             f"written ({how})"
         )
+
+
+@app.command("bind")
+def bind(
+    model: str = typer.Argument(..., help="Registered model name."),
+    version: int = typer.Argument(..., help="Its version."),
+    service: str = typer.Argument(..., help="The feature service it reads."),
+) -> None:
+    """Serve MODEL VERSION from entity ids: `knot serve` fetches SERVICE's features."""
+    import knot.features as kf
+
+    stored = kf.bind_model(model, version, service)
+    typer.echo(f"{model}/{version} reads feature service {stored.node}")
+
+
+@app.command("skew")
+def skew(
+    model: str = typer.Argument(..., help="A model bound to a feature service."),
+    version: int = typer.Option(..., "--version", help="Its version."),
+    log_dir: Path = typer.Option(None, "--log-dir", help="Prediction log folder of knot serve."),
+    threshold: float = typer.Option(0.0, "--threshold", help="Share of rows that may differ."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Compare the feature values MODEL was served with (its prediction log) with the
+    point-in-time offline values. Exits 1 when a feature differs in more rows than
+    --threshold."""
+    from dataclasses import asdict
+
+    from knot.cli._exit import check_failed
+    from knot.errors import Invalid
+    from knot.features.fluent import feature_store
+    from knot.features.skew import serving_skew
+    from knot.serving.feature_inputs import served_values
+
+    store = feature_store()
+    bound = store.catalog.binding(model, version)
+    if bound is None:
+        raise Invalid(
+            f"{model}/{version} reads no feature service; bind one with "
+            "`knot features bind MODEL VERSION SERVICE`",
+            field="model",
+        )
+    report = serving_skew(
+        store, bound.service.name, served_values(model, version, log_dir), threshold=threshold
+    )
+    if json_out:
+        features = [asdict(f) | {"rate": f.rate} for f in report.features]
+        print_json(
+            {"service": report.service, "rows": report.rows, "skewed": report.skewed,
+             "features": features}
+        )  # fmt: skip
+    else:
+        typer.echo(report.summary())
+    if report.skewed:
+        check_failed(report.summary())

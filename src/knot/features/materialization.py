@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 
 from knot.data.duck import connect, ident, literal
 from knot.features.definitions import DTYPES
+from knot.features.keys import SEP
 from knot.features.online.protocol import OnlineStore, Pointer
 from knot.features.sources import ViewFile
 
-__all__ = ["BATCH_ROWS", "Materialized", "entity_key", "materialize_view"]
+__all__ = ["BATCH_ROWS", "Materialized", "materialize_view"]
 
 BATCH_ROWS = 50_000
-SEP = "\x1f"  # joins the parts of a composite entity key
 
 
 @dataclass(frozen=True)
@@ -33,17 +33,6 @@ class Materialized:
     rows: int  # entities written with new values
     watermark: int | None
     incremental: bool
-
-
-def entity_key(values: Sequence[object]) -> str:
-    """The online key of an entity: its key values as text, joined. Integral floats are
-    written as integers, so 7, 7.0 and '7' name the same user (as SQL's text of 7)."""
-    parts = []
-    for v in values:
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        parts.append(str(v))
-    return SEP.join(parts)
 
 
 def _key_sql(keys: Sequence[str]) -> str:

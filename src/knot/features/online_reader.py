@@ -11,7 +11,7 @@ import orjson
 
 from knot.errors import Invalid
 from knot.features.catalog import StoredService, StoredView
-from knot.features.materialization import entity_key
+from knot.features.keys import entity_key
 from knot.features.online.protocol import OnlineStore
 
 __all__ = ["OnlineReader", "service_columns"]

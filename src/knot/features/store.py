@@ -68,9 +68,11 @@ class FeatureStore:
         timestamp: str = "event_timestamp",
         full_names: bool = False,
         run_id: str | None = None,
+        record: bool = True,
     ) -> TrainingSet:
-        """Point-in-time-correct features for each entity row; recorded in the lineage
-        graph as feature views (and dataset versions) -> training set (-> run)."""
+        """Point-in-time-correct features for each entity row; recorded (unless `record`
+        is False) in the lineage graph as feature views (and dataset versions) ->
+        training set (-> run)."""
         plan = self._plan(features, service, full_names)
         views = [stored for stored, _ in plan]
         with view_files(self.db, self.artifacts, views) as files:
@@ -81,7 +83,8 @@ class FeatureStore:
         edges += [Edge("dataset", d, "input", "training_set", node) for d in datasets]
         if run_id is not None:
             edges.append(Edge("training_set", node, "input", "run", run_id))
-        self.catalog.add_edges(edges)
+        if record:
+            self.catalog.add_edges(edges)
         return TrainingSet(table, node, [v.node for v in views])
 
     def _plan(
