@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint bench bench-tools unit clean servers
+.PHONY: demo demo-recommender test lint bench bench-tools unit clean servers
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,10 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/churn/quickstart.py
+
+# the recommender's lifecycle on MovieLens: feature store, two models, A/B, rollback
+demo-recommender: $(STAMP)
+	$(BIN)/python examples/movielens/recommender.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

@@ -1,11 +1,12 @@
 """Materialization: the newest feature values per entity, from a view's source into an
 online store, as a new generation published atomically.
 
-Incremental from a watermark: a view already online for the same view version gets a
-copy of its current generation plus the entities with rows newer than the watermark
-(their newest row wins); a new view version is written from scratch. Rows stamped at or
-before the watermark that arrive later are not picked up by an incremental run; run
-with `full=True` after back-filling a source.
+Of an entity's rows with the same event time, the one later in the file wins (in the
+point-in-time join too). Incremental from a watermark: a view already online for the
+same view version gets a copy of its current generation plus the entities with rows
+newer than the watermark (their newest row wins); a new view version is written from
+scratch. Rows stamped at or before the watermark that arrive later are not picked up by
+an incremental run; run with `full=True` after back-filling a source.
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ def materialize_view(
     partition = ", ".join(ident(k) for k in view.entities)
     sql = (
         f"SELECT {_key_sql(view.entities)} AS k, CAST(to_json([{values}]) AS VARCHAR) AS v, "
-        f"epoch_ms({ts}) AS t FROM read_parquet({literal(str(file.path))}) "
-        f"WHERE {' AND '.join(where)} "
-        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {ts} DESC) = 1"
+        f"epoch_ms({ts}) AS t FROM read_parquet({literal(str(file.path))}, "
+        f"file_row_number = true) WHERE {' AND '.join(where)} "
+        f"QUALIFY row_number() OVER (PARTITION BY {partition} "
+        f"ORDER BY {ts} DESC, file_row_number DESC) = 1"
     )
     result = con.execute(sql)
     newest: list[int] = []

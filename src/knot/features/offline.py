@@ -66,9 +66,15 @@ def point_in_time_join(
             f"AS {ident(f)}"
             for f in request.features
         )
+        # rows of one entity with the same time: the one later in the file wins, as in
+        # materialization, so training and serving agree on the value. (A plain subquery:
+        # DuckDB 2.0 mis-joins a QUALIFY that names a select alias under an ASOF join.)
+        stamp = f"CAST({ident(view.timestamp)} AS TIMESTAMP)"
         source = (
-            f"(SELECT {keys}, CAST({ident(view.timestamp)} AS TIMESTAMP) AS {_TS}, {casts} "
-            f"FROM read_parquet({literal(str(files[request.view].path))}))"
+            f"(SELECT * EXCLUDE (__knot_rank) FROM (SELECT {keys}, {stamp} AS {_TS}, {casts}, "
+            f"row_number() OVER (PARTITION BY {keys}, {stamp} ORDER BY file_row_number DESC) "
+            f"AS __knot_rank FROM read_parquet({literal(str(files[request.view].path))}, "
+            "file_row_number = true)) WHERE __knot_rank = 1)"
         )
         on = " AND ".join(f"e.{ident(k)} = {alias}.{ident(k)}" for k in view.entities)
         joins.append(f"ASOF LEFT JOIN {source} {alias} ON {on} AND e.{_TS} >= {alias}.{_TS}")

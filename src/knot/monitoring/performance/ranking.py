@@ -95,10 +95,11 @@ def coverage(
     lists: Mapping[Hashable, Sequence[Hashable]], catalog: Collection[Hashable], k: int
 ) -> float:
     _check_k(k)
-    if not catalog:
+    items = set(catalog)
+    if not items:
         raise Invalid("coverage needs a non-empty catalog of items", field="catalog")
-    shown = {item for items in lists.values() for item in items[:k]}
-    return len(shown & set(catalog)) / len(set(catalog))
+    shown = {item for listed in lists.values() for item in listed[:k]}
+    return len(shown & items) / len(items)
 
 
 def novelty(
@@ -169,6 +170,8 @@ def ranking_metrics(
         recall=mean([recall_at_k(lists[u], relevant[u], k) for u in judged]),
         ndcg=mean([ndcg_at_k(lists[u], relevant[u], k) for u in judged]),
         map=mean([average_precision_at_k(lists[u], relevant[u], k) for u in judged]),
-        coverage=coverage(recommended, catalog, k) if catalog else None,
-        novelty=novelty(recommended, popularity, users, k) if popularity and users else None,
+        coverage=coverage(recommended, catalog, k) if catalog is not None else None,
+        novelty=novelty(recommended, popularity, users, k)
+        if popularity is not None and users
+        else None,
     )
