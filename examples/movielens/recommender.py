@@ -30,7 +30,7 @@ import knot.features as kf  # noqa: E402
 from knot.features.skew import serving_skew  # noqa: E402
 from knot.monitoring.performance.ab_test import ab_test  # noqa: E402
 from knot.monitoring.performance.ranking import ndcg_at_k, ranking_metrics  # noqa: E402
-from knot.serving.feature_inputs import served_values  # noqa: E402
+from knot.serving.logs.served_features import served_values  # noqa: E402
 from knot.serving.rollback import rollback  # noqa: E402
 
 MODEL, K = "movielens-recs", 10

@@ -13,7 +13,7 @@ import pytest
 
 from knot.features.online.protocol import Pointer
 from knot.features.skew import serving_skew
-from knot.serving.feature_inputs import served_values
+from knot.serving.logs.served_features import served_values
 from tests.features.models import SpendScore
 from tests.serving.conftest import serving
 

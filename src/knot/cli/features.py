@@ -123,7 +123,7 @@ def skew(
     from knot.errors import Invalid
     from knot.features.fluent import feature_store
     from knot.features.skew import serving_skew
-    from knot.serving.feature_inputs import served_values
+    from knot.serving.logs.served_features import served_values
 
     store = feature_store()
     bound = store.catalog.binding(model, version)

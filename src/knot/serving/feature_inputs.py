@@ -6,16 +6,13 @@ the model sees; the prediction log then holds the values used."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
 
 from knot.errors import Invalid
 from knot.features.online_reader import OnlineReader
 from knot.registry.entities import Signature
 
-__all__ = ["FeatureInputs", "feature_inputs_for", "served_values"]
+__all__ = ["FeatureInputs", "feature_inputs_for"]
 
 log = logging.getLogger("knot.serving")
 
@@ -61,27 +58,3 @@ def feature_inputs_for(
     if bound is None:
         return None
     return FeatureInputs(store.reader(bound), signature)
-
-
-def served_values(model: str, version: int | None = None, root: Path | None = None) -> pa.Table:
-    """The inputs a model was served with, from its prediction log: one row per answered
-    row, its `timestamp` and each input column (entity keys and features)."""
-    import pyarrow.compute as pc
-
-    from knot.serving.logs.predictions import prediction_log_dataset
-
-    dataset = prediction_log_dataset(model, root)
-    if dataset is None:
-        raise Invalid(
-            f"model {model!r} has no prediction log yet; serve it and send requests first",
-            field="model",
-        )
-    table = dataset.to_table(columns=["timestamp", "features", "version", "role"])
-    if version is not None:
-        table = table.filter(pc.equal(table.column("version"), version))
-    table = table.filter(pc.not_equal(table.column("role"), "shadow"))
-    inputs = table.column("features").combine_chunks()
-    out = {"timestamp": table.column("timestamp")}
-    for i, spec in enumerate(inputs.type):
-        out[spec.name] = inputs.field(i)
-    return pa.table(out)
