@@ -67,7 +67,9 @@ def materialize_view(
         f"epoch_ms({ts}) AS t FROM read_parquet({literal(str(file.path))}, "
         f"file_row_number = true) WHERE {' AND '.join(where)} "
         f"QUALIFY row_number() OVER (PARTITION BY {partition} "
-        f"ORDER BY {ts} DESC, file_row_number DESC) = 1"
+        f"ORDER BY {ts} DESC, file_row_number DESC) = 1 "
+        # in key order: the online store's B-tree then fills page after page
+        "ORDER BY k"
     )
     result = con.execute(sql)
     newest: list[int] = []

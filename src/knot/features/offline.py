@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from knot.data.duck import connect, ident, literal
@@ -51,7 +52,7 @@ def point_in_time_join(
         numbered = f"SELECT * EXCLUDE (file_row_number), file_row_number AS {_ROW} FROM __knot_src"
     else:
         names = entities.column_names
-        table = entities.append_column(_ROW, pa.array(range(entities.num_rows), pa.int64()))
+        table = entities.append_column(_ROW, pa.array(np.arange(entities.num_rows, dtype=np.int64)))
         con.register("__knot_src", table)
         numbered = "SELECT * FROM __knot_src"
     _check_entity_columns(names, timestamp, requests, files)

@@ -36,6 +36,12 @@ def service_columns(
     return out
 
 
+def _keys(entities: Mapping[str, Sequence[Any]], names: Sequence[str]) -> list[str]:
+    if len(names) == 1:
+        return [entity_key((v,)) for v in entities[names[0]]]
+    return [entity_key(key) for key in zip(*(entities[k] for k in names), strict=True)]
+
+
 class OnlineReader:
     """A service's online reads, planned once (the serving hot path reuses it)."""
 
@@ -66,22 +72,14 @@ class OnlineReader:
                 f"{self.entity_keys}; the input lacks {missing}",
                 field=missing[0],
             )
-        lookups = [
-            (
-                s.view.name,
-                [
-                    entity_key(key)
-                    for key in zip(*(entities[k] for k in s.view.entities), strict=True)
-                ],
-            )
-            for s, _, _ in self.plan
-        ]
+        lookups = [(s.view.name, _keys(entities, s.view.entities)) for s, _, _ in self.plan]
         found = self.store.read(lookups)
         now = time.time() * 1000
         out: dict[str, list[Any]] = {}
         for (stored, positions, columns), values in zip(self.plan, found, strict=True):
+            # one orjson call for the whole batch: [[ts, f1, ...], null, ...]
+            decoded = orjson.loads(b"[" + b",".join(v or b"null" for v in values) + b"]")
             ttl = stored.view.ttl_seconds
-            decoded = [orjson.loads(v) if v is not None else None for v in values]
             if ttl is not None:
                 oldest = now - ttl * 1000
                 decoded = [d if d is not None and d[0] >= oldest else None for d in decoded]

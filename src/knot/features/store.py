@@ -162,8 +162,12 @@ class FeatureStore:
 
 
 def _digest(table: pa.Table) -> str:
-    """sha256 of the rows in Arrow's IPC stream format."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return hashlib.sha256(sink.getvalue()).hexdigest()
+    """sha256 of the schema and the column buffers as they lie in memory (no copy: a
+    training set of a million rows hashes in a fraction of a second)."""
+    h = hashlib.sha256(table.schema.to_string().encode())
+    for column in table.columns:
+        for chunk in column.chunks:
+            for buffer in chunk.buffers():
+                if buffer is not None:
+                    h.update(memoryview(buffer))
+    return h.hexdigest()

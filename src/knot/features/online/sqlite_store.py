@@ -42,6 +42,7 @@ class SqliteOnlineStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._sql: dict[tuple[int, ...], str] = {}  # read statements by batch shape
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
@@ -81,6 +82,7 @@ class SqliteOnlineStore:
         base: int | None,
     ) -> int:
         with self._write_lock, self._connect() as conn:
+            conn.execute("PRAGMA cache_size = -65536")  # 64 MiB while a generation is written
             # a generation left by a run that died half-way is started over
             conn.execute(
                 "DELETE FROM knot_online_rows WHERE view = ? AND generation = ?",
@@ -117,19 +119,19 @@ class SqliteOnlineStore:
             conn.commit()
 
     def read(self, lookups: Sequence[tuple[str, Sequence[str]]]) -> list[list[bytes | None]]:
-        parts, params = [], []
-        for i, (view, keys) in enumerate(lookups):
-            if not keys:
-                continue
-            marks = ",".join("?" * len(keys))
-            parts.append(
-                f"SELECT {i}, entity, value FROM knot_online_rows WHERE view = ? AND "
-                f"generation = {_CURRENT} AND entity IN ({marks})"
-            )
-            params.extend([view, view, *keys])
+        shape = tuple(len(keys) for _, keys in lookups)
+        sql = self._sql.get(shape)
+        if sql is None:
+            if len(self._sql) > 512:  # batch shapes vary; keep the cache bounded
+                self._sql.clear()
+            sql = self._sql[shape] = _read_sql(shape)
+        params: list[str] = []
+        for view, keys in lookups:
+            if keys:
+                params += [view, view, *keys]
         found: dict[tuple[int, str], bytes] = {}
-        if parts:
-            for i, entity, value in self._reader().execute(" UNION ALL ".join(parts), params):
+        if params:
+            for i, entity, value in self._reader().execute(sql, params):
                 found[(i, entity)] = value
         return [[found.get((i, k)) for k in keys] for i, (_, keys) in enumerate(lookups)]
 
@@ -138,3 +140,15 @@ class SqliteOnlineStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _read_sql(shape: tuple[int, ...]) -> str:
+    """One statement for every view's lookup; each resolves its view's current generation
+    inside the statement, so all of it reads one snapshot."""
+    parts = [
+        f"SELECT {i}, entity, value FROM knot_online_rows WHERE view = ? AND "
+        f"generation = {_CURRENT} AND entity IN ({','.join('?' * n)})"
+        for i, n in enumerate(shape)
+        if n
+    ]
+    return " UNION ALL ".join(parts)
