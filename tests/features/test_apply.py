@@ -134,6 +134,8 @@ def test_yaml_and_python_definitions(tmp_path: Path, users_parquet: Path) -> Non
     )
     (loaded,) = load_definitions(py_file)
     assert isinstance(loaded, FeatureView) and loaded.feature_names == ["spend"]
+    with pytest.raises(Invalid, match="is not a file; give a"):
+        load_definitions(tmp_path / "nope.yaml")
     yaml_file.write_text("views:\n  - name: users\n    colour: red\n")
     with pytest.raises(Invalid, match=r"unknown fields \['colour'\]"):
         load_definitions(yaml_file)

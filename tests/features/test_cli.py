@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from tests.features.conftest import user_rows
 
 KNOT = str(Path(sys.executable).parent / "knot")
@@ -52,12 +50,3 @@ def test_apply_list_materialize_and_bad_input(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert "lacks ['features', 'source', 'timestamp']" in bad.stderr
     assert "Traceback" not in bad.stderr
-    missing = _knot(env, "features", "apply", str(tmp_path / "nope.yaml"))
-    assert missing.returncode == 2 and "is not a file" in missing.stderr
-    pd.DataFrame({"user_id": [1]}).to_parquet(tmp_path / "users.parquet")  # columns gone
-    spec.write_text(
-        "views:\n  - name: users\n    entities: [user_id]\n    timestamp: ts\n"
-        "    source: {parquet: users.parquet}\n    features: {spend: float64, visits: int64}\n"
-    )
-    gone = _knot(env, "features", "apply", str(spec))
-    assert gone.returncode == 2 and "reads columns ['ts', 'spend', 'visits']" in gone.stderr

@@ -44,7 +44,7 @@ def _reference(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(rows=view_rows, labels=label_rows, ttl=st.sampled_from([None, 60, 600, 3600]))
 def test_no_future_leakage_and_ttl_match_brute_force(
