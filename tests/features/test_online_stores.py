@@ -211,3 +211,22 @@ def test_readers_never_fail_or_see_half_a_generation(
     assert failures == []
     assert seen and all(len(values) == 1 and None not in values for values in seen)
     assert features.get_online_features("recs", ids[:1])[0]["spend"] == 6.0
+
+
+def test_ties_in_event_time_resolve_alike_online_and_offline(
+    features: FeatureStore, tmp_path: Path
+) -> None:
+    """Two rows of a user at the same time: the later one in the file wins, in the
+    online store and in the training set, so serving and training agree."""
+    import pyarrow as pa
+
+    users = tmp_path / "users.parquet"
+    _source(users, [(1, "2024-01-02", 5.0), (1, "2024-01-02", 7.0), (2, "2024-01-02", 9.0),
+                    (2, "2024-01-02", 3.0), (1, "2024-01-01", 1.0)])  # fmt: skip
+    features.apply([FeatureView("users", "user_id", "ts", ["spend"], str(users)),
+                    FeatureService("recs", ["users"])])  # fmt: skip
+    features.materialize(end=datetime(2024, 2, 1, tzinfo=UTC))
+    online = features.get_online_features("recs", [{"user_id": 1}, {"user_id": 2}])
+    frame = pa.table({"user_id": [1, 2], "event_timestamp": [datetime(2024, 1, 3)] * 2})
+    offline = features.training_set(frame, service="recs").table.column("spend").to_pylist()
+    assert [r["spend"] for r in online] == offline == [7.0, 3.0]
