@@ -230,3 +230,19 @@ def test_ties_in_event_time_resolve_alike_online_and_offline(
     frame = pa.table({"user_id": [1, 2], "event_timestamp": [datetime(2024, 1, 3)] * 2})
     offline = features.training_set(frame, service="recs").table.column("spend").to_pylist()
     assert [r["spend"] for r in online] == offline == [7.0, 3.0]
+
+
+def test_one_run_at_a_time_materializes_a_view(features: FeatureStore, tmp_path: Path) -> None:
+    """A generation is claimed before it is written: a second run that would write the
+    same one is refused and changes nothing."""
+    from knot.errors import Conflict
+
+    users = tmp_path / "users.parquet"
+    _source(users, [(1, "2024-01-01", 1.0)])
+    features.apply([FeatureView("users", "user_id", "ts", ["spend"], str(users))])
+    assert features.online.claim("users", 1)  # another run is writing generation 1
+    assert not features.online.claim("users", 1)
+    with pytest.raises(Conflict, match="being materialized by another run"):
+        features.materialize(end=datetime(2024, 2, 1, tzinfo=UTC))
+    assert features.online.pointer("users") is None
+    assert features.online.claim("users", 2)

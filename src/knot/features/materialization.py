@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from knot.data.duck import connect, ident, literal
+from knot.errors import Conflict
 from knot.features.definitions import DTYPES
 from knot.features.keys import SEP
 from knot.features.online.protocol import OnlineStore, Pointer
@@ -83,6 +84,13 @@ def materialize_view(
             yield [r[0] for r in rows], [r[1].encode() for r in rows]
 
     generation = (pointer.generation + 1) if pointer is not None else 1
+    if not store.claim(view.name, generation):
+        raise Conflict(
+            f"feature view {view.name!r} is being materialized by another run (it holds "
+            f"generation {generation}); wait for it to finish, then run again (a run that "
+            "died holds its claim for an hour)",
+            field="views",
+        )
     base = pointer.generation if incremental and pointer is not None else None
     written = store.write(view.name, generation, batches(), base)
     watermark = max([*newest, since] if since is not None else newest, default=None)

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["OnlineStore", "Pointer"]
+__all__ = ["CLAIM_SECONDS", "OnlineStore", "Pointer"]
+
+CLAIM_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ class OnlineStore(Protocol):
 
     def pointer(self, view: str) -> Pointer | None:
         """The view's current pointer; None before its first materialization."""
+        ...
+
+    def claim(self, view: str, generation: int) -> bool:
+        """Reserve `generation` of `view` for one materialization: False when another
+        run holds it (a claim left by a run that died expires after CLAIM_SECONDS)."""
         ...
 
     def write(

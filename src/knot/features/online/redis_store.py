@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from knot.errors import Unavailable
-from knot.features.online.protocol import Pointer
+from knot.features.online.protocol import CLAIM_SECONDS, Pointer
 
 __all__ = ["RedisOnlineStore"]
 
@@ -79,6 +79,10 @@ class RedisOnlineStore:
             int(watermark) if watermark else None,
             int(got[b"view_version"]),
         )
+
+    def claim(self, view: str, generation: int) -> bool:
+        key = f"{self.prefix}:claim:{view}:{generation}"
+        return bool(self.client.set(key, 1, nx=True, ex=CLAIM_SECONDS))
 
     def write(
         self,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from knot.errors import Invalid
-from knot.features.online.protocol import Pointer
+from knot.features.online.protocol import CLAIM_SECONDS, Pointer
 
 __all__ = ["SqliteOnlineStore"]
 
@@ -22,6 +23,9 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS knot_online_pointers (
     view TEXT PRIMARY KEY, generation INTEGER NOT NULL, watermark INTEGER,
     view_version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS knot_online_claims (
+    view TEXT NOT NULL, generation INTEGER NOT NULL, claimed_at REAL NOT NULL,
+    PRIMARY KEY (view, generation));
 CREATE TABLE IF NOT EXISTS knot_online_rows (
     view TEXT NOT NULL, generation INTEGER NOT NULL, entity TEXT NOT NULL,
     value BLOB NOT NULL, PRIMARY KEY (view, generation, entity)) WITHOUT ROWID;
@@ -73,6 +77,21 @@ class SqliteOnlineStore:
             .fetchone()
         )
         return None if row is None else Pointer(*row)
+
+    def claim(self, view: str, generation: int) -> bool:
+        with self._write_lock, self._connect() as conn:
+            now = time.time()
+            conn.execute(
+                "DELETE FROM knot_online_claims WHERE view = ? AND generation = ? "
+                "AND claimed_at < ?",
+                (view, generation, now - CLAIM_SECONDS),
+            )
+            taken = conn.execute(
+                "INSERT OR IGNORE INTO knot_online_claims VALUES (?, ?, ?)",
+                (view, generation, now),
+            ).rowcount
+            conn.commit()
+            return taken == 1
 
     def write(
         self,
