@@ -8,6 +8,7 @@ of the served features, and a rollback when the new model does not win."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -123,10 +124,10 @@ class Service:
     """`knot serve` champion + challenger at 50/50, sticky per user."""
 
     def __init__(self) -> None:
-        sys.path.insert(0, str(HERE.parents[1] / "tests"))
-        from tests.servers import free_port
-
-        self.url = f"http://127.0.0.1:{free_port()}"
+        with socket.socket() as sock:  # a port nothing listens on
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
