@@ -11,12 +11,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knot.errors import Invalid
 from knot.refs import KitRef, ModelRef, parse_kit_ref, parse_model_ref
 from knot.registry.entities import ModelVersion, Signature
 from knot.registry.loading import load_version
 from knot.registry.model_folder import LoadedModel
+
+if TYPE_CHECKING:
+    from knot.serving.feature_inputs import FeatureInputs
 
 __all__ = [
     "Plan",
@@ -41,6 +45,7 @@ class ServedModel:
     version: int
     digest: str
     model: LoadedModel
+    features: FeatureInputs | None = None  # inputs fetched from a feature service
 
     @property
     def signature(self) -> Signature | None:
@@ -152,8 +157,11 @@ def _load_registered(ref: ModelRef, version: ModelVersion | None) -> ServedModel
     if version is None:
         version = resolve_source(ref)
         assert version is not None
+    from knot.serving.feature_inputs import feature_inputs_for
+
     model = load_version(session().artifacts, version)
-    return ServedModel(version.name, version.version, version.artifact_digest, model)
+    features = feature_inputs_for(version.name, version.version, model.signature)
+    return ServedModel(version.name, version.version, version.artifact_digest, model, features)
 
 
 def _find_kit(ref: KitRef) -> str:

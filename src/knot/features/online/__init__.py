@@ -1,0 +1,1 @@
+"""Online feature stores: the latest feature values per entity, for serving."""
