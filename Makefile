@@ -63,6 +63,7 @@ bench: $(BENCH_VENV)/.installed bench-tools
 	$(BENCH_BIN)/python bench/serving.py
 	$(BENCH_BIN)/python bench/drift.py
 	$(BENCH_BIN)/python bench/pipeline.py
+	$(BENCH_BIN)/python bench/features.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache

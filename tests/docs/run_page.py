@@ -2,7 +2,7 @@
 folder: ```python blocks in one namespace, ```bash blocks with bash (the installed
 `knot` on PATH), ```yaml and ```toml blocks parsed by the loader of the file their first
 line names (`# rules.yaml`, `# monitor.yaml`, `# loop.yaml`, `# knot-check.yaml`,
-`# Kitfile`, `# knot.toml`), ```json parsed; ```text blocks are output and not run.
+`# Kitfile`, `# features.yaml`, `# knot.toml`), ```json parsed; ```text blocks are output and not run.
 
     python tests/docs/run_page.py docs/guide/data.md
 
@@ -62,6 +62,7 @@ def _loaders() -> dict[str, Callable[[str], Any]]:
     from knot.gates.check import load_check_config
     from knot.loop.config import load_loop_config
     from knot.monitoring.monitor_config import load_config
+    from knot.features.loading import load_definitions
     from knot.packaging.kitfile import parse_kitfile
 
     return {
@@ -70,6 +71,7 @@ def _loaders() -> dict[str, Callable[[str], Any]]:
         "loop.yaml": _yaml_file(load_loop_config, "loop.yaml"),
         "knot-check.yaml": _yaml_file(load_check_config, "knot-check.yaml"),
         "Kitfile": lambda text: parse_kitfile(text, "docs Kitfile"),
+        "features.yaml": _yaml_file(load_definitions, "features.yaml"),
     }
 
 
