@@ -65,3 +65,16 @@ def test_version_names_the_stores_in_use_without_their_password(tmp_path: Path) 
     assert "s3cret" not in done.stderr
     plain = run(home, "--version")
     assert f"store: sqlite:///{home}" in plain.stderr and "artifacts: " in plain.stderr
+
+
+def test_long_commands_say_which_store_they_work_on(home: Path, tmp_path: Path) -> None:
+    flow = tmp_path / "flow.py"
+    flow.write_text(
+        "import knot\n\n@knot.step\ndef one() -> int:\n    return 1\n\n"
+        "@knot.pipeline\ndef tiny():\n    return one()\n"
+    )
+    out = assert_ok(run(home, "pipeline", "run", f"{flow}:tiny"))
+    assert (
+        out.splitlines()[0] == f"store sqlite:///{home}/knot.db · artifacts file://{home}/artifacts"
+    )
+    assert "store " not in assert_ok(run(home, "pipeline", "run", f"{flow}:tiny", "--json"))

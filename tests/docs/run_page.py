@@ -2,7 +2,8 @@
 folder: ```python blocks in one namespace, ```bash blocks with bash (the installed
 `knot` on PATH), ```yaml and ```toml blocks parsed by the loader of the file their first
 line names (`# rules.yaml`, `# monitor.yaml`, `# loop.yaml`, `# knot-check.yaml`,
-`# Kitfile`, `# features.yaml`, `# knot.toml`), ```json parsed; ```text blocks are output and not run.
+`# Kitfile`, `# features.yaml`, `# knot.toml`), ```json parsed; ```text blocks are
+output and not run.
 
     python tests/docs/run_page.py docs/guide/data.md
 
@@ -59,10 +60,10 @@ def _yaml_file(load: Callable[[Path], Any], name: str) -> Callable[[str], Any]:
 
 
 def _loaders() -> dict[str, Callable[[str], Any]]:
+    from knot.features.loading import load_definitions
     from knot.gates.check import load_check_config
     from knot.loop.config import load_loop_config
     from knot.monitoring.monitor_config import load_config
-    from knot.features.loading import load_definitions
     from knot.packaging.kitfile import parse_kitfile
 
     return {

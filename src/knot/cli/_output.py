@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-__all__ = ["fmt_time", "print_json", "print_table"]
+__all__ = ["fmt_time", "print_json", "print_table", "say_store"]
 
 
 def print_json(data: Any) -> None:
@@ -26,6 +26,15 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for row in rows:
         table.add_row(*["" if v is None else str(v) for v in row])
     Console().print(table)
+
+
+def say_store() -> None:
+    """One line at the top of a long command's output: the stores it works on (passwords
+    hidden), so a user sees at once whether it is the laptop's store or the team's."""
+    from knot.config import redact, settings
+
+    current = settings()
+    typer.echo(f"store {redact(current.store_uri)} · artifacts {redact(current.artifacts_uri)}")
 
 
 def fmt_time(ms: int | None) -> str:

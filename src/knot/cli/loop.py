@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from knot.cli._exit import check_failed
-from knot.cli._output import fmt_time, print_json, print_table
+from knot.cli._output import fmt_time, print_json, print_table, say_store
 
 if TYPE_CHECKING:
     from knot.loop.config import LoopConfig
@@ -67,6 +67,7 @@ def run(
 ) -> None:
     """Run the controller: watch the triggers and carry each retraining through."""
     controller = _controller(model, config, lease_seconds, owner)
+    say_store()
     outcome = controller.run(once=once, interval=interval)
     if outcome.busy_owner is not None:
         typer.echo(f"the loop of {model} is held by {outcome.busy_owner}; nothing done")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from knot.cli._output import fmt_time, fmt_value, print_json, print_table
+from knot.cli._output import fmt_time, fmt_value, print_json, print_table, say_store
 from knot.cli.monitor import monitor_app
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def run(
     if json_out:
         print_json(result.model_dump(mode="json"))
         return
+    say_store()
     from rich.console import Console
 
     Console().print(_summary(result))

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from knot.cli._output import print_json
+from knot.cli._output import print_json, say_store
 
 app = typer.Typer(help="Pipelines: cached, tracked workflows of steps.", no_args_is_help=True)
 
@@ -35,6 +35,8 @@ def run(
     pipeline = load_pipeline(target)
     params = parse_params(pipeline, param or [])
     console = Console()
+    if not json_out:
+        say_store()
     try:
         result = pipeline.run(
             executor=executor,
