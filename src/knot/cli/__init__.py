@@ -11,6 +11,7 @@ from knot.cli import (
     check,
     data,
     experiments,
+    imports,
     lineage,
     loop,
     models,
@@ -59,6 +60,7 @@ app.command("check")(check.check)
 app.add_typer(loop.app, name="loop")
 app.command("retrain")(loop.retrain)
 app.add_typer(pipelines.app, name="pipeline")
+app.add_typer(imports.app, name="import")
 
 
 @app.callback(invoke_without_command=True)
