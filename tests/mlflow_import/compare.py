@@ -13,7 +13,7 @@ from knot.artifacts import ArtifactStore, open_blob_store
 from knot.backends import open_registry_store, open_tracking_store
 from knot.tracking.protocol import TrackingStore
 
-__all__ = ["assert_same", "knot_files", "mlflow_files"]
+__all__ = ["assert_same", "knot_files", "logged_models", "mlflow_files"]
 
 
 def _all(fetch: Any) -> list[Any]:
@@ -46,17 +46,18 @@ def _tree(root: Path, prefix: str = "") -> dict[str, bytes]:
     }
 
 
-def mlflow_files(client: MlflowClient, run: Any) -> dict[str, bytes]:
+def logged_models(client: MlflowClient, experiment_id: str) -> dict[str, list[Any]]:
+    """Run id -> the MLflow 3 logged models it produced."""
+    found: dict[str, list[Any]] = {}
+    for model in _all(lambda t: client.search_logged_models([experiment_id], page_token=t)):
+        found.setdefault(model.source_run_id, []).append(model)
+    return found
+
+
+def mlflow_files(run: Any, logged: list[Any]) -> dict[str, bytes]:
     """Every file of the run as Knot should hold it: its artifacts, and each logged
     model under the model's name."""
     files = _tree(Path(run.info.artifact_uri.removeprefix("file://")))
-    logged = _all(
-        lambda t: client.search_logged_models(
-            [run.info.experiment_id],
-            filter_string=f"source_run_id = '{run.info.run_id}'",
-            page_token=t,
-        )
-    )
     for model in logged:
         files.update(_tree(Path(model.artifact_location.removeprefix("file://")), model.name + "/"))
     return files
@@ -93,8 +94,11 @@ def assert_same(mlflow_uri: str, knot_uri: str, artifacts_uri: str) -> int:
             assert found is not None, experiment.name
             theirs = _knot_runs(tracking, found.experiment_id)
             assert set(theirs) == {r.info.run_id for r in mine}, experiment.name
+            logged = logged_models(client, experiment.experiment_id)
             for run in mine:
-                _same_run(client, tracking, blobs, run, theirs[run.info.run_id])
+                files = mlflow_files(run, logged.get(run.info.run_id, []))
+                _same_run(client, tracking, run, theirs[run.info.run_id])
+                assert knot_files(tracking, blobs, run.info.run_id) == files
                 compared += 1
         _same_models(client, registry, blobs)
     finally:
@@ -103,9 +107,7 @@ def assert_same(mlflow_uri: str, knot_uri: str, artifacts_uri: str) -> int:
     return compared
 
 
-def _same_run(
-    client: MlflowClient, tracking: TrackingStore, blobs: ArtifactStore, run: Any, knot: Any
-) -> None:
+def _same_run(client: MlflowClient, tracking: TrackingStore, run: Any, knot: Any) -> None:
     info, data = run.info, run.data
     assert knot.name == info.run_name
     assert knot.user == info.user_id
@@ -120,7 +122,6 @@ def _same_run(
         theirs = _history(tracking.get_metric_history(info.run_id, key))
         assert theirs == mine, (info.run_id, key)
         assert math.isclose(knot.metrics[key].latest, latest)
-    assert knot_files(tracking, blobs, info.run_id) == mlflow_files(client, run)
 
 
 def _same_models(client: MlflowClient, registry: Any, blobs: ArtifactStore) -> None:
@@ -147,3 +148,7 @@ def _same_models(client: MlflowClient, registry: Any, blobs: ArtifactStore) -> N
             assert stored == files
             assert knot_version.flavor == "mlflow.sklearn"
             assert knot_version.environment.packages.get("scikit-learn")
+            # the input example was an array of 3 columns: a tensor signature
+            signature = knot_version.signature
+            assert signature is not None and signature.input_kind == "tensor"
+            assert signature.inputs[0].shape == [-1, 3]

@@ -24,27 +24,36 @@ class MlflowStore:
         return f"sqlite:///{self.folder / 'mlflow.db'}"
 
 
-def write_store(folder: Path, runs: int) -> MlflowStore:
+def write_stores(*stores: MlflowStore) -> None:
     """Run the writer with this interpreter (the dev virtualenv has mlflow-skinny)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    args = []
+    for store in stores:
+        store.folder.mkdir(parents=True, exist_ok=True)
+        args += [str(store.folder), str(store.runs)]
     done = subprocess.run(
-        [sys.executable, str(WRITER), str(folder), str(runs)],
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, str(WRITER), *args], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return MlflowStore(folder, runs)
 
 
 @pytest.fixture(scope="session")
-def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> MlflowStore:
+def mlflow_stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[MlflowStore, MlflowStore]:
+    """The two stores below, written by one process."""
+    root = tmp_path_factory.mktemp("mlflow")
+    stores = MlflowStore(root / "store", RUNS), MlflowStore(root / "small", 4)
+    write_stores(*stores)
+    return stores
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(mlflow_stores: tuple[MlflowStore, MlflowStore]) -> MlflowStore:
     """200 runs in two experiments and model churn with two versions and two aliases.
     Tests only read it: each one imports it into a store of its own."""
-    return write_store(tmp_path_factory.mktemp("mlflow") / "store", RUNS)
+    return mlflow_stores[0]
 
 
 @pytest.fixture(scope="session")
-def small_store(tmp_path_factory: pytest.TempPathFactory) -> MlflowStore:
-    """A few runs of the same shape, for tests that damage what they import."""
-    return write_store(tmp_path_factory.mktemp("mlflow-small") / "store", 4)
+def small_store(mlflow_stores: tuple[MlflowStore, MlflowStore]) -> MlflowStore:
+    """Four runs of the same shape, for tests that damage what they import (and put it
+    back as it was)."""
+    return mlflow_stores[1]

@@ -1,7 +1,7 @@
 """`knot import mlflow` through the installed entry point: a store written by the real
 MLflow library arrives whole (every metric point, param, tag, artifact byte, version and
 alias), a second import copies nothing, and an import killed halfway completes on the
-next run without duplicates, on SQLite and PostgreSQL."""
+next run without duplicates; on SQLite, and once on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -53,10 +53,6 @@ def test_an_import_copies_everything_and_a_second_one_nothing(
     assert _counts(again)["runs"]["present"] == 200
     assert json.loads(again.stdout)["metric_points"] == 0
 
-    table = run(home, "import", "mlflow", "--from", mlflow_store.uri, **stores)
-    assert_ok(table)
-    assert "already there" in table.stdout and "versions" in table.stdout
-
 
 def _runs_in(db: Path) -> int:
     """Runs the killed import has committed so far (0 before it made the store)."""
@@ -94,15 +90,14 @@ def test_an_import_killed_halfway_completes_without_duplicates(
 
 @pytest.mark.postgres
 def test_an_import_into_postgresql(
-    mlflow_store: MlflowStore, tmp_path: Path, request: pytest.FixtureRequest
+    small_store: MlflowStore, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    # the same code as on SQLite, so the small store of the same shape is enough here
     uri = request.getfixturevalue("postgres").new_database()
     home = tmp_path / "home"
     stores = _stores(home, uri)
-    done = _import(home, mlflow_store.uri, stores)
+    done = _import(home, small_store.uri, stores)
     assert_ok(done)
-    assert _counts(done)["runs"]["imported"] == 200
-    assert assert_same(mlflow_store.uri, uri, stores["KNOT_ARTIFACTS"]) == 200
-    assert (
-        sum(c["imported"] for c in _counts(_import(home, mlflow_store.uri, stores)).values()) == 0
-    )
+    assert _counts(done)["runs"]["imported"] == 4
+    assert _counts(done)["versions"]["imported"] == 2
+    assert assert_same(small_store.uri, uri, stores["KNOT_ARTIFACTS"]) == 4

@@ -1,6 +1,7 @@
-"""Write an MLflow store with the real MLflow library (mlflow-skinny 3.x), as a user's
-training code would: `python write_store.py FOLDER RUNS` writes FOLDER/mlflow.db and
-the artifacts under FOLDER/mlruns.
+"""Write MLflow stores with the real MLflow library (mlflow-skinny 3.x), as a user's
+training code would: `python write_store.py FOLDER RUNS [FOLDER RUNS ...]` writes
+FOLDER/mlflow.db and the artifacts under FOLDER/mlruns for each pair (one process, so
+MLflow and scikit-learn are imported once).
 
 Two experiments share the runs; every run has params, tags, metrics with a history
 (and one metric logged twice at a step), a file and a folder of artifacts; some runs
@@ -85,4 +86,6 @@ def _models(client: mlflow.MlflowClient, runs: list[str], experiment: str) -> No
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]).resolve(), int(sys.argv[2]))
+    pairs = sys.argv[1:]
+    for folder, runs in zip(pairs[::2], pairs[1::2], strict=True):
+        main(Path(folder).resolve(), int(runs))

@@ -118,10 +118,16 @@ class ModelCopier:
             found = self.runs.model_paths.get(source.removeprefix("models:/"))
             if found is not None:
                 return found
+        root = self.runs.artifact_uris.get(version.run_id or "")
         if source.startswith("runs:/"):
             run_id, _, path = source.removeprefix("runs:/").partition("/")
             if run_id == version.run_id and path and "/" not in path.strip("/"):
                 return run_id, path.strip("/")
+        elif root and source.startswith(root.rstrip("/") + "/"):
+            # MLflow 2 records the resolved location of the run's artifact as the source
+            path = source.removeprefix(root.rstrip("/") + "/").strip("/")
+            if path and "/" not in path:
+                return version.run_id, path
         if not version.run_id:
             raise NotFound(
                 f"it has no run (source {source!r}); a Knot version is registered from the "
@@ -139,8 +145,12 @@ class ModelCopier:
                 field="run_id",
             )
         _, path = self._files(version)
+        location = str(version.source)
+        if location.startswith("models:/m-"):
+            location = self.source.logged_model_location(location.removeprefix("models:/"))
         with tempfile.TemporaryDirectory(prefix="knot-mlflow-") as tmp:
-            local = self.source.download_uri(str(version.source), Path(tmp))
+            local = self.source.download_folder(location, Path(tmp))
+            read_mlmodel(local)  # a folder Knot could not register is never stored
             record = self.runs.store_local(local, path)
         self.runs.tracking.log_artifact(run_id, record)
         return record

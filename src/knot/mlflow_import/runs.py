@@ -59,6 +59,8 @@ class RunCopier:
         self.present: set[str] = set()
         #: logged model id -> (run id, artifact path) in Knot
         self.model_paths: dict[str, tuple[str, str]] = {}
+        #: run id -> the run's artifact root in MLflow
+        self.artifact_uris: dict[str, str] = {}
 
     def experiment(self, experiment: Any) -> str | None:
         """The Knot experiment of the same name (created if missing), or None if it
@@ -88,6 +90,7 @@ class RunCopier:
         """Copy one run (or finish copying it) and its artifacts and logged models."""
         run_id = run.info.run_id
         what = f"run {run_id}"
+        self.artifact_uris[run_id] = str(run.info.artifact_uri or "")
         try:
             if self._exists(run_id):
                 self.summary.add("runs", "present")

@@ -75,6 +75,10 @@ def open_source(uri: str) -> MlflowSource:
             "pip install 'knot[mlflow]'",
             field="from",
         ) from None
+    # MLflow resolves some URIs (models:/...) through its global tracking URI, whose
+    # default is a store in the working folder: it must never open (or create) that one
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     source = MlflowSource(uri, mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri))
     source.probe()
     return source
@@ -170,9 +174,17 @@ class MlflowSource:
     def download_folder(self, artifact_uri: str, dest: Path) -> Path:
         """Download the folder at `artifact_uri` (a logged model's location) into `dest`."""
         with _reading(artifact_uri):
-            if not self._repository(artifact_uri).list_artifacts():
-                raise SourceError(f"{artifact_uri} is empty or missing")
+            if not self._repository(artifact_uri).list_artifacts(""):
+                raise SourceError(
+                    f"{artifact_uri} is missing or empty; restore the model's files where "
+                    "MLflow keeps them and run the import again"
+                )
             return Path(self._repository(artifact_uri).download_artifacts("", str(dest)))
+
+    def logged_model_location(self, model_id: str) -> str:
+        """Where the files of an MLflow 3 logged model are."""
+        with _reading(f"logged model {model_id}"):
+            return str(self.client.get_logged_model(model_id).artifact_location)
 
     def _repository(self, artifact_uri: str) -> Any:
         # one repository per location: MLflow's download_artifacts(run_id=...) looks the
@@ -193,21 +205,6 @@ class MlflowSource:
                 yield LoggedModelInfo(
                     model.model_id, model.name, model.source_run_id, model.artifact_location
                 )
-
-    def download_uri(self, artifact_uri: str, dest: Path) -> Path:
-        """Download what an artifact URI names (a logged model's location, a version's
-        source) into `dest`."""
-        from mlflow.artifacts import download_artifacts
-
-        with _reading(artifact_uri):
-            return Path(
-                download_artifacts(
-                    artifact_uri=artifact_uri,
-                    dst_path=str(dest),
-                    tracking_uri=self.uri,
-                    registry_uri=self.uri,
-                )
-            )
 
     def registered_models(self) -> list[Any]:
         with _reading("the registered models"):
