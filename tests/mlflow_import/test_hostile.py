@@ -18,6 +18,7 @@ from knot.store.database import Database
 from tests.cli.knot_process import assert_check_failed, assert_error, assert_ok, run
 from tests.mlflow_import.compare import assert_same
 from tests.mlflow_import.conftest import MlflowStore
+from tests.servers import free_port
 
 
 def _stores(home: Path) -> dict[str, str]:
@@ -49,6 +50,10 @@ def test_a_source_that_is_no_mlflow_store_is_exit_2_and_changes_nothing(tmp_path
     folder = tmp_path / "no-mlruns"
     done = run(home, "import", "mlflow", "--from", str(folder), **stores)
     assert_error(done, "does not exist", str(folder))
+    # nothing listens there: said at once, not after MLflow's minutes of retries
+    nobody = f"http://127.0.0.1:{free_port()}"
+    done = run(home, "import", "mlflow", "--from", nobody, **stores)
+    assert_error(done, "cannot reach the MLflow server", nobody)
     assert not (home / "knot.db").exists()  # nothing was opened on the Knot side either
 
 

@@ -59,6 +59,8 @@ def open_source(uri: str) -> MlflowSource:
     uri = uri.strip()
     if uri.startswith("sqlite:"):
         _check_sqlite(uri)
+    elif uri.startswith(("http://", "https://")):
+        _check_server(uri)
     elif "://" not in uri or uri.startswith("file:"):
         folder = Path(uri.removeprefix("file://"))
         if not folder.is_dir():
@@ -108,6 +110,28 @@ def _check_sqlite(uri: str) -> None:
             f"{uri!r} is not an MLflow store: it lacks MLflow's tables "
             f"({', '.join(sorted(missing))}); give the URI MLflow logs to "
             "(MLFLOW_TRACKING_URI)",
+            field="from",
+        )
+
+
+def _check_server(uri: str) -> None:
+    """One plain request, because MLflow's client retries an unreachable server with
+    back-off for minutes before it says anything."""
+    import httpx
+
+    url = uri.rstrip("/") + "/api/2.0/mlflow/experiments/search"
+    try:
+        response = httpx.get(url, params={"max_results": 1}, timeout=15)
+    except httpx.HTTPError as exc:
+        raise Unavailable(
+            f"cannot reach the MLflow server {uri!r} ({type(exc).__name__}: {exc}); check "
+            "the URL and that `mlflow server` runs there",
+            field="from",
+        ) from None
+    if response.status_code == 404:
+        raise Invalid(
+            f"{uri!r} is not an MLflow tracking server: {url} answers 404; give the URL "
+            "MLflow clients log to (MLFLOW_TRACKING_URI)",
             field="from",
         )
 
