@@ -50,6 +50,10 @@ def test_a_source_that_is_no_mlflow_store_is_exit_2_and_changes_nothing(tmp_path
     folder = tmp_path / "no-mlruns"
     done = run(home, "import", "mlflow", "--from", str(folder), **stores)
     assert_error(done, "does not exist", str(folder))
+    folder.mkdir()
+    done = run(home, "import", "mlflow", "--from", str(folder), **stores)
+    assert_error(done, "is not an MLflow file store", str(folder))
+    assert not list(folder.iterdir())
     # nothing listens there: said at once, not after MLflow's minutes of retries
     nobody = f"http://127.0.0.1:{free_port()}"
     done = run(home, "import", "mlflow", "--from", nobody, **stores)

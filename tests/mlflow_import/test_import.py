@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -101,3 +102,43 @@ def test_an_import_into_postgresql(
     assert _counts(done)["runs"]["imported"] == 4
     assert _counts(done)["versions"]["imported"] == 2
     assert assert_same(small_store.uri, uri, stores["KNOT_ARTIFACTS"]) == 4
+
+
+_FILE_STORE = """
+import sys
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param
+
+client = MlflowClient(tracking_uri=sys.argv[1])
+experiment = client.create_experiment("before-sqlite")
+for i in range(3):
+    run_id = client.create_run(experiment, tags={"mlflow.runName": f"old-{i}"}).info.run_id
+    points = [Metric("loss", 1 / (s + 1), 1_000 + s, s) for s in range(5)]
+    client.log_batch(run_id, metrics=points, params=[Param("i", str(i))])
+    client.log_text(run_id, f"run {i}", "notes.txt")
+    client.set_terminated(run_id)
+"""
+
+
+def test_an_import_from_mlflows_old_file_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MLflow 3 refuses to open a file store unless told to; the import reads it anyway
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    mlruns = tmp_path / "mlruns"
+    written = subprocess.run(
+        [sys.executable, "-c", _FILE_STORE, mlruns.as_uri()],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert written.returncode == 0, written.stderr[-2000:]
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
+    home = tmp_path / "home"
+    stores = _stores(home)
+    done = _import(home, str(mlruns), stores)
+    assert_ok(done)
+    assert _counts(done)["runs"]["imported"] == 3
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    assert assert_same(mlruns.as_uri(), stores["KNOT_STORE"], stores["KNOT_ARTIFACTS"]) == 3

@@ -7,6 +7,7 @@ an MLflow store, and an import must never change the store it copies.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,6 +70,16 @@ def open_source(uri: str) -> MlflowSource:
                 "store, or a sqlite:///, postgresql:// or http(s):// tracking URI",
                 field="from",
             )
+        if not any(folder.glob("*/meta.yaml")):
+            # MLflow's client would make it one, writing .trash/ and models/ into it
+            raise Invalid(
+                f"{uri!r} is not an MLflow file store: no experiment folder with a "
+                "meta.yaml in it; give the mlruns folder MLflow logged to",
+                field="from",
+            )
+        # MLflow 3 refuses its old file store unless told otherwise, to stop new writes;
+        # an import only reads it, and is the way off it
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     try:
         import mlflow
     except ImportError:
@@ -81,9 +92,18 @@ def open_source(uri: str) -> MlflowSource:
     # default is a store in the working folder: it must never open (or create) that one
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    source = MlflowSource(uri, mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri))
-    source.probe()
-    return source
+    try:
+        client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+        # one cheap read, so a store MLflow cannot open fails before anything is copied
+        client.search_experiments(max_results=1)
+    except Exception as exc:  # MLflow raises its own types, and driver errors
+        raise Unavailable(
+            f"cannot read the MLflow store {uri!r}: {_first_line(exc)}; check the URI and "
+            "that MLflow can open it (a schema older than this MLflow needs "
+            "`mlflow db upgrade`)",
+            field="from",
+        ) from None
+    return MlflowSource(uri, client)
 
 
 def _check_sqlite(uri: str) -> None:
@@ -142,18 +162,6 @@ class MlflowSource:
     def __init__(self, uri: str, client: Any) -> None:
         self.uri = uri
         self.client = client
-
-    def probe(self) -> None:
-        """One cheap read, so a store MLflow cannot open fails before anything is copied."""
-        try:
-            self.client.search_experiments(max_results=1)
-        except Exception as exc:  # MLflow raises its own types, and driver errors
-            raise Unavailable(
-                f"cannot read the MLflow store {self.uri!r}: {_first_line(exc)}; check the URI "
-                "and that MLflow can open it (a schema older than this MLflow needs "
-                "`mlflow db upgrade`)",
-                field="from",
-            ) from None
 
     def experiments(self) -> list[Any]:
         with _reading("the experiments"):
