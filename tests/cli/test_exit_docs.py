@@ -21,6 +21,7 @@ from tests.cli import test_exit_codes_models as models
 from tests.cli import test_run_prefix_cli as prefixes
 from tests.cli.knot_process import ROOT
 from tests.governance import test_audit_anchor as anchors
+from tests.mlflow_import import test_hostile as mlflow_import
 from tests.packaging import test_hostile_registry as hostile
 from tests.server import test_spool_live as spool
 
@@ -45,6 +46,9 @@ COVERED: dict[str, Callable[..., None]] = {
         spool.test_a_process_that_exits_while_the_server_is_down_is_sent_by_knot_runs_sync
     ),
     "knot audit anchor": anchors.test_a_correctly_hashed_row_appended_with_the_head_moved_is_named,
+    "knot import mlflow": (
+        mlflow_import.test_missing_files_are_listed_as_failed_and_a_rerun_after_the_fix_completes
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from knot.cli import (
     data,
     experiments,
     features,
+    imports,
     lineage,
     loop,
     models,
@@ -61,6 +62,7 @@ app.add_typer(loop.app, name="loop")
 app.command("retrain")(loop.retrain)
 app.add_typer(pipelines.app, name="pipeline")
 app.add_typer(features.app, name="features")
+app.add_typer(imports.app, name="import")
 
 
 @app.callback(invoke_without_command=True)
