@@ -20,6 +20,7 @@ from tests.cli import test_exit_codes as codes
 from tests.cli import test_exit_codes_models as models
 from tests.cli import test_run_prefix_cli as prefixes
 from tests.cli.knot_process import ROOT
+from tests.features import test_serving as features
 from tests.governance import test_audit_anchor as anchors
 from tests.mlflow_import import test_hostile as mlflow_import
 from tests.packaging import test_hostile_registry as hostile
@@ -41,6 +42,7 @@ COVERED: dict[str, Callable[..., None]] = {
     "knot verify": models.test_knot_verify_exits_1_unless_the_key_signed_the_kit,
     "knot retrain": models.test_knot_retrain_exits_1_when_the_challenger_is_rejected,
     "knot pull": hostile.test_pull_refuses_a_lying_registry,
+    "knot features skew": features.test_served_from_entity_ids_logged_and_skew_checked,
     "knot runs show": prefixes.test_ambiguous_and_unknown_prefixes_exit_2_naming_the_matches,
     "knot runs sync": (
         spool.test_a_process_that_exits_while_the_server_is_down_is_sent_by_knot_runs_sync

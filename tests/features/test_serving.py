@@ -93,6 +93,13 @@ async def test_served_from_entity_ids_logged_and_skew_checked(
     (skew,) = report.features
     assert (skew.rows, skew.mismatched) == (3, 1)
     assert skew.examples == [{"user_id": 1, "served": 99.0, "offline": 10.0}]
+    # the installed command says the same: exit 1, naming the skewed feature
+    from tests.cli.knot_process import assert_check_failed, run
+
+    argv = ("features", "skew", "spender", "--version", "1", "--log-dir", str(log_dir))
+    done = run(knot_home, *argv)
+    assert_check_failed(done)
+    assert "spend" in done.stdout + done.stderr
 
 
 def test_skew_needs_the_served_columns(bound_model: str) -> None:

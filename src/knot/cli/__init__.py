@@ -7,25 +7,22 @@ import typer
 
 from knot.cli import (
     _exit,
-    audit,
     check,
     data,
     experiments,
     features,
     imports,
-    lineage,
     loop,
     models,
-    monitor,
-    monitor_alerts,
     packaging,
     pipelines,
     runs,
     server,
     serving,
-    tokens,
     traffic,
 )
+from knot.cli.governance import audit, lineage, tokens
+from knot.cli.monitoring import monitor, monitor_alerts
 
 app = typer.Typer(
     name="knot",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from knot.cli._output import fmt_time, fmt_value, print_json, print_table, say_store
-from knot.cli.monitor import monitor_app
+from knot.cli.monitoring.monitor import monitor_app
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

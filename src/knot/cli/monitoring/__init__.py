@@ -1,0 +1,1 @@
+"""`knot monitor ...` and `knot feedback`: drift, performance, alerts."""
