@@ -20,6 +20,7 @@ from knot.server import (
     registry_routes,
     tracking_routes,
     traffic_routes,
+    ui,
 )
 from knot.server.deps import GovernanceHolder, RegistryHolder, StoreHolder
 from knot.server.error_handlers import install_error_handlers
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(governance_routes.router, prefix="/api/v1")
     app.include_router(registry_routes.router, prefix="/api/v1")
     app.include_router(traffic_routes.router, prefix="/api/v1")
+    app.include_router(ui.router)
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:

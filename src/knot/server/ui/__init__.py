@@ -1,0 +1,22 @@
+"""The web UI: server-rendered pages over the same stores as the REST routes, mounted
+at / by `knot server` (and `knot ui`). Pages are Jinja2 templates in the report shell
+of knot.page; charts are Plotly figures drawn by the plotly.js of the `plotly` package,
+served by the app itself, so the UI works offline. Auth: knot.server.ui.session."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from knot.server.ui import (
+    artifact_pages,
+    compare_page,
+    login_pages,
+    runs_pages,
+    static_routes,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+for module in (static_routes, login_pages, runs_pages, compare_page, artifact_pages):
+    router.include_router(module.router)
