@@ -23,6 +23,7 @@ from knot.cli import (
     serving,
     tokens,
     traffic,
+    ui,
 )
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
 app.command("server")(server.serve)
+app.command("ui")(ui.ui)
 app.command("lineage")(lineage.lineage)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")

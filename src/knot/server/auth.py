@@ -161,7 +161,8 @@ class TokenAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
-        if scope["type"] != "http" or path in PUBLIC_PATHS or path in UI_PATHS or path.startswith("/ui/"):
+        ui = path in UI_PATHS or path.startswith("/ui/")  # the UI checks its own cookie
+        if scope["type"] != "http" or path in PUBLIC_PATHS or ui:
             await self.app(scope, receive, send)
             return
         try:

@@ -10,7 +10,11 @@ from fastapi import APIRouter
 from knot.server.ui import (
     artifact_pages,
     compare_page,
+    data_pages,
+    governance_pages,
     login_pages,
+    model_pages,
+    monitor_pages,
     runs_pages,
     static_routes,
 )
@@ -18,5 +22,15 @@ from knot.server.ui import (
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-for module in (static_routes, login_pages, runs_pages, compare_page, artifact_pages):
+for module in (
+    static_routes,
+    login_pages,
+    runs_pages,
+    compare_page,
+    artifact_pages,
+    model_pages,
+    governance_pages,
+    data_pages,
+    monitor_pages,
+):
     router.include_router(module.router)

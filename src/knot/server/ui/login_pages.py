@@ -47,7 +47,12 @@ def login(
         authenticate(request.app.state.governance_holder.get().db, token)
     except KnotError as exc:
         return render(
-            request, "login.html", status=401, who=anonymous, next=_safe_next(next), error=exc.message
+            request,
+            "login.html",
+            status=401,
+            who=anonymous,
+            next=_safe_next(next),
+            error=exc.message,
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session(request, response, token.strip())
