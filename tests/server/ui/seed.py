@@ -70,8 +70,10 @@ def seed(folder: Path) -> dict[str, str]:
     knot.set_promotion_policy("churn", ["auc >= 0.5"], approver_role="approver")
     knot.flush()
     db = open_sql_governance(os.environ["KNOT_STORE"]).db
-    return {name: create_token(db, name, role)[1] for name, role in
-            (("alice", "editor"), ("bob", "approver"), ("carol", "viewer"))}
+    return {
+        name: create_token(db, name, role)[1]
+        for name, role in (("alice", "editor"), ("bob", "approver"), ("carol", "viewer"))
+    }
 
 
 if __name__ == "__main__":

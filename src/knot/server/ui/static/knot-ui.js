@@ -2,8 +2,9 @@
 // lineage node to that node's page. Pages work without it (tables, links, forms).
 (function () {
   "use strict";
-  function draw(holder) {
-    var spec = JSON.parse(holder.querySelector("script.plot-spec").textContent);
+  function draw(script) {
+    var holder = script.parentNode;
+    var spec = JSON.parse(script.textContent);
     var target = holder.querySelector("div.plot");
     var config = { responsive: true, displaylogo: false };
     window.Plotly.newPlot(target, spec.data, spec.layout || {}, config).then(function () {
@@ -21,7 +22,7 @@
     if (!window.Plotly) {
       return;
     }
-    document.querySelectorAll("div.figure").forEach(draw);
+    document.querySelectorAll("script.plot-spec").forEach(draw);
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
