@@ -5,8 +5,10 @@ served by the app itself, so the UI works offline. Auth: knot.server.ui.session.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
+from knot.errors import NotFound
 from knot.server.ui import (
     artifact_pages,
     compare_page,
@@ -18,6 +20,7 @@ from knot.server.ui import (
     runs_pages,
     static_routes,
 )
+from knot.server.ui.render import page
 
 __all__ = ["router"]
 
@@ -34,3 +37,9 @@ for module in (
     monitor_pages,
 ):
     router.include_router(module.router)
+
+
+@router.get("/ui/{unknown:path}")
+@page
+def unknown_page(request: Request, unknown: str) -> Response:
+    raise NotFound(f"the UI has no page {'/ui/' + unknown[:200]!r}; start from /ui/")
