@@ -89,3 +89,24 @@ def test_plotly_comes_from_the_app_cached_and_compressed(empty_server: LiveServe
         assert bundle.headers["content-encoding"] == "gzip"
         assert "immutable" in bundle.headers["cache-control"]
         assert b"plotly.js" in bundle.content[:2000]
+
+
+def test_the_runs_table_pages_sorts_and_picks_columns(
+    seeded_server: LiveServer, seeded: Seeded, browser_like: httpx.Client
+) -> None:
+    experiment, _ = experiment_and_runs(seeded_server.url, seeded.tokens["alice"])
+
+    def names(text: str) -> list[str]:
+        return [part.split("<")[0] for part in text.split('">sweep-')[1:]]
+
+    first = browser_like.get(f"/ui/experiments/{experiment}?size=4&order=metrics.auc DESC")
+    assert first.status_code == 200
+    assert names(first.text) == ["5", "4", "3", "2"]
+    following = first.text.split('id="next-page"')[0].rsplit('href="', 1)[1].split('"')[0]
+    second = browser_like.get(following.replace("&amp;", "&"))
+    assert names(second.text) == ["1", "0"] and 'id="next-page"' not in second.text
+    ascending = browser_like.get(f"/ui/experiments/{experiment}?order=params.lr ASC")
+    assert names(ascending.text) == ["0", "1", "2", "3", "4", "5"]
+    chosen = browser_like.get(f"/ui/experiments/{experiment}?cols=params.depth")
+    head = chosen.text.split("<thead>")[1].split("</thead>")[0]
+    assert "params.depth" in head and "metrics.auc" not in head

@@ -4,6 +4,7 @@ so it reads one page of runs however many the experiment holds."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,6 +24,8 @@ router = APIRouter(include_in_schema=False)
 
 ATTRIBUTE_COLUMNS = ("name", "status", "user", "start_time")
 DEFAULT_SIZE = 50
+# points per curve on a chart; a chart is ~1,000 pixels wide
+MAX_POINTS = 2000
 _PREFIXES = ("metrics.", "params.", "tags.")
 
 
@@ -131,22 +134,43 @@ def runs_table(
     )
 
 
+def thin(points: list[MetricPoint], most: int = MAX_POINTS) -> list[MetricPoint]:
+    """At most about `most` points that draw the same curve: per bucket of steps its
+    lowest and highest value, in step order, so no spike disappears."""
+    if len(points) <= most:
+        return points
+    size = math.ceil(len(points) / (most // 2))
+    kept: list[MetricPoint] = []
+    for lo in range(0, len(points), size):
+        bucket = [p for p in points[lo : lo + size] if not math.isnan(p.value)]
+        if not bucket:
+            continue
+        low = min(bucket, key=lambda p: p.value)
+        high = max(bucket, key=lambda p: p.value)
+        kept += sorted({id(low): low, id(high): high}.values(), key=lambda p: p.step)
+    return kept
+
+
 def step_chart(title: str, series: list[tuple[str, list[MetricPoint]]]) -> dict[str, Any]:
-    """A Plotly step curve per (name, points), overlaid; WebGL past a few thousand points."""
+    """A Plotly step curve per (name, points), overlaid; a long history is thinned to
+    what the chart's pixels can show (see `thin`)."""
     data = []
+    thinned = False
     for name, points in series:
-        many = len(points) > 2000
+        shown = thin(points)
+        thinned = thinned or len(shown) < len(points)
         data.append(
             {
-                "type": "scattergl" if many else "scatter",
-                "mode": "lines" if len(points) > 60 else "lines+markers",
+                "type": "scatter",
+                "mode": "lines" if len(shown) > 60 else "lines+markers",
                 "name": name,
-                "x": [p.step for p in points],
-                "y": [p.value for p in points],
+                "x": [p.step for p in shown],
+                "y": [p.value for p in shown],
             }
         )
+    suffix = " (min and max per step range)" if thinned else ""
     layout = {
-        "title": {"text": title},
+        "title": {"text": title + suffix},
         "height": 300,
         "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
         "xaxis": {"title": {"text": "step"}},
