@@ -1,7 +1,7 @@
 """The web UI's runs table and compare view at scale: 100,000 runs x 20 metrics x 10
-params, in SQLite (and PostgreSQL with --postgres).
+params, in SQLite and PostgreSQL.
 
-    python bench/ui.py [--runs 100000] [--postgres] [--skip-browser]
+    python bench/ui.py [--runs 100000] [--backends sqlite,postgres] [--skip-browser]
 
 The store is bulk-loaded with batched inserts straight into Knot's tables (a bench
 shortcut; the SDK path is measured by bench/tracking.py), then `knot server` serves it.
@@ -241,20 +241,24 @@ def measure(label: str, uri: str, n_runs: int, work: Path, with_browser: bool) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=100_000)
-    parser.add_argument("--postgres", action="store_true", help="also measure PostgreSQL")
+    parser.add_argument(
+        "--backends", default="sqlite", help="comma-separated: sqlite, postgres (default sqlite)"
+    )
     parser.add_argument("--skip-browser", action="store_true")
     args = parser.parse_args()
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="knot-bench-ui-") as tmp:
         work = Path(tmp)
-        sqlite = f"sqlite:///{work / 'knot.db'}"
-        results += measure("SQLite", sqlite, args.runs, work, not args.skip_browser)
-        if args.postgres:
+        if "sqlite" in backends:
+            sqlite = f"sqlite:///{work / 'knot.db'}"
+            results += measure("SQLite", sqlite, args.runs, work, not args.skip_browser)
+        if "postgres" in backends:
             sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
             from tests.postgres import postgres_server
 
             with postgres_server() as pg:
-                uri = pg.uri(pg.new_database())
+                uri = pg.new_database()
                 pg_work = work / "pg"
                 results += measure("PostgreSQL", uri, args.runs, pg_work, not args.skip_browser)
     print_table(f"Web UI, {args.runs:,} runs x 20 metrics x 10 params", results)

@@ -47,33 +47,74 @@ def _pick(name: str, asked: str | None, keys: list[str], preferred: str) -> str 
     return keys[0] if keys else None
 
 
+_COLORS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]  # viridis, low to high
+
+
+def _dimension(runs: list[Run], key: str, metric: bool) -> tuple[list[float | None], list[str]]:
+    """A dimension's values per run (None where missing) and, for a categorical
+    parameter, the category of each position (else empty)."""
+    if metric:
+        values = [r.metric(key) for r in runs]
+        return [v if math.isfinite(v) else None for v in values], []
+    numbers = [_number(r.params.get(key)) for r in runs]
+    if all(v is not None for v in numbers):
+        return numbers, []
+    labels = sorted({r.params.get(key, "") for r in runs})
+    return [float(labels.index(r.params.get(key, ""))) for r in runs], labels
+
+
 def _parallel(runs: list[Run], params: list[str], metrics: list[str], color: str | None) -> Any:
-    dimensions = []
-    for key in params:
-        values = [_number(r.params.get(key)) for r in runs]
-        if all(v is not None for v in values):
-            dimensions.append({"label": key, "values": values})
-        else:
-            labels = sorted({r.params.get(key, "") for r in runs})
-            index = {label: i for i, label in enumerate(labels)}
-            dimensions.append(
-                {
-                    "label": key,
-                    "values": [index[r.params.get(key, "")] for r in runs],
-                    "tickvals": list(range(len(labels))),
-                    "ticktext": labels,
-                }
-            )
-    for key in metrics[:8]:
-        dimensions.append({"label": key, "values": [r.metric(key) for r in runs]})
-    line: dict[str, Any] = {}
-    if color is not None:
-        line = {"color": [r.metric(color) for r in runs], "colorscale": "Viridis"}
-        line["showscale"] = True
-    return {
-        "data": [{"type": "parcoords", "dimensions": dimensions, "line": line}],
-        "layout": {"height": 380, "margin": {"l": 60, "r": 60, "t": 50, "b": 30}},
+    """Parallel coordinates drawn as SVG lines, one per run over axes scaled to 0-1
+    (Plotly's own parcoords needs WebGL, which takes seconds without a GPU)."""
+    axes = [(k, False) for k in params] + [(k, True) for k in metrics[:8]]
+    columns = [(label, *_dimension(runs, label, metric)) for label, metric in axes]
+    scaled: list[list[float | None]] = []
+    annotations: list[dict[str, Any]] = []
+    for x, (_label, values, categories) in enumerate(columns):
+        known = [v for v in values if v is not None]
+        low, high = (min(known), max(known)) if known else (0.0, 1.0)
+        span = (high - low) or 1.0
+        scaled.append([None if v is None else (v - low) / span for v in values])
+        ends = (categories[0], categories[-1]) if categories else (f"{low:.4g}", f"{high:.4g}")
+        annotations += [
+            {"x": x, "y": -0.08, "text": ends[0], "showarrow": False, "font": {"size": 10}},
+            {"x": x, "y": 1.08, "text": ends[1], "showarrow": False, "font": {"size": 10}},
+        ]
+    shade = _dimension(runs, color, True)[0] if color is not None else [None] * len(runs)
+    known = [v for v in shade if v is not None]
+    data = []
+    for i, run in enumerate(runs):
+        value = shade[i]
+        tone = _COLORS[0]
+        if value is not None and known and max(known) > min(known):
+            share = (value - min(known)) / (max(known) - min(known))
+            tone = _COLORS[min(len(_COLORS) - 1, int(share * len(_COLORS)))]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": run.name,
+                "x": list(range(len(columns))),
+                "y": [column[i] for column in scaled],
+                "line": {"color": tone},
+                "text": [f"{label}: {values[i]}" for label, values, _ in columns],
+                "hovertemplate": "%{text}<extra>" + run.name.replace("<", "") + "</extra>",
+                "customdata": [f"/ui/runs/{run.run_id}"] * len(columns),
+            }
+        )
+    layout = {
+        "title": {"text": "Parallel coordinates" + (f" (color: {color})" if color else "")},
+        "height": 380,
+        "showlegend": False,
+        "annotations": annotations,
+        "xaxis": {"tickvals": list(range(len(columns))), "ticktext": [c[0] for c in columns]},
+        "yaxis": {"visible": False, "range": [-0.15, 1.15]},
+        "shapes": [
+            {"type": "line", "x0": x, "x1": x, "y0": 0, "y1": 1, "line": {"color": "#999"}}
+            for x in range(len(columns))
+        ],
     }
+    return {"data": data, "layout": layout}
 
 
 def _scatter(runs: list[Run], param: str, metric: str) -> Any:
