@@ -160,7 +160,7 @@ class TokenAuth:
         return authenticate(holder.get().db, credentials)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
+        path = scope.get("path", "")
         ui = path in UI_PATHS or path.startswith("/ui/")  # the UI checks its own cookie
         if scope["type"] != "http" or path in PUBLIC_PATHS or ui:
             await self.app(scope, receive, send)
