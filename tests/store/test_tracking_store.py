@@ -202,6 +202,30 @@ def test_search_rejects_bad_filters_with_the_fix(
         tracking_store.search_runs(None, bad)
 
 
+def test_search_by_a_metric_pages_in_order_past_the_runs_without_it(
+    tracking_store: TrackingStore,
+) -> None:
+    # ordering by a metric reads the runs with a value first, then those without one
+    # (r11 has no auc, r10's is NaN): every page boundary must join the two in order
+    exp, ids = _population(tracking_store)
+    tracking_store.log_batch(Batch(metrics=[(ids[10], "auc", math.nan, 1, 2)]))
+    whole = [r.name for r in tracking_store.search_runs([exp], None, ["metrics.auc ASC"]).runs]
+    assert whole == [f"r{i:02d}" for i in range(10)] + ["r11", "r10"]  # no value: newest first
+    for size in (1, 4, 9, 10, 11):
+        seen, token = [], None
+        while True:
+            page = tracking_store.search_runs([exp], None, ["metrics.auc ASC"], size, token)
+            seen += [r.name for r in page.runs]
+            token = page.next_page_token
+            if token is None:
+                break
+        assert seen == whole, size
+    lgbm = tracking_store.search_runs(
+        [exp], "params.model = 'lgbm' and metrics.auc > 0.5", ["metrics.auc DESC", "name"]
+    )
+    assert [r.name for r in lgbm.runs] == ["r09", "r07", "r05", "r03", "r01"]
+
+
 def test_search_order_and_paging(tracking_store: TrackingStore) -> None:
     exp, _ids = _population(tracking_store)
     page = tracking_store.search_runs([exp], None, ["metrics.auc DESC"], 5)

@@ -20,6 +20,7 @@ from knot.cli import (
     server,
     serving,
     traffic,
+    ui,
 )
 from knot.cli.governance import audit, lineage, tokens
 from knot.cli.monitoring import monitor, monitor_alerts
@@ -37,6 +38,7 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
 app.command("server")(server.serve)
+app.command("ui")(ui.ui)
 app.command("lineage")(lineage.lineage)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from knot._version import __version__
 from knot.errors import Invalid, KnotError
 from knot.server import auth as access
+from knot.server import ui
 from knot.server.deps import GovernanceHolder, RegistryHolder, StoreHolder
 from knot.server.error_handlers import install_error_handlers
 from knot.server.openapi_doc import document_errors
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(monitoring_routes.router, prefix="/api/v1")
     app.include_router(loop_routes.router, prefix="/api/v1")
     app.include_router(pipeline_routes.router, prefix="/api/v1")
+    app.include_router(ui.router)
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:

@@ -41,6 +41,8 @@ __all__ = [
 
 AUTH_ENV = "KNOT_AUTH"
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+# the web UI (knot.server.ui) signs its visitors in with the same tokens, kept in a cookie
+UI_PATHS = ("/", "/ui")
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SCOPE_KEY = "knot.token"
 _CREATE = "an admin creates one with `knot tokens create NAME --role viewer`"
@@ -158,7 +160,9 @@ class TokenAuth:
         return authenticate(holder.get().db, credentials)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        path = scope.get("path", "")
+        ui = path in UI_PATHS or path.startswith("/ui/")  # the UI checks its own cookie
+        if scope["type"] != "http" or path in PUBLIC_PATHS or ui:
             await self.app(scope, receive, send)
             return
         try:

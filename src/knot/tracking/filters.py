@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Table, and_, exists, false, not_, or_, sel
 from knot.errors import Invalid
 from knot.tracking.tables import metric_summaries, params, tags
 
-__all__ = ["parse_filter", "parse_order_by"]
+__all__ = ["order_item", "parse_filter", "parse_order_by"]
 
 ATTRIBUTES = {
     "run_id": "run_id",
@@ -276,24 +276,30 @@ def parse_filter(text: str | None, runs: Table) -> ColumnElement[bool] | None:
     return expr if expr is not None else false()
 
 
+def order_item(item: str) -> tuple[str, str, str]:
+    """`metrics.auc DESC` -> ("metric", "auc", "desc"); Invalid naming the item if bad."""
+    words = item.strip().split()
+    direction = "asc"
+    if len(words) == 2 and words[1].lower() in ("asc", "desc"):
+        direction = words[1].lower()
+    elif len(words) != 1:
+        raise Invalid(
+            f"order_by {item!r} is malformed; use e.g. 'metrics.auc DESC' or 'start_time'",
+            field="order_by",
+        )
+
+    def fail(message: str) -> Invalid:
+        return Invalid(f"order_by {item!r}: {message}", field="order_by")
+
+    entity, key = _split_ident(words[0], fail)
+    return entity, key, direction
+
+
 def parse_order_by(items: list[str] | tuple[str, ...] | None, runs: Table) -> list[Any]:
     """`metrics.auc DESC`, `params.model`, `start_time ASC` -> ORDER BY clauses (nulls last)."""
     clauses: list[Any] = []
     for item in items or []:
-        words = item.strip().split()
-        direction = "asc"
-        if len(words) == 2 and words[1].lower() in ("asc", "desc"):
-            direction = words[1].lower()
-        elif len(words) != 1:
-            raise Invalid(
-                f"order_by {item!r} is malformed; use e.g. 'metrics.auc DESC' or 'start_time'",
-                field="order_by",
-            )
-
-        def fail(message: str, item: str = item) -> Invalid:
-            return Invalid(f"order_by {item!r}: {message}", field="order_by")
-
-        entity, key = _split_ident(words[0], fail)
+        entity, key, direction = order_item(item)
         if entity == "metric":
             s = metric_summaries
             col: Any = (

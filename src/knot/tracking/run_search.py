@@ -6,16 +6,17 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, select
+from sqlalchemy import Connection, exists, func, select
 
 from knot.errors import Invalid
 from knot.store.database import Database
 from knot.tracking.entities import Run, RunPage
-from knot.tracking.filters import parse_filter, parse_order_by
+from knot.tracking.filters import order_item, parse_filter, parse_order_by
 from knot.tracking.run_json import run_json
-from knot.tracking.tables import runs
+from knot.tracking.tables import metric_summaries, runs
 
 __all__ = ["MAX_RESULTS", "count_runs", "search_runs"]
 
@@ -40,20 +41,69 @@ def search_runs(
             field="max_results",
         )
     offset = _decode_token(page_token)
-    query = select(run_json(db.dialect, runs))
+    where: list[Any] = []
     if experiment_ids:
-        query = query.where(runs.c.experiment_id.in_(list(experiment_ids)))
+        where.append(runs.c.experiment_id.in_(list(experiment_ids)))
     condition = parse_filter(filter, runs)
     if condition is not None:
-        query = query.where(condition)
-    order = parse_order_by(list(order_by or []), runs)
-    order += [runs.c.start_time.desc(), runs.c.run_id]
-    query = query.order_by(*order).offset(offset).limit(max_results + 1)
+        where.append(condition)
+    items = list(order_by or [])
+    order = [*parse_order_by(items, runs), runs.c.start_time.desc(), runs.c.run_id]
     with db.read() as conn:
-        rows = conn.execute(query).scalars().all()
-    page = _RUNS.validate_json("[" + ",".join(rows[:max_results]) + "]")
-    token = _encode_token(offset + max_results) if len(rows) > max_results else None
+        leading = order_item(items[0]) if items else None
+        if leading is not None and leading[0] == "metric":
+            ids = _by_metric(conn, leading[1], leading[2], where, order[1:], offset, max_results)
+        else:
+            query = select(runs.c.run_id).where(*where).order_by(*order)
+            ids = conn.execute(query.offset(offset).limit(max_results + 1)).scalars().all()
+        shown = list(ids[:max_results])
+        found: dict[str, str] = {}
+        for lo in range(0, len(shown), 1000):  # bound the IN list on huge pages
+            chunk = shown[lo : lo + 1000]
+            fetch = select(runs.c.run_id, run_json(db.dialect, runs))
+            found.update(conn.execute(fetch.where(runs.c.run_id.in_(chunk))).tuples().all())
+    page = _RUNS.validate_json("[" + ",".join(found[i] for i in shown) + "]")
+    token = _encode_token(offset + max_results) if len(ids) > max_results else None
     return RunPage(runs=page, next_page_token=token)
+
+
+def _by_metric(
+    conn: Connection,
+    key: str,
+    direction: str,
+    where: list[Any],
+    then: list[Any],
+    offset: int,
+    max_results: int,
+) -> Sequence[str]:
+    """One page of ids ordered by a metric's latest value, nulls last, read in the order
+    of the (key, latest) index so a database stops after the page instead of looking up
+    and sorting every run's value: the runs with a value first, then, once those run
+    out, the runs without one."""
+    # an alias, so a filter's own subqueries on metric_summaries never correlate with it
+    s = metric_summaries.alias("ordering")
+    value = s.c.latest.desc() if direction == "desc" else s.c.latest.asc()
+    valued = s.c.latest.is_not(None)
+    limit = max_results + 1
+    first = (
+        select(runs.c.run_id)
+        .join(s, (s.c.run_id == runs.c.run_id) & (s.c.key == key))
+        .where(valued, *where)
+        .order_by(value, *then)
+    )
+    ids = list(conn.execute(first.offset(offset).limit(limit)).scalars())
+    if len(ids) == limit:
+        return ids
+    if ids:
+        with_value = offset + len(ids)
+    else:  # the page starts past the runs with a value: count them to go on from there
+        count = select(func.count()).select_from(first.order_by(None).subquery())
+        with_value = int(conn.execute(count).scalar_one())
+    has_value = exists(select(1).where(s.c.run_id == runs.c.run_id, s.c.key == key, valued))
+    rest = select(runs.c.run_id).where(~has_value, *where).order_by(*then)
+    skip = max(0, offset - with_value)
+    ids += conn.execute(rest.offset(skip).limit(limit - len(ids))).scalars()
+    return ids
 
 
 def count_runs(db: Database) -> int:
