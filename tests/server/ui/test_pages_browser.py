@@ -1,6 +1,7 @@
 """Every UI page in Debian's chromium, on an empty store (auth off) and on a seeded one
 (auth on, signed in): it loads with no console error, no failed request and no error
-status, its charts draw, and a screenshot of it lands in build/screenshots/ (README shows two, kept in docs/screenshots/)."""
+status, its charts draw, and a screenshot of it lands in build/screenshots/ (the README
+shows two, kept in docs/screenshots/)."""
 
 from __future__ import annotations
 
