@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint bench bench-tools unit clean servers docs
+.PHONY: demo demo-housing test lint bench bench-tools unit clean servers docs
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,10 @@ venv: $(STAMP)
 # PORT_BASE=9100 gives the demo's servers fixed ports from 9100 up (free ones otherwise)
 demo: $(STAMP)
 	$(if $(PORT_BASE),KNOT_DEMO_PORT_BASE=$(PORT_BASE)) $(BIN)/python examples/churn/quickstart.py
+
+# a regression on the Boston housing table, data to canary (PORT_BASE as for demo)
+demo-housing: $(STAMP)
+	$(if $(PORT_BASE),KNOT_DEMO_PORT_BASE=$(PORT_BASE)) $(BIN)/python examples/housing/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
