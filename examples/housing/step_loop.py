@@ -31,10 +31,11 @@ def _new_data(frame: pd.DataFrame) -> str:
 
 
 def _traffic(live: Service, frame: pd.DataFrame, stop: threading.Event) -> None:
-    """Sales scored and their prices posted back at once, until `stop`."""
+    """Sales scored and their prices posted back at once, about 40 a second (leaving the
+    machine to the retraining), until `stop`."""
     seed = 100
-    while not stop.is_set():
-        feedback(live, score(live, sales_after_the_rise(frame, 100, seed=seed), batch=10))
+    while not stop.wait(0.25):
+        feedback(live, score(live, sales_after_the_rise(frame, 10, seed=seed), batch=10))
         seed += 1
 
 

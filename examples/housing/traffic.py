@@ -48,7 +48,7 @@ def wait_logged(model: str, sent: Sent) -> None:
     wanted = {request_id for request_id, _, _ in sent}
     for _ in range(600):
         log = read_prediction_log(model)
-        if wanted <= set(log["request_id"]) if len(log) else False:
+        if len(log) and wanted <= set(log["request_id"]):
             return
         time.sleep(0.2)
     raise SystemExit(f"the service did not log {len(wanted)} requests of {model}")
