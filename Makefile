@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo demo-recommender test lint bench bench-tools unit clean servers docs
+.PHONY: demo demo-recommender demo-housing test lint bench bench-tools unit clean servers docs
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 # the recommender's lifecycle on MovieLens: feature store, two models, A/B, rollback
 demo-recommender: $(STAMP)
 	$(BIN)/python examples/movielens/recommender.py
+
+# a regression on the Boston housing table, data to canary (PORT_BASE as for demo)
+demo-housing: $(STAMP)
+	$(if $(PORT_BASE),KNOT_DEMO_PORT_BASE=$(PORT_BASE)) $(BIN)/python examples/housing/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

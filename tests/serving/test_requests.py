@@ -67,7 +67,7 @@ async def test_records_columns_csv_and_arrow_bodies_answer_alike(churn: Path) ->
         ([row(tenure="long")], "tenure", "has 'long' (str) at row 0; the model expects float64"),
         ([row(), row(seats=2.5)], "seats", "2.5 at row 1, not a whole number"),
         ([row(plan=7)], "plan", "has 7 (int) at row 0; the model expects string"),
-        ([{**row(), "colour": "red"}], "colour", "is not one the model takes"),
+        ([{"tenur": 1.0, "plan": "a", "seats": 1}], "tenure", "given but not taken: 'tenur'"),
         ([row(), {"tenure": 1.0, "plan": "pro"}], "seats", "record 1 has no column 'seats'"),
         ({"tenure": [1.0], "plan": ["a", "b"], "seats": [1]}, "inputs", "different lengths"),
     ],

@@ -65,12 +65,19 @@ def serve(
 
 def predict(
     model: str = typer.Argument(..., help="models:/NAME@ALIAS or models:/NAME/VERSION"),
-    input_path: Path = typer.Option(..., "--input", help="Parquet file with the model's columns."),
-    output_path: Path = typer.Option(..., "--output", help="Parquet file to write."),
+    input_path: Path = typer.Option(
+        ..., "--input", help="Parquet or CSV file (.csv) with the model's columns and any others."
+    ),
+    output_path: Path = typer.Option(
+        ...,
+        "--output",
+        help="Parquet or CSV file (.csv) to write: every input column and the prediction.",
+    ),
     chunk_rows: int = typer.Option(50_000, help="Rows scored at a time."),
     column: str = typer.Option("prediction", help="Name of the prediction column."),
 ) -> None:
-    """Score a Parquet file in chunks; writes the input rows with their predictions."""
+    """Score a Parquet or CSV file in chunks; writes every input row and column (ids and
+    labels pass through, only the model's columns reach it) with its prediction."""
     from knot.serving.batch import score_file
 
     rows = score_file(model, input_path, output_path, chunk_rows=chunk_rows, column=column)

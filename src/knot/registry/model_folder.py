@@ -14,7 +14,7 @@ from knot.errors import Invalid
 from knot.registry.entities import Environment, Signature
 from knot.registry.environment import capture_environment
 from knot.registry.flavors import SavedModel, get_flavor, pick_flavor
-from knot.registry.signature import check_input
+from knot.registry.signature import model_columns
 
 __all__ = ["META_FILE", "LoadedClassifier", "LoadedModel", "ModelMeta", "load_folder", "save"]
 
@@ -86,7 +86,8 @@ def read_meta(folder: Path) -> ModelMeta:
 
 
 class LoadedModel:
-    """A model loaded back: `predict` checks the input against the signature first.
+    """A model loaded back: `predict` checks the input against the signature first and
+    gives the model only the columns the signature names.
     `model` is what the flavor loaded (the pipeline, Booster, ONNX session, ...)."""
 
     def __init__(self, model: Any, meta: ModelMeta, source: str) -> None:
@@ -106,16 +107,15 @@ class LoadedModel:
         return self.meta.signature
 
     def predict(self, data: Any) -> Any:
-        check_input(self.meta.signature, data)
-        return self.model.predict(data)
+        """Predict on `data`; a DataFrame's columns the model does not take are left out."""
+        return self.model.predict(model_columns(self.meta.signature, data))
 
 
 class LoadedClassifier(LoadedModel):
     """A loaded model whose flavor also gives class probabilities."""
 
     def predict_proba(self, data: Any) -> Any:
-        check_input(self.meta.signature, data)
-        return self.model.predict_proba(data)
+        return self.model.predict_proba(model_columns(self.meta.signature, data))
 
 
 def load_folder(folder: Path, source: str) -> LoadedModel:

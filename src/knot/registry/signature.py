@@ -10,7 +10,7 @@ import numpy as np
 from knot.errors import Invalid
 from knot.registry.entities import ColumnSpec, Signature
 
-__all__ = ["check_input", "infer_signature", "tensor_specs"]
+__all__ = ["check_input", "infer_signature", "model_columns", "tensor_specs"]
 
 
 def _series_type(series: Any) -> str:
@@ -96,3 +96,20 @@ def check_input(signature: Signature | None, data: Any) -> None:
             f"{width} values (shape {expected})",
             field="data",
         )
+
+
+def model_columns(signature: Signature | None, data: Any) -> Any:
+    """`data` checked (check_input), and a DataFrame cut to the columns the model takes,
+    in its signature's order: the others (ids, labels) never reach the model, as in the
+    service and `knot predict`."""
+    check_input(signature, data)
+    import pandas as pd
+
+    if (
+        signature is not None
+        and signature.input_kind == "dataframe"
+        and isinstance(data, pd.DataFrame)
+        and list(data.columns) != signature.columns
+    ):
+        return data[signature.columns]
+    return data

@@ -97,12 +97,10 @@ def _records(rows: list[dict[str, Any]], signature: Signature | None) -> dict[st
                 status_code=422,
                 field=name,
             ) from None
-    # every row holds every known column, so only a longer row has extra ones
-    for row in rows:
-        if len(row) > len(columns):
-            extra = next(k for k in row if k not in columns)
-            columns[extra] = [r.get(extra) for r in rows]  # named by the signature check
-            break
+    if signature is not None and len(columns) < len(names):
+        # a column missing everywhere fails the check, which names the records' other
+        # keys to show a typo; without one, keys the model does not take are left out
+        columns.update({k: [r.get(k) for r in rows] for k in rows[0] if k not in columns})
     return columns
 
 

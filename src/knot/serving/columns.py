@@ -2,11 +2,13 @@
 
 A request's inputs become `Columns`: one numpy array per signature column, in the
 signature's order and cast to its dtype (or, for a tensor model, one 2-D array under
-the key ""). Anything the model could not take is Invalid (422) naming the column, the
-row where it matters and the expected type, so the model is never called with it.
-Values are checked as they were sent, before numpy sees them: a boolean is not a
-number, a number is not a string, a list is not one value, and a null is refused unless
-the signature says the model takes missing values there (ColumnSpec.nullable).
+the key ""). Columns the signature does not name (ids, labels) are left out: they never
+break a prediction and never reach the model. Anything the model could not take is
+Invalid (422) naming the column, the row where it matters and the expected type, so the
+model is never called with it. Values are checked as they were sent, before numpy sees
+them: a boolean is not a number, a number is not a string, a list is not one value, and
+a null is refused unless the signature says the model takes missing values there
+(ColumnSpec.nullable).
 """
 
 from __future__ import annotations
@@ -206,19 +208,17 @@ def check_columns(signature: Signature | None, given: dict[str, Any]) -> Columns
     if signature.input_kind == "tensor":
         return {TENSOR: _check_tensor(signature.inputs[0], given)}
     specs = {s.name: s for s in signature.inputs if s.name is not None}
-    extra = [c for c in given if c not in specs]
-    if extra:
-        raise Invalid(
-            f"input column {_shown(extra[0])} is not one the model takes; its columns are: "
-            + ", ".join(specs),
-            field=str(extra[0]),
-        )
     missing = [c for c in specs if c not in given]
     if missing:
         spec = specs[missing[0]]
+        # columns the model does not take (ids, labels) are left out, never refused; named
+        # here, they show a misspelt column
+        extra = [_shown(str(c)) for c in given if c not in specs]
+        more = " ..." if len(extra) > 10 else ""
+        also = f"; given but not taken: {', '.join(extra[:10])}{more}" if extra else ""
         raise Invalid(
             f"input column {missing[0]!r} is missing; the model expects {spec.type} values "
-            f"there (it takes {len(specs)} columns)",
+            f"there (it takes {len(specs)} columns{also})",
             field=missing[0],
         )
     out = {name: _check_one(name, spec, given[name]) for name, spec in specs.items()}

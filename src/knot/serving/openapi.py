@@ -83,21 +83,22 @@ def _inputs(signature: Signature | None) -> dict[str, Any]:
         }
     specs = [s for s in signature.inputs if s.name is not None]
     names = [s.name for s in specs]
+    # other columns (ids, labels) are allowed and left out before the model sees the rows
     record = {
         "type": "object",
         "properties": {s.name: _value(s) for s in specs},
         "required": names,
-        "additionalProperties": False,
     }
     columns = {
         "type": "object",
         "description": "One list per column, all of the same length",
         "properties": {s.name: {"type": "array", "minItems": 1, "items": _value(s)} for s in specs},
         "required": names,
-        "additionalProperties": False,
+        "additionalProperties": {"type": "array"},
     }
     return {
-        "description": "Records [{column: value}] or columns {column: [values]}",
+        "description": "Records [{column: value}] or columns {column: [values]}; columns "
+        "the model does not take are ignored",
         "anyOf": [{"type": "array", "minItems": 1, "items": record}, columns],
     }
 
