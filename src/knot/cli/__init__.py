@@ -10,6 +10,7 @@ from knot.cli import (
     audit,
     check,
     data,
+    deploy,
     experiments,
     lineage,
     loop,
@@ -59,6 +60,7 @@ app.command("check")(check.check)
 app.add_typer(loop.app, name="loop")
 app.command("retrain")(loop.retrain)
 app.add_typer(pipelines.app, name="pipeline")
+app.add_typer(deploy.app, name="deploy")
 
 
 @app.callback(invoke_without_command=True)
