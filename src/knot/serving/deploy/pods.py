@@ -120,12 +120,14 @@ def container(
     is_server: bool = False,
     mounts: list[Manifest] | None = None,
 ) -> Manifest:
-    """One `knot ARGS...` container: non-root, read-only root, no capabilities."""
+    """One `knot ARGS...` container of the Knot runtime image (deploy/container): non-root,
+    read-only root, no capabilities."""
     body: Manifest = {
         "name": name,
         "image": values.image,
         "imagePullPolicy": values.image_pull_policy,
-        "command": ["knot"],
+        # no command: the runtime image's entrypoint (tini as PID 1, then `knot ARGS`)
+        # reaps children and hands SIGTERM on, so knot drains before the pod goes
         "args": args,
         "env": env(values, is_server=is_server),
         "resources": resources(spec),
