@@ -23,6 +23,8 @@ class PartResult:
     name: str
     rows: int
     digest: str
+    worker: int  # the scoring process's id
+    peak_rss_mb: float  # that process's peak resident memory so far
 
 
 def file_digest(path: Path) -> str:
@@ -70,7 +72,10 @@ class PartScorer:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return PartResult(part.name, out.num_rows, file_digest(target))
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        return PartResult(part.name, out.num_rows, file_digest(target), self.pid, peak)
 
     def where(self) -> int:
         """The worker's process id: what a test or an operator kills."""
