@@ -208,14 +208,15 @@ def _on_ray(
     # driver's import path (on one machine the same folders; elsewhere install the code)
     if os.environ.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    owned = not ray.is_initialized()  # a caller already on a cluster keeps it
     try:
-        ray.init(
-            address=address,
-            runtime_env={"env_vars": env},
-            include_dashboard=False,
-            configure_logging=False,
-            log_to_driver=False,
-        )
+        if owned:
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                configure_logging=False,
+                log_to_driver=False,
+            )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"at {address!r}" if address else "(none running, and none started)"
         raise Unavailable(
@@ -224,7 +225,12 @@ def _on_ray(
         ) from exc
     try:
         count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        actor = ray.remote(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)(PartScorer)
+        actor = ray.remote(
+            num_cpus=1,
+            max_restarts=RETRIES,
+            max_task_retries=RETRIES,
+            runtime_env={"env_vars": env},
+        )(PartScorer)
         pool = ActorPool([actor.remote(ref, digest, str(folder), column) for _ in range(count)])
         yield from pool.map_unordered(lambda a, p: a.score.remote(p), todo)
     except ray.exceptions.RayTaskError as exc:
@@ -238,4 +244,5 @@ def _on_ray(
             "the same command to resume"
         ) from exc
     finally:
-        ray.shutdown()
+        if owned:
+            ray.shutdown()
