@@ -217,3 +217,10 @@ def test_stdout_holds_the_same_manifests(tmp_path: Path, manifests: list[Manifes
     values = write_values(tmp_path, VALUES)
     out = assert_ok(run(tmp_path / "home", "deploy", "kubernetes", "-f", str(values)))
     assert [d for d in yaml.safe_load_all(out) if d] == manifests
+
+
+def test_the_example_values_in_the_repository_work(tmp_path: Path) -> None:
+    example = ROOT / "deploy" / "kubernetes" / "values.example.yaml"
+    out = assert_ok(run(tmp_path / "home", "deploy", "kubernetes", "-f", str(example)))
+    kinds = sorted(d["kind"] for d in yaml.safe_load_all(out) if d)
+    assert kinds.count("Deployment") == 2 and "CronJob" in kinds
