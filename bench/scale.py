@@ -139,9 +139,15 @@ def fill(uri: str, runs: int, points: int, versions: int) -> None:
             ("dataset", "'data-' || m || '@' || v"),
             ("run", "md5('run' || (1 + (m * {p} + v) % {r}))"),
             ("model_version", "'model-' || m || '/' || v"),
-            ("modelkit", "'sha256:' || md5('kit' || m || v) || md5('kit2' || m || v)"),
+            (
+                "modelkit",
+                "'sha256:' || md5('kit' || m || '-' || v) || md5('kit2' || m || '-' || v)",
+            ),
             ("oci_reference", "'registry.example.com/kits/model-' || m || ':' || v"),
-            ("batch_output", "'sha256:' || md5('out' || m || v) || md5('out2' || m || v)"),
+            (
+                "batch_output",
+                "'sha256:' || md5('out' || m || '-' || v) || md5('out2' || m || '-' || v)",
+            ),
         ]
         selects = [
             f"SELECT '{a}', {ai.format(p=per_model, r=runs)}, 'next', '{b}', "
@@ -204,6 +210,7 @@ def measure(runs: int, versions: int, rounds: int) -> list[dict[str, object]]:
         call(0)  # warm: connection pool, statement cache
         value = p50_ms(call, rounds)
         rows.append({"query": name, "p50_ms": value, "goal_ms": goal, "met": value < goal})
+        print(f"  {name}: p50 {value:.1f} ms (goal < {goal:g} ms)", flush=True)
     return rows
 
 
