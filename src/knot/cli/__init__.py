@@ -9,6 +9,7 @@ from knot.cli import (
     _exit,
     check,
     data,
+    deploy,
     experiments,
     features,
     imports,
@@ -62,6 +63,7 @@ app.command("retrain")(loop.retrain)
 app.add_typer(pipelines.app, name="pipeline")
 app.add_typer(features.app, name="features")
 app.add_typer(imports.app, name="import")
+app.add_typer(deploy.app, name="deploy")
 
 
 @app.callback(invoke_without_command=True)

@@ -65,23 +65,56 @@ def serve(
 
 def predict(
     model: str = typer.Argument(..., help="models:/NAME@ALIAS or models:/NAME/VERSION"),
-    input_path: Path = typer.Option(
-        ..., "--input", help="Parquet or CSV file (.csv) with the model's columns and any others."
+    input_path: str = typer.Option(
+        ...,
+        "--input",
+        help="Parquet or CSV file (.csv) with the model's columns and any others; with "
+        "--executor ray a Parquet file, folder or glob.",
     ),
     output_path: Path = typer.Option(
         ...,
         "--output",
-        help="Parquet or CSV file (.csv) to write: every input column and the prediction.",
+        help="Parquet or CSV file (.csv) to write: every input column and the prediction "
+        "(with --executor ray: a folder of parts).",
     ),
     chunk_rows: int = typer.Option(50_000, help="Rows scored at a time."),
     column: str = typer.Option("prediction", help="Name of the prediction column."),
+    executor: str = typer.Option(
+        "local",
+        help="local: one process, one output file; ray: parts (file x row group) on a Ray "
+        "cluster, one file each, a manifest, resumable by running it again.",
+    ),
+    ray_address: str | None = typer.Option(
+        None, help="The Ray cluster (host:port; default RAY_ADDRESS or a local Ray)."
+    ),
+    workers: int | None = typer.Option(
+        None, min=1, help="Ray workers, each loading the model once (default: the CPUs)."
+    ),
 ) -> None:
     """Score a Parquet or CSV file in chunks; writes every input row and column (ids and
     labels pass through, only the model's columns reach it) with its prediction."""
-    from knot.serving.batch import score_file
+    if executor == "local":
+        from knot.serving.batch import score_file
 
-    rows = score_file(model, input_path, output_path, chunk_rows=chunk_rows, column=column)
-    typer.echo(f"scored {rows} rows -> {output_path}")
+        rows = score_file(model, input_path, output_path, chunk_rows=chunk_rows, column=column)
+        typer.echo(f"scored {rows} rows -> {output_path}")
+        return
+    from knot.serving.parts import score_parts
+
+    result = score_parts(
+        model,
+        input_path,
+        output_path,
+        executor=executor,
+        address=ray_address,
+        workers=workers,
+        column=column,
+    )
+    reused = result.parts - result.scored
+    typer.echo(
+        f"scored {result.rows} rows in {result.parts} parts ({result.scored} scored now, "
+        f"{reused} already done) -> {output_path}; manifest {result.manifest_digest}"
+    )
 
 
 def rollback(

@@ -11,13 +11,18 @@ from pydantic import BaseModel, ValidationError
 
 from knot.errors import Invalid, NotFound
 
-__all__ = ["load_config"]
+__all__ = ["load_config", "read_config", "validate_config"]
 
 _M = TypeVar("_M", bound=BaseModel)
 
 
 def load_config(cls: type[_M], path: str | Path) -> _M:
     """Read `path` as YAML and validate it as `cls`."""
+    return validate_config(cls, read_config(path), f"config file {Path(path)}")
+
+
+def read_config(path: str | Path) -> dict[str, object]:
+    """The mapping the YAML file `path` holds; NotFound or Invalid naming the file."""
     import yaml
 
     file = Path(path)
@@ -35,6 +40,11 @@ def load_config(cls: type[_M], path: str | Path) -> _M:
         raise Invalid(
             f"{origin} must hold a mapping of keys, got {type(data).__name__}", field="config"
         )
+    return data
+
+
+def validate_config(cls: type[_M], data: object, origin: str) -> _M:
+    """`data` validated as `cls`; Invalid names `origin`, the key path and the fix."""
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
