@@ -25,6 +25,7 @@ from tests.governance import test_audit_anchor as anchors
 from tests.mlflow_import import test_hostile as mlflow_import
 from tests.packaging import test_hostile_registry as hostile
 from tests.server import test_spool_live as spool
+from tests.serving import test_extra_columns as extra_columns
 
 #: "exits 1", "Exit 1 when", "exit code 2", "Exit codes: 0 ok"
 EXIT = re.compile(r"\bexit(?:s|\s+codes?)?:?\s+[0-9]", re.IGNORECASE)
@@ -43,6 +44,7 @@ COVERED: dict[str, Callable[..., None]] = {
     "knot retrain": models.test_knot_retrain_exits_1_when_the_challenger_is_rejected,
     "knot pull": hostile.test_pull_refuses_a_lying_registry,
     "knot features skew": features.test_served_from_entity_ids_logged_and_skew_checked,
+    "knot predict": extra_columns.test_a_missing_model_column_exits_2_naming_it_and_writes_nothing,
     "knot runs show": prefixes.test_ambiguous_and_unknown_prefixes_exit_2_naming_the_matches,
     "knot runs sync": (
         spool.test_a_process_that_exits_while_the_server_is_down_is_sent_by_knot_runs_sync
