@@ -159,6 +159,10 @@ def main() -> None:
     )
     console.print(f"   .venv/bin/knot kits inspect {kit.rsplit('/', 1)[-1]}")
     console.print(f"   open {OUT / 'compare.html'} {OUT / 'monitoring.html'}")
+    console.print(
+        "\n[bold]In a browser:[/] .venv/bin/knot ui, then the new champion "
+        f"(v{champion.version}) at http://127.0.0.1:8765/ui/models/churn"
+    )
 
 
 if __name__ == "__main__":
