@@ -23,6 +23,7 @@ from knot.governance.identity import current_actor
 from knot.server.mlflow import wire
 from knot.server.mlflow.errors import not_supported
 from knot.server.mlflow.experiments import experiment_id_of
+from knot.server.mlflow.name_filter import name_matches, offset_of
 from knot.server.mlflow.routing import Call, route
 from knot.tracking.entities import Batch, Run
 from knot.tracking.protocol import TrackingStore
@@ -126,6 +127,39 @@ def finalize_logged_model(call: Call) -> dict[str, Any]:
     updated = LoggedModel(model.model_id, model.run, record)
     _save(call.store, updated)
     return updated.wire()
+
+
+@route(router, "POST", P + "/search")
+def search_logged_models(call: Call) -> dict[str, Any]:
+    """Logged models of some experiments, filtered by name and source_run_id (=, !=, LIKE).
+    MLflow's client asks this when it looks for a run's model by name."""
+    store = call.store
+    experiment_ids = [experiment_id_of(store, e) for e in call.strings("experiment_ids")]
+    filter_text = (call.maybe_text("filter") or "").strip()
+    if filter_text:
+        name_matches("", filter_text, "logged model", {"source_run_id": ""})  # even if empty
+    found: list[LoggedModel] = []
+    token: str | None = None
+    while True:
+        page = store.search_runs(experiment_ids or None, max_results=5000, page_token=token)
+        for run in page.runs:
+            for key, raw in run.tags.items():
+                if not key.startswith(TAG):
+                    continue
+                model = LoggedModel(key.removeprefix(TAG), run, json.loads(raw))
+                fields = {"source_run_id": run.run_id}
+                if not filter_text or name_matches(model.path, filter_text, "logged model", fields):
+                    found.append(model)
+        token = page.next_page_token
+        if token is None:
+            break
+    found.sort(key=lambda m: -int(m.record["created"]))
+    limit = call.integer("max_results", 100) or 100
+    offset = offset_of(call.maybe_text("page_token"))
+    body: dict[str, Any] = {"models": [m.wire()["model"] for m in found[offset : offset + limit]]}
+    if offset + limit < len(found):
+        body["next_page_token"] = str(offset + limit)
+    return body
 
 
 def _retag(call: Call, tags: dict[str, str]) -> dict[str, Any]:

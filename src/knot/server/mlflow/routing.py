@@ -71,8 +71,8 @@ class Call:
             value = self.args.get(key)
             if value is None:
                 continue
-            if isinstance(value, list):
-                value = value[0] if value else None
+            if isinstance(value, list) and self.request.method == "GET":
+                value = value[0] if value else None  # a query string key given twice
             if isinstance(value, bool) or not isinstance(value, str | int | float):
                 raise Invalid(
                     f"parameter {key!r} must be a string, got {type(value).__name__}", field=key

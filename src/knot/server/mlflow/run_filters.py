@@ -14,6 +14,8 @@ import re
 
 from knot.errors import Invalid
 from knot.server.mlflow.wire import DELETED_TAG
+from knot.tracking.filters import parse_filter
+from knot.tracking.tables import runs
 
 __all__ = ["knot_filter", "knot_order_by"]
 
@@ -92,7 +94,9 @@ def knot_filter(text: str | None, view_type: str | None) -> str | None:
         )
     parts = []
     if text and text.strip():
-        parts.append(f"({_rewrite(text, 'filter')})")
+        rewritten = _rewrite(text, "filter")
+        parse_filter(rewritten, runs)  # its errors quote the caller's filter, not ours
+        parts.append(f"({rewritten})")
     if _VIEWS[view]:
         parts.append(_VIEWS[view])
     return " and ".join(parts) or None

@@ -108,7 +108,7 @@ def search_runs(call: Call) -> dict[str, Any]:
         experiment_ids=experiment_ids or None,
         filter=knot_filter(call.maybe_text("filter"), call.maybe_text("run_view_type")),
         order_by=knot_order_by(call.strings("order_by")),
-        max_results=call.integer("max_results", 1000) or 1000,
+        max_results=call.integer("max_results", 1000) or 0,  # 0: Knot says the range
         page_token=call.maybe_text("page_token") or None,
     )
     body: dict[str, Any] = {"runs": [wire.run(r) for r in page.runs]}

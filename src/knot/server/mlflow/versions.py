@@ -133,6 +133,7 @@ def search_model_versions(call: Call) -> dict[str, Any]:
     filter_text = (call.maybe_text("filter") or "").strip()
     found = [v for m in registry.list_models() for v in registry.list_versions(m.name)]
     if filter_text:
+        name_matches("", filter_text, "model version", {"run_id": ""})  # refused even if empty
         found = [
             v
             for v in found
