@@ -43,35 +43,106 @@ def test_client_sees_mlflow_error_codes(mlflow_url: str) -> None:
         ("POST", "/experiments/create", {"name": ["a"]}, 400, "INVALID_PARAMETER_VALUE", "name"),
         ("POST", "/runs/create", b"{not json", 400, "INVALID_PARAMETER_VALUE", "JSON"),
         ("POST", "/runs/create", b"[1, 2]", 400, "INVALID_PARAMETER_VALUE", "object"),
-        ("POST", "/runs/log-metric", {"run_id": "x", "key": "a", "value": "high"}, 400,
-         "INVALID_PARAMETER_VALUE", "number"),
-        ("POST", "/runs/log-metric", {"run_id": "x", "key": "a", "value": 1, "step": 1.5}, 400,
-         "INVALID_PARAMETER_VALUE", "step"),
-        ("POST", "/runs/log-metric", {"run_id": "x", "key": "a", "value": 1, "step": 2**70}, 400,
-         "INVALID_PARAMETER_VALUE", "range"),
-        ("POST", "/runs/log-batch", {"run_id": "x", "metrics": "many"}, 400,
-         "INVALID_PARAMETER_VALUE", "metrics"),
-        ("POST", "/runs/log-batch", {"run_id": "x", "params": [{"key": "k"}] * 101}, 400,
-         "INVALID_PARAMETER_VALUE", "at most 100"),
+        (
+            "POST",
+            "/runs/log-metric",
+            {"run_id": "x", "key": "a", "value": "high"},
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "number",
+        ),
+        (
+            "POST",
+            "/runs/log-metric",
+            {"run_id": "x", "key": "a", "value": 1, "step": 1.5},
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "step",
+        ),
+        (
+            "POST",
+            "/runs/log-metric",
+            {"run_id": "x", "key": "a", "value": 1, "step": 2**70},
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "range",
+        ),
+        (
+            "POST",
+            "/runs/log-batch",
+            {"run_id": "x", "metrics": "many"},
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "metrics",
+        ),
+        (
+            "POST",
+            "/runs/log-batch",
+            {"run_id": "x", "params": [{"key": "k"}] * 101},
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "at most 100",
+        ),
         ("GET", "/runs/get?run_id=nope", None, 404, "RESOURCE_DOES_NOT_EXIST", "nope"),
-        ("POST", "/runs/update", {"run_id": "nope", "status": "DONE"}, 400,
-         "INVALID_PARAMETER_VALUE", "DONE"),
-        ("POST", "/runs/search", {"run_view_type": "SOME"}, 400, "INVALID_PARAMETER_VALUE",
-         "run_view_type"),
-        ("POST", "/runs/search", {"max_results": 0}, 400, "INVALID_PARAMETER_VALUE",
-         "max_results"),
-        ("POST", "/experiments/search", {"filter": "tags.x = 'y'"}, 400,
-         "INVALID_PARAMETER_VALUE", "name"),
-        ("GET", "/model-versions/get?name=m&version=one", None, 400, "INVALID_PARAMETER_VALUE",
-         "one"),
-        ("POST", "/model-versions/create", {"name": "m", "source": "s3://bucket/x"}, 400,
-         "INVALID_PARAMETER_VALUE", "s3://bucket/x"),
+        (
+            "POST",
+            "/runs/update",
+            {"run_id": "nope", "status": "DONE"},
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "DONE",
+        ),
+        (
+            "POST",
+            "/runs/search",
+            {"run_view_type": "SOME"},
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "run_view_type",
+        ),
+        ("POST", "/runs/search", {"max_results": 0}, 400, "INVALID_PARAMETER_VALUE", "max_results"),
+        (
+            "POST",
+            "/experiments/search",
+            {"filter": "tags.x = 'y'"},
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "name",
+        ),
+        (
+            "GET",
+            "/model-versions/get?name=m&version=one",
+            None,
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "one",
+        ),
+        (
+            "POST",
+            "/model-versions/create",
+            {"name": "m", "source": "s3://bucket/x"},
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "s3://bucket/x",
+        ),
         ("GET", "/logged-models/m-nope", None, 404, "RESOURCE_DOES_NOT_EXIST", "m-nope"),
         ("POST", "/no/such/route", {}, 404, "ENDPOINT_NOT_FOUND", "/no/such/route"),
-        ("GET", "-artifacts/artifacts/1/2/artifacts/../../etc/passwd", None, 404,
-         "RESOURCE_DOES_NOT_EXIST", "not under a run"),
-        ("GET", "-artifacts/artifacts/1/2/artifacts/..%2F..%2Fetc", None, 404,
-         "RESOURCE_DOES_NOT_EXIST", "run '2' not found"),
+        (
+            "GET",
+            "-artifacts/artifacts/1/2/artifacts/../../etc/passwd",
+            None,
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+            "not under a run",
+        ),
+        (
+            "GET",
+            "-artifacts/artifacts/1/2/artifacts/..%2F..%2Fetc",
+            None,
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+            "run '2' not found",
+        ),
         ("GET", "-artifacts/artifacts?path=x/y/z/w", None, 404, "RESOURCE_DOES_NOT_EXIST", "y"),
     ],
 )
@@ -112,10 +183,14 @@ def test_unsupported_calls_say_what_to_do(mlflow_url: str) -> None:
     assert client.get_run(run.info.run_id).data.tags["t"] == "v"
 
 
-def test_artifact_paths_stay_inside_the_run(mlflow_url: str, knot_tracking: SqlTrackingStore) -> None:
+def test_artifact_paths_stay_inside_the_run(
+    mlflow_url: str, knot_tracking: SqlTrackingStore
+) -> None:
     client = MlflowClient()
     run = client.create_run(client.create_experiment("paths"))
-    root = f"{mlflow_url}/api/2.0/mlflow-artifacts/artifacts/{run.info.experiment_id}/{run.info.run_id}/artifacts"
+    info = run.info
+    root = f"{mlflow_url}/api/2.0/mlflow-artifacts/artifacts/{info.experiment_id}/{info.run_id}"
+    root += "/artifacts"
     for hostile in ("..%2F..%2Fescape.txt", "a/..%2F..%2F..%2Fescape.txt", "a/%2E%2E/%2E%2E/x"):
         put = httpx.put(f"{root}/{hostile}", content=b"x", timeout=30)
         assert put.status_code == 400, put.text

@@ -17,7 +17,9 @@ mlflow = pytest.importorskip("mlflow")
 pytestmark = pytest.mark.server
 
 
-def test_fluent_logging_lands_in_knot_runs(mlflow_url: str, knot_tracking: SqlTrackingStore) -> None:
+def test_fluent_logging_lands_in_knot_runs(
+    mlflow_url: str, knot_tracking: SqlTrackingStore
+) -> None:
     experiment = mlflow.set_experiment("churn")
     with mlflow.start_run(run_name="baseline") as run:
         mlflow.log_param("model", "lgbm")
@@ -114,7 +116,9 @@ def test_search_runs_with_filters_and_order(mlflow_url: str) -> None:
             mlflow.set_tag("fold", str(i % 2))
     ids = [experiment.experiment_id]
     found = mlflow.search_runs(
-        ids, filter_string="metrics.auc > 0.65 and params.model = 'lgbm'", order_by=["metrics.auc DESC"]
+        ids,
+        filter_string="metrics.auc > 0.65 and params.model = 'lgbm'",
+        order_by=["metrics.auc DESC"],
     )
     assert list(found["metrics.auc"]) == [0.8, 0.7]
     client = MlflowClient()
@@ -126,7 +130,9 @@ def test_search_runs_with_filters_and_order(mlflow_url: str) -> None:
     assert [r.data.metrics["auc"] for r in liked] == [0.6, 0.7, 0.8]
 
     first = client.search_runs(ids, max_results=3, order_by=["metrics.auc DESC"])
-    second = client.search_runs(ids, max_results=3, page_token=first.token, order_by=["metrics.auc DESC"])
+    second = client.search_runs(
+        ids, max_results=3, page_token=first.token, order_by=["metrics.auc DESC"]
+    )
     assert [r.data.metrics["auc"] for r in [*first, *second]] == [0.9, 0.8, 0.7, 0.6]
 
     client.delete_run(runs[0].info.run_id)
@@ -162,7 +168,12 @@ def test_experiments_through_mlflow(mlflow_url: str, knot_tracking: SqlTrackingS
     assert knot_tracking.get_experiment(made).description == "about a"
     assert client.get_experiment_by_name("exp-a").experiment_id == made
     assert client.get_experiment_by_name("missing") is None
-    names = [e.name for e in client.search_experiments(filter_string="name LIKE 'exp-%'", order_by=["name DESC"])]
+    names = [
+        e.name
+        for e in client.search_experiments(
+            filter_string="name LIKE 'exp-%'", order_by=["name DESC"]
+        )
+    ]
     assert names == ["exp-b", "exp-a"]
     with mlflow.start_run() as run:  # no experiment set: MLflow's "0" is Knot's Default
         mlflow.log_metric("x", 1.0)

@@ -117,7 +117,9 @@ def search_experiments(call: Call) -> dict[str, Any]:
     found = [] if view in ("DELETED_ONLY", "2") else call.store.list_experiments()
     filter_text = call.maybe_text("filter")
     if filter_text and filter_text.strip():
-        name_matches("", filter_text, "experiment")  # a bad filter is refused even with nothing to filter
+        name_matches(
+            "", filter_text, "experiment"
+        )  # a bad filter is refused even with nothing to filter
         found = [e for e in found if name_matches(e.name, filter_text, "experiment")]
     found = _ordered(found, call.strings("order_by"))
     page = found[offset : offset + limit]

@@ -70,7 +70,9 @@ def search_registered_models(call: Call) -> dict[str, Any]:
     found = registry.list_models()
     filter_text = call.maybe_text("filter")
     if filter_text and filter_text.strip():
-        name_matches("", filter_text, "registered model")  # a bad filter is refused even with nothing to filter
+        name_matches(
+            "", filter_text, "registered model"
+        )  # a bad filter is refused even with nothing to filter
         found = [m for m in found if name_matches(m.name, filter_text, "registered model")]
     for item in reversed(call.strings("order_by") or ["name ASC"]):
         words = item.split()
