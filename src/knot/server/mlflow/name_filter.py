@@ -1,6 +1,7 @@
 """The filters MLflow's experiment, registered model and model version searches take,
 as far as Knot supports them: `name` (and `run_id` for versions) compared with =, !=,
-LIKE or ILIKE, joined with AND. Anything else is INVALID_PARAMETER_VALUE naming it."""
+LIKE or ILIKE, joined with AND; `tags.KEY` conditions see no tags. Anything else is
+INVALID_PARAMETER_VALUE naming it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from knot.errors import Invalid
 __all__ = ["name_matches", "offset_of"]
 
 _CONDITION = re.compile(
-    r"""^\s*(?:attributes?\.)?(\w+)\s*(=|!=|like|ilike)\s*(?:'((?:[^']|'')*)'|"([^"]*)")\s*$""",
+    r"""^\s*(?:attributes?\.)?(\w+|tags?\.(?:`[^`]+`|[\w.\-]+))\s*(=|!=|like|ilike)\s*"""
+    r"""(?:'((?:[^']|'')*)'|"([^"]*)")\s*$""",
     re.IGNORECASE,
 )
 
@@ -23,6 +25,12 @@ def name_matches(
     values = {"name": name, **(fields or {})}
     for part in re.split(r"\s+and\s+", filter_text.strip(), flags=re.IGNORECASE):
         match = _CONDITION.match(part)
+        if match is not None and match.group(1).lower().startswith("tag"):
+            # Knot models and experiments carry no tags: only "tag != value" can hold
+            # (MLflow's client adds tags.`mlflow.prompt.is_prompt` != 'true' itself)
+            if match.group(2) != "!=":
+                return False
+            continue
         if match is None or match.group(1) not in values:
             known = " or ".join(sorted(values))
             raise Invalid(
