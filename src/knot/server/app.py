@@ -23,8 +23,8 @@ from knot.server import (
 )
 from knot.server.deps import GovernanceHolder, RegistryHolder, StoreHolder
 from knot.server.error_handlers import install_error_handlers
-from knot.server.mlflow import READ_ONLY as MLFLOW_READS
-from knot.server.mlflow import router as mlflow_router
+from knot.server.mlflow.api import READ_ONLY as MLFLOW_READS
+from knot.server.mlflow.api import router as mlflow_router
 from knot.server.openapi_doc import document_errors
 from knot.tracking.protocol import TrackingStore
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 
 from knot.errors import Invalid
 from knot.governance.identity import current_actor
+from knot.server.auth import current_token
 from knot.server.mlflow import wire
 from knot.server.mlflow.experiments import experiment_id_of
 from knot.server.mlflow.routing import Call, route
@@ -38,7 +39,10 @@ def create_run(call: Call) -> dict[str, Any]:
     name = call.maybe_text("run_name") or tags.get(wire.RUN_NAME_TAG) or None
     if name is not None:
         tags.setdefault(wire.RUN_NAME_TAG, name)
-    user = call.maybe_text("user_id") or tags.get("mlflow.user") or current_actor()
+    token = current_token(call.request)
+    # with auth the run is the token's, whatever name the client sends
+    user = token.name if token else call.maybe_text("user_id") or tags.get("mlflow.user")
+    user = user or current_actor()
     source = RunSource(
         git_commit=tags.get("mlflow.source.git.commit"),
         command=tags.get("mlflow.source.name"),
