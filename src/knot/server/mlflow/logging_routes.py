@@ -5,7 +5,6 @@ metric history, params and tags; a param logged again with another value is refu
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter
@@ -25,21 +24,16 @@ _PARAM_CLASH = "INVALID_PARAMETER_VALUE"
 _MAX_BATCH = {"metrics": 1000, "params": 100, "tags": 100}
 
 
-def _now() -> int:
-    return int(time.time() * 1000)
-
-
 def _metric(run_id: str, item: Call) -> tuple[str, str, float, int, int]:
     key = item.text("key")
     timestamp = item.integer("timestamp")
-    step = item.integer("step", 0)
-    return (
-        run_id,
-        key,
-        item.number("value"),
-        step or 0,
-        _now() if timestamp is None else timestamp,
-    )
+    if timestamp is None:
+        raise Invalid(
+            f"metric {key!r} has no timestamp; MLflow metrics carry one (milliseconds since "
+            "the epoch)",
+            field="timestamp",
+        )
+    return (run_id, key, item.number("value"), item.integer("step", 0) or 0, timestamp)
 
 
 @route(router, "POST", f"{P}/runs/log-metric")

@@ -73,11 +73,12 @@ class Call:
                 continue
             if isinstance(value, list) and self.request.method == "GET":
                 value = value[0] if value else None  # a query string key given twice
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                raise Invalid(
-                    f"parameter {key!r} must be a string, got {type(value).__name__}", field=key
-                )
-            return str(value)
+            if not isinstance(value, str):
+                # MLflow's proto fields are typed: a number where a string belongs is a
+                # client bug to report, not a value to convert
+                shown = orjson.dumps(value).decode()[:80]
+                raise Invalid(f"Invalid value {shown} for parameter {key!r} supplied", field=key)
+            return value
         return None
 
     def integer(self, name: str, default: int | None = None) -> int | None:
