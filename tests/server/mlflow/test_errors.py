@@ -72,7 +72,7 @@ def test_client_sees_mlflow_error_codes(mlflow_url: str) -> None:
             {"run_id": "x", "key": "a", "value": 1, "timestamp": 1, "step": 2**70},
             400,
             "INVALID_PARAMETER_VALUE",
-            "range",
+            "64-bit",
         ),
         (
             "POST",

@@ -31,7 +31,7 @@ _CHUNK = 1024 * 1024
 
 def _locate(call: Call, path: str) -> tuple[str, str]:
     """(run id, path inside the run) of a proxy path `<experiment>/<run>/artifacts/<rel>`."""
-    parts = [p for p in path.strip("/").split("/") if p]
+    parts = [p for p in path.strip("/").split("/") if p not in ("", ".")]  # "." is the root
     if len(parts) < 3 or parts[2] != "artifacts":
         raise NotFound(
             f"artifact path {path!r} is not under a run; Knot serves "
@@ -66,7 +66,7 @@ def _listing(files: dict[str, TreeFile], rel: str) -> list[dict[str, Any]]:
 def list_artifacts(call: Call) -> dict[str, Any]:
     """The files and folders directly under `path` (`<experiment>/<run>/artifacts/...`)."""
     path = call.maybe_text("path") or ""
-    if path.count("/") < 2:
+    if len([p for p in path.split("/") if p not in ("", ".")]) < 3:
         return {"files": []}  # an experiment or run folder: Knot lists a run's artifacts only
     run_id, rel = _locate(call, path)
     return {"files": _listing(run_files(call.store, call.artifacts, run_id), rel)}

@@ -29,6 +29,19 @@ __all__ = ["Call", "json_response", "route"]
 _ARTIFACTS_LOCK = threading.Lock()
 
 
+def _invalid(name: str, value: Any, expected: str) -> Invalid:
+    """MLflow's wording (its tests and users match on it), then what was expected."""
+    try:
+        shown = orjson.dumps(value).decode()
+    except TypeError:
+        shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return Invalid(
+        f"Invalid value {shown} for parameter {name!r} supplied; it must be {expected}",
+        field=name,
+    )
+
+
 class Call:
     """One request's arguments and the app's stores."""
 
@@ -63,7 +76,7 @@ class Call:
         """A required string argument (the first of `name` and its `aliases` given)."""
         value = self.maybe_text(name, *aliases)
         if value is None or value == "":
-            raise Invalid(f"missing value for required parameter {name!r}", field=name)
+            raise Invalid(f"Missing value for required parameter {name!r}", field=name)
         return value
 
     def maybe_text(self, name: str, *aliases: str) -> str | None:
@@ -76,8 +89,7 @@ class Call:
             if not isinstance(value, str):
                 # MLflow's proto fields are typed: a number where a string belongs is a
                 # client bug to report, not a value to convert
-                shown = orjson.dumps(value).decode()[:80]
-                raise Invalid(f"Invalid value {shown} for parameter {key!r} supplied", field=key)
+                raise _invalid(key, value, "a string")
             return value
         return None
 
@@ -92,11 +104,9 @@ class Call:
                 raise ValueError
             number = int(value)
         except (TypeError, ValueError):
-            raise Invalid(
-                f"parameter {name!r} must be a whole number, got {value!r}", field=name
-            ) from None
+            raise _invalid(name, value, "a whole number") from None
         if not -(2**63) <= number < 2**63:
-            raise Invalid(f"parameter {name!r} is out of range: {value!r}", field=name)
+            raise _invalid(name, value, "a 64-bit whole number")
         return number
 
     def number(self, name: str) -> float:
@@ -104,13 +114,11 @@ class Call:
         if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
             return float(value.replace("Infinity", "inf"))
         if isinstance(value, bool) or value is None:
-            raise Invalid(f"missing or non-numeric value for parameter {name!r}", field=name)
+            raise _invalid(name, value, "a number")
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise Invalid(
-                f"parameter {name!r} must be a number, got {value!r}", field=name
-            ) from None
+            raise _invalid(name, value, "a number") from None
 
     def strings(self, name: str) -> list[str]:
         value = self.args.get(name)
@@ -118,7 +126,7 @@ class Call:
             return []
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in items):
-            raise Invalid(f"parameter {name!r} must be a list of strings", field=name)
+            raise _invalid(name, value, "a list of strings")
         return [str(v) for v in items]
 
     def records(self, name: str) -> list[dict[str, Any]]:
@@ -127,18 +135,16 @@ class Call:
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise Invalid(f"parameter {name!r} must be a list of objects", field=name)
+            raise _invalid(name, value, "a list of objects")
         return value
 
     def key_values(self, name: str) -> dict[str, str]:
         pairs: dict[str, str] = {}
         for item in self.records(name):
             key, value = item.get("key"), item.get("value", "")
-            if not isinstance(key, str) or not isinstance(value, str | int | float):
-                raise Invalid(
-                    f"each of {name!r} needs a string key and value, got {item!r}", field=name
-                )
-            pairs[key] = str(value)
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise _invalid(name, item, "a list of {key, value} objects with string values")
+            pairs[key] = value
         return pairs
 
 
