@@ -150,3 +150,31 @@ def test_pyfunc_loads_a_model_knot_registered(
     assert mlflow.sklearn.load_model("models:/knot-made/1").predict(X).tolist() == (
         model.predict(X).tolist()
     )
+
+
+def test_pyfunc_loads_a_knot_model_saved_without_mlmodel(
+    mlflow_url: str,
+    knot_server: KnotServer,
+    knot_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A model folder Knot logged before it wrote MLmodel files: the artifact proxy shows
+    one, made from its knot-model.json, so MLflow's client still loads it."""
+    import knot
+    from knot.registry.model_folder import save
+
+    monkeypatch.setenv("KNOT_STORE", knot_server.url)
+    monkeypatch.setenv("KNOT_ARTIFACTS", knot_server.artifacts_uri)
+    model = LogisticRegression().fit(X, Y)
+    folder = tmp_path / "model"
+    folder.mkdir()
+    save(model, folder, flavor=None, input_example=X[:2])
+    (folder / "MLmodel").unlink()
+    with knot.start_run(experiment="older") as run:
+        knot.log_artifact(folder, "model")
+    knot.register_model(run.run_id, "model", "older")
+    files = [f.path for f in MlflowClient().list_artifacts(run.run_id, "model")]
+    assert "model/MLmodel" in files and "model/knot-model.json" in files
+    loaded = mlflow.pyfunc.load_model("models:/older/1")
+    assert loaded.predict(X).tolist() == model.predict(X).tolist()

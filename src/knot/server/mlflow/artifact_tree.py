@@ -1,5 +1,6 @@
 """A run's artifacts as the file tree MLflow's client sees: every file record, and every
-file inside a folder record (Knot stores a logged folder as one manifest), by path.
+file inside a folder record (Knot stores a logged folder as one manifest), by path; a
+Knot model folder without an MLmodel file shows one, made from its knot-model.json.
 
 MLflow's client uploads a model one file at a time; registering it (versions.py) turns
 the files under the model's path into one Knot folder record, whose digest is what a
@@ -9,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from knot.artifacts import ArtifactStore
 from knot.artifacts.manifest import Manifest, ManifestEntry
 from knot.errors import NotFound
+from knot.registry.mlflow_format import MLMODEL_FILE, mlmodel_text
+from knot.registry.model_folder import META_FILE, ModelMeta
 from knot.tracking.entities import ArtifactRecord
 from knot.tracking.protocol import TrackingStore
 
@@ -32,13 +37,36 @@ def run_files(store: TrackingStore, artifacts: ArtifactStore, run_id: str) -> di
     records = store.list_artifacts(run_id)
     for record in records:
         if record.kind == "folder":
-            for entry in artifacts.read_manifest(record.digest).entries:
+            entries = artifacts.read_manifest(record.digest).entries
+            for entry in entries:
                 path = f"{record.path}/{entry.path}"
                 files[path] = TreeFile(path, entry.digest, entry.size)
+            mlmodel = _mlmodel_for(artifacts, {e.path: e.digest for e in entries})
+            if mlmodel is not None:
+                files[f"{record.path}/{MLMODEL_FILE}"] = TreeFile(
+                    f"{record.path}/{MLMODEL_FILE}", *mlmodel
+                )
     for record in records:
         if record.kind == "file":
             files[record.path] = TreeFile(record.path, record.digest, record.size)
     return files
+
+
+def _mlmodel_for(artifacts: ArtifactStore, files: dict[str, str]) -> tuple[str, int] | None:
+    """(digest, size) of an MLmodel file for a Knot model folder logged without one (by a
+    Knot older than MLflow's API), so MLflow's client can load it; None if the folder
+    has one already, is no Knot model, or is of a flavor MLflow cannot load."""
+    if MLMODEL_FILE in files or META_FILE not in files:
+        return None
+    try:
+        meta = ModelMeta.model_validate_json(artifacts.get_bytes(files[META_FILE]))
+    except ValidationError:
+        return None
+    text = mlmodel_text(meta)
+    if text is None:
+        return None
+    data = text.encode("utf-8")
+    return artifacts.put_bytes(data), len(data)  # stored once: blobs are named by content
 
 
 def folder_of(
