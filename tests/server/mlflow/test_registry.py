@@ -178,3 +178,22 @@ def test_pyfunc_loads_a_knot_model_saved_without_mlmodel(
     assert "model/MLmodel" in files and "model/knot-model.json" in files
     loaded = mlflow.pyfunc.load_model("models:/older/1")
     assert loaded.predict(X).tolist() == model.predict(X).tolist()
+
+
+def test_log_model_outside_a_run_gets_a_knot_run(
+    mlflow_url: str, knot_registry: RegistryStore, knot_tracking: SqlTrackingStore
+) -> None:
+    mlflow.set_experiment("no-run")
+    info = mlflow.sklearn.log_model(
+        LogisticRegression().fit(X, Y),
+        name="solo",
+        registered_model_name="solo",
+        pip_requirements=REQUIREMENTS,
+    )
+    version = knot_registry.get_version("solo", 1)
+    run = knot_tracking.get_run(version.run_id)  # Knot keeps a model's files on a run
+    assert (run.name, version.artifact_path) == ("solo", "solo")
+    assert f"mlflow.knot.model.{info.model_id}" in run.tags  # the logged model's record
+    assert mlflow.pyfunc.load_model(info.model_uri).predict(X).tolist() == (
+        LogisticRegression().fit(X, Y).predict(X).tolist()
+    )
