@@ -19,9 +19,9 @@ import yaml
 
 from knot.errors import Invalid
 from knot.registry.entities import ColumnSpec, Environment, Signature
-from knot.registry.flavors import SavedModel
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # both import numpy (via the flavors), which `knot server` starts without
+    from knot.registry.flavors import SavedModel
     from knot.registry.model_folder import ModelMeta
 
 __all__ = ["MLMODEL_FILE", "meta_from_mlflow", "mlflow_meta_parts", "mlmodel_text"]
@@ -108,6 +108,8 @@ def mlflow_meta_parts(
     mlmodel: str, requirements: str | None
 ) -> tuple[str, SavedModel, Signature | None, Environment, str]:
     """(flavor, saved, signature, environment, mlflow version) of an MLmodel file's text."""
+    from knot.registry.flavors import SavedModel
+
     try:
         spec = yaml.safe_load(mlmodel)
     except yaml.YAMLError as exc:

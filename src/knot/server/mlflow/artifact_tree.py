@@ -16,7 +16,6 @@ from knot.artifacts import ArtifactStore
 from knot.artifacts.manifest import Manifest, ManifestEntry
 from knot.errors import NotFound
 from knot.registry.mlflow_format import MLMODEL_FILE, mlmodel_text
-from knot.registry.model_folder import META_FILE, ModelMeta
 from knot.tracking.entities import ArtifactRecord
 from knot.tracking.protocol import TrackingStore
 
@@ -56,6 +55,8 @@ def _mlmodel_for(artifacts: ArtifactStore, files: dict[str, str]) -> tuple[str, 
     """(digest, size) of an MLmodel file for a Knot model folder logged without one (by a
     Knot older than MLflow's API), so MLflow's client can load it; None if the folder
     has one already, is no Knot model, or is of a flavor MLflow cannot load."""
+    from knot.registry.model_folder import META_FILE, ModelMeta  # numpy: not at start-up
+
     if MLMODEL_FILE in files or META_FILE not in files:
         return None
     try:

@@ -8,14 +8,16 @@ audit log records it, and `knot serve models:/NAME/N` serves it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
 from knot.errors import Invalid
 from knot.registry.entities import ModelVersion, VersionSource, VersionStatus, VersionUpdate
 from knot.registry.mlflow_format import MLMODEL_FILE, mlflow_meta_parts
-from knot.registry.model_folder import META_FILE, ModelMeta
+
+if TYPE_CHECKING:
+    from knot.registry.model_folder import ModelMeta
 from knot.server.mlflow import wire
 from knot.server.mlflow.artifact_tree import folder_of
 from knot.server.mlflow.errors import not_supported
@@ -55,6 +57,8 @@ def _source(call: Call) -> tuple[str, str]:
 
 
 def _meta(call: Call, digest: str) -> ModelMeta:
+    from knot.registry.model_folder import META_FILE, ModelMeta  # numpy: not at start-up
+
     artifacts = call.artifacts
     files = {e.path: e.digest for e in artifacts.read_manifest(digest).entries}
     if META_FILE in files:
