@@ -36,6 +36,32 @@ def _metric(run_id: str, item: Call) -> tuple[str, str, float, int, int]:
     return (run_id, key, item.number("value"), item.integer("step", 0) or 0, timestamp)
 
 
+def _metrics(call: Call, run_id: str) -> list[tuple[str, str, float, int, int]]:
+    """A batch's metrics. Well-typed points (what MLflow's client sends) take the short
+    path; anything else goes through _metric, which names what is wrong."""
+    out = []
+    for m in call.records("metrics"):
+        if m.get("model_id"):
+            continue
+        # a metric carrying a model_id is MLflow linking a run's metric to a logged model:
+        # a copy of a point the run already has (lineage links Knot's models to runs)
+        key, value, stamp, step = m.get("key"), m.get("value"), m.get("timestamp"), m.get("step", 0)
+        if (
+            type(key) is str
+            and key
+            and isinstance(value, float | int)
+            and not isinstance(value, bool)
+            and type(stamp) is int
+            and type(step) is int
+            and -(2**63) <= stamp < 2**63
+            and -(2**63) <= step < 2**63
+        ):
+            out.append((run_id, key, float(value), step, stamp))
+        else:
+            out.append(_metric(run_id, Call(call.request, m)))
+    return out
+
+
 @route(router, "POST", f"{P}/runs/log-metric")
 def log_metric(call: Call) -> dict[str, Any]:
     call.store.log_batch(Batch(metrics=[_metric(run_id_of(call), call)]))
@@ -77,13 +103,7 @@ def log_batch(call: Call) -> dict[str, Any]:
                 "split it into several log-batch calls",
                 field=name,
             )
-    # a metric carrying a model_id is MLflow linking a run's metric to a logged model: a
-    # copy of a point the run already has (Knot links models to runs through lineage)
-    metrics = [
-        _metric(run_id, Call(call.request, m))
-        for m in call.records("metrics")
-        if not m.get("model_id")
-    ]
+    metrics = _metrics(call, run_id)
     params = [(run_id, k, v) for k, v in call.key_values("params").items()]
     tags = [(run_id, k, v) for k, v in call.key_values("tags").items()]
     if metrics or params or tags:
