@@ -64,11 +64,20 @@ def save(model: Any, folder: Path, *, flavor: str | None, input_example: Any) ->
         knot_version=__version__,
     )
     (folder / META_FILE).write_text(meta.model_dump_json(indent=2), encoding="utf-8")
+    from knot.registry.mlflow_format import MLMODEL_FILE, mlmodel_text
+
+    mlmodel = mlmodel_text(meta)  # so MLflow's pyfunc.load_model loads it too
+    if mlmodel is not None:
+        (folder / MLMODEL_FILE).write_text(mlmodel, encoding="utf-8")
     return meta
 
 
 def read_meta(folder: Path) -> ModelMeta:
     path = folder / META_FILE
+    from knot.registry.mlflow_format import MLMODEL_FILE, meta_from_mlflow
+
+    if not path.is_file() and (folder / MLMODEL_FILE).is_file():
+        return meta_from_mlflow(folder)  # a model MLflow's client logged
     if not path.is_file():
         raise Invalid(
             f"this artifact is not a Knot model: it has no {META_FILE}. Log models with "

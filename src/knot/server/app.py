@@ -17,6 +17,8 @@ from knot.server import auth as access
 from knot.server import ui
 from knot.server.deps import GovernanceHolder, RegistryHolder, StoreHolder
 from knot.server.error_handlers import install_error_handlers
+from knot.server.mlflow.api import READ_ONLY as MLFLOW_READS
+from knot.server.mlflow.api import router as mlflow_router
 from knot.server.openapi_doc import document_errors
 from knot.server.routes import batch as batch_routes
 from knot.server.routes import blobs as blob_routes
@@ -81,7 +83,7 @@ def create_app(
     app.state.auth = False
     if access.auth_from_env() if auth is None else auth:
         # before the error handlers, so their catch-all wraps the auth middleware too
-        access.install_auth(app, read_only=["POST /api/v1/runs/search"])
+        access.install_auth(app, read_only=["POST /api/v1/runs/search", *MLFLOW_READS])
     install_error_handlers(app)
     app.include_router(tracking_routes.router, prefix="/api/v1")
     app.include_router(batch_routes.router, prefix="/api/v1")
@@ -94,6 +96,7 @@ def create_app(
     app.include_router(loop_routes.router, prefix="/api/v1")
     app.include_router(pipeline_routes.router, prefix="/api/v1")
     app.include_router(ui.router)
+    app.include_router(mlflow_router)  # MLflow's REST API, for MLflow's own clients
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:

@@ -29,6 +29,7 @@ from knot.governance.identity import acting_as
 from knot.governance.roles import ROLES, Forbidden, Unauthorized, allows, check_role
 from knot.governance.tokens import ApiToken, authenticate
 from knot.server.error_handlers import error_response
+from knot.server.mlflow.errors import is_mlflow_path, mlflow_error_response
 
 __all__ = [
     "AUTH_ENV",
@@ -168,7 +169,10 @@ class TokenAuth:
         try:
             token = await run_in_threadpool(self._authenticate, scope)
         except KnotError as exc:
-            response = error_response(exc.status_code, exc.to_dict())
+            if is_mlflow_path(scope["path"]):  # MLflow's client reads its own error shape
+                response = mlflow_error_response(exc)
+            else:
+                response = error_response(exc.status_code, exc.to_dict())
             if exc.status_code == 401:
                 response.headers["www-authenticate"] = 'Bearer realm="knot"'
             await response(scope, receive, send)

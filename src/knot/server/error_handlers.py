@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from knot.errors import Invalid, KnotError
+from knot.server.mlflow.errors import is_mlflow_path, mlflow_error_response
 
 __all__ = ["CatchAll", "error_response", "install_error_handlers", "invalid_from_errors"]
 
@@ -80,10 +81,12 @@ def invalid_from_errors(errors: Sequence[Any]) -> tuple[int, dict[str, Any]]:
     }
 
 
-async def _on_knot_error(_request: Request, exc: Exception) -> Response:
+async def _on_knot_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KnotError)
     if exc.status_code >= 500:
         log.error("%s: %s", type(exc).__name__, exc.message)
+    if is_mlflow_path(request.url.path):  # e.g. a viewer's 403: MLflow's client reads its shape
+        return mlflow_error_response(exc)
     return error_response(exc.status_code, exc.to_dict())
 
 
