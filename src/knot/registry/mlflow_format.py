@@ -2,7 +2,7 @@
 
 An MLflow model folder has an `MLmodel` YAML file naming its flavors; a scikit-learn one
 also holds the estimator (model.skops, or model.pkl for pickle/cloudpickle) and a
-requirements.txt. `meta_from_mlflow` reads that as Knot's own metadata, so a model that
+requirements.txt. `model_folder.read_meta` reads that as Knot's own metadata, so a model that
 `mlflow.sklearn.log_model` logged to `knot server` is a Knot sklearn version that
 `knot serve` loads. `mlmodel_text` writes the MLmodel file for a Knot sklearn model, so
 MLflow's `pyfunc.load_model` loads what Knot registered."""
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import platform
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -24,7 +23,7 @@ if TYPE_CHECKING:  # both import numpy (via the flavors), which `knot server` st
     from knot.registry.flavors import SavedModel
     from knot.registry.model_folder import ModelMeta
 
-__all__ = ["MLMODEL_FILE", "meta_from_mlflow", "mlflow_meta_parts", "mlmodel_text"]
+__all__ = ["MLMODEL_FILE", "mlflow_meta_parts", "mlmodel_text"]
 
 MLMODEL_FILE = "MLmodel"
 _PICKLES = {"pickle", "cloudpickle"}
@@ -139,24 +138,6 @@ def mlflow_meta_parts(
     environment = _environment(requirements, python if isinstance(python, str) else None)
     version = str(spec.get("mlflow_version", "unknown"))
     return "sklearn", saved, _signature(spec.get("signature")), environment, version
-
-
-def meta_from_mlflow(folder: Path) -> ModelMeta:
-    """Knot's metadata of an MLflow model folder (one with an MLmodel file)."""
-    from knot.registry.model_folder import ModelMeta
-
-    requirements = folder / "requirements.txt"
-    flavor, saved, signature, environment, version = mlflow_meta_parts(
-        (folder / MLMODEL_FILE).read_text(encoding="utf-8"),
-        requirements.read_text(encoding="utf-8") if requirements.is_file() else None,
-    )
-    return ModelMeta(
-        flavor=flavor,
-        saved=saved,
-        signature=signature,
-        environment=environment,
-        knot_version=f"mlflow {version}",
-    )
 
 
 def mlmodel_text(meta: ModelMeta) -> str | None:

@@ -74,10 +74,10 @@ def save(model: Any, folder: Path, *, flavor: str | None, input_example: Any) ->
 
 def read_meta(folder: Path) -> ModelMeta:
     path = folder / META_FILE
-    from knot.registry.mlflow_format import MLMODEL_FILE, meta_from_mlflow
+    from knot.registry.mlflow_format import MLMODEL_FILE
 
     if not path.is_file() and (folder / MLMODEL_FILE).is_file():
-        return meta_from_mlflow(folder)  # a model MLflow's client logged
+        return _meta_from_mlflow(folder)  # a model MLflow's client logged
     if not path.is_file():
         raise Invalid(
             f"this artifact is not a Knot model: it has no {META_FILE}. Log models with "
@@ -134,3 +134,21 @@ def load_folder(folder: Path, source: str) -> LoadedModel:
     if callable(getattr(model, "predict_proba", None)):
         return LoadedClassifier(model, meta, source)
     return LoadedModel(model, meta, source)
+
+
+def _meta_from_mlflow(folder: Path) -> ModelMeta:
+    """Knot's metadata of an MLflow model folder (one with an MLmodel file)."""
+    from knot.registry.mlflow_format import MLMODEL_FILE, mlflow_meta_parts
+
+    requirements = folder / "requirements.txt"
+    flavor, saved, signature, environment, version = mlflow_meta_parts(
+        (folder / MLMODEL_FILE).read_text(encoding="utf-8"),
+        requirements.read_text(encoding="utf-8") if requirements.is_file() else None,
+    )
+    return ModelMeta(
+        flavor=flavor,
+        saved=saved,
+        signature=signature,
+        environment=environment,
+        knot_version=f"mlflow {version}",
+    )
