@@ -87,7 +87,7 @@ def test_help_documents_the_exit_codes(home: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["runs", "show", "nope"], "run 'nope' not found"),
+        (["runs", "show", "0" * 32], "run '00000000000000000000000000000000' not found"),
         (["models", "show", "nope"], "model 'nope' not found"),
         (["data", "show", "churn@9"], "dataset 'churn' has no version 9"),
     ],
