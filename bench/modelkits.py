@@ -81,10 +81,12 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=1024, help="model folder size (MB)")
     parser.add_argument("--files", type=int, default=4, help="files in the folder")
     parser.add_argument("--rounds", type=int, default=DEFAULT_N, help="interleaved pack rounds")
+    parser.add_argument("--pack-only", action="store_true", help="skip push and pull")
     args = parser.parse_args()
 
     from knot.packaging.layout import open_kit_store
     from knot.packaging.local_registry import local_registry
+    from knot.packaging.pack import pack_folder
     from knot.packaging.transfer import pull, push
 
     with tempfile.TemporaryDirectory(prefix="knot-bench-pack-") as tmp:
@@ -121,16 +123,18 @@ def main() -> None:
 
             packed, tarred, pack_rounds = _pack_rounds(context, root, mb, args.rounds)
             row("pack", packed, "tarfile", tarred, f"median of {args.rounds} interleaved")
-            first = measure(lambda: len(push("bench:1", target).sent))
-            layer = _model_layer(open_kit_store())
-            oras_push = measure(lambda: _oras_push(address, layer))
-            row("push", first, "oras", oras_push, f"{first[2]} blobs sent")
-            second = measure(lambda: len(push("bench:1", target).sent))
-            oras_again = measure(lambda: _oras_push(address, layer))
-            row("push again", second, "oras", oras_again, f"{second[2]} blobs sent")
-            pulled = measure(lambda: pull(target, store=open_kit_store(root / "pulled")).digest)
-            oras_pull = measure(lambda: _oras_pull(address, root / "oras-out"))
-            row("pull", pulled, "oras", oras_pull)
+            if not args.pack_only:
+                measure(lambda: pack_folder(context, "bench:1").digest)  # the kit to push
+                first = measure(lambda: len(push("bench:1", target).sent))
+                layer = _model_layer(open_kit_store())
+                oras_push = measure(lambda: _oras_push(address, layer))
+                row("push", first, "oras", oras_push, f"{first[2]} blobs sent")
+                second = measure(lambda: len(push("bench:1", target).sent))
+                oras_again = measure(lambda: _oras_push(address, layer))
+                row("push again", second, "oras", oras_again, f"{second[2]} blobs sent")
+                pulled = measure(lambda: pull(target, store=open_kit_store(root / "pulled")).digest)
+                oras_pull = measure(lambda: _oras_pull(address, root / "oras-out"))
+                row("pull", pulled, "oras", oras_pull)
         _print(rows)
         print_interleaved("Packing: Knot vs tarfile", [pack_rounds], {pack_rounds.scenario: 1.0})
         RESULTS.parent.mkdir(exist_ok=True)
@@ -188,9 +192,6 @@ def _pack_rounds(
     med_k, med_p = mb / rows.knot.median, mb / rows.peer.median
     packed = (med_k, last["knot"][1], last["knot"][2], "")
     tarred = (med_p, last["peer"][1], None, "")
-    from knot.packaging.pack import pack_folder
-
-    measure(lambda: pack_folder(context, "bench:1").digest)  # the kit that push and pull use
     return packed, tarred, rows
 
 
