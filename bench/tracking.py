@@ -415,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the points (smoke test)")
     parser.add_argument("--skip-http", action="store_true", help="local SQLite scenarios only")
+    parser.add_argument("--skip-local", action="store_true", help="HTTP scenarios only")
     parser.add_argument("--sides", default="mlflow,knot", help="comma list: mlflow,knot")
     parser.add_argument("--rounds", type=int, default=DEFAULT_N, help="interleaved rounds")
     parser.add_argument(
@@ -431,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="knot-bench-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         os.chdir(root)  # MLflow's default ./mlruns and any knot.toml lookup stay in here
-        rows = run_local(root, args)
+        rows = [] if args.skip_local else run_local(root, args)
         if not args.skip_http:
             servers, http_rows = run_http(root, args)
             rows += http_rows
