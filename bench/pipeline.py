@@ -1,12 +1,13 @@
 """Pipeline overhead: 100 trivial steps, Knot against Prefect 3, side by side in one run.
 
-    python bench/pipeline.py [--quick] [--steps 100] [--repeat 3]
+    python bench/pipeline.py [--quick] [--steps 100] [--rounds 5]
 
 Two shapes of 100 steps that each add 1 to an int, so nearly all the time is the
 orchestrator's own: a chain (each step reads the one before; strictly sequential) and a
 fan (100 independent steps, then one that sums them). Each is timed cold (a new start
 value: every step misses the cache and runs) and fully cached (the same value again:
-every step is a cache hit), median of --repeat runs.
+every step is a cache hit); the two sides take turns (bench/interleave.py), --rounds
+times each, and the table shows medians, min, max and the ratio of medians.
 
 Both sides do comparable work per step: Knot records a child run, a cache entry and
 lineage edges and stores the output by digest; Prefect records a task run in its API
@@ -24,7 +25,6 @@ import atexit
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -32,10 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.progress import Progress
-from rich.table import Table
-
 from _common import RESULTS_DIR, console
+from interleave import DEFAULT_N, Interleaved, interleave, print_interleaved
 
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
@@ -112,34 +110,63 @@ def prefect_environment(home: Path) -> None:
 
 
 # --- measuring ----------------------------------------------------------------------
+def expected(shape: str, start: int, steps: int) -> int:
+    return start + steps if shape == "chain" else sum(range(start + 1, start + steps))
+
+
+def timed(
+    flows: dict[str, Callable[[int], Any]], shape: str, side: str, steps: int, base: int
+) -> Callable[[int], float]:
+    """A round function for `interleave`: run one flow from start `base + i`, check it."""
+
+    def one_round(i: int) -> float:
+        start = base + i
+        began = time.perf_counter()
+        value = flows[shape](start)
+        seconds = time.perf_counter() - began
+        if value != expected(shape, start, steps):
+            raise RuntimeError(f"{side} {shape} from {start} returned {value!r}")
+        return seconds
+
+    return one_round
+
+
 def measure(
-    flows: dict[str, Callable[[int], Any]], repeat: int, steps: int, progress: Progress, side: str
-) -> dict[str, float]:
-    times: dict[str, list[float]] = {}
-    task = progress.add_task(f"{side}", total=len(flows) * (1 + 2 * repeat))
-    for shape, run in flows.items():
-        expected = {"chain": lambda s: s + steps, "fan": lambda s: sum(range(s + 1, s + steps))}
-        run(10_000)  # warm-up: imports, first connection, schema; not timed
-        progress.advance(task)
-        for i in range(repeat):
-            start = 1 + i
-            for phase in ("cold", "cached"):
-                began = time.perf_counter()
-                value = run(start)
-                times.setdefault(f"{shape} {phase}", []).append(time.perf_counter() - began)
-                if value != expected[shape](start):
-                    raise RuntimeError(f"{side} {shape} returned {value!r}")
-                progress.advance(task)
-    return {k: statistics.median(v) for k, v in times.items()}
+    knot: dict[str, Callable[[int], Any]],
+    prefect: dict[str, Callable[[int], Any]],
+    rounds: int,
+    steps: int,
+) -> list[Interleaved]:
+    """Per shape: the cold rounds (new start values) interleaved, then the cached rounds
+    (the same start values again, so every step is a cache hit), interleaved."""
+    for shape in ("chain", "fan"):  # warm-up: imports, first connection, schema; not timed
+        for side, flows in (("knot", knot), ("prefect", prefect)):
+            timed(flows, shape, side, steps, 10_000)(0)
+    out = []
+    for shape in ("chain", "fan"):
+        base = 1 + 1000 * len(out)
+        for phase in ("cold", "cached"):
+            out.append(
+                interleave(
+                    f"{shape} {phase}",
+                    "s",
+                    timed(prefect, shape, "prefect", steps, base),
+                    timed(knot, shape, "knot", steps, base),
+                    n=rounds,
+                    peer_name="prefect",
+                    progress=lambda line: console.print(f"[dim]{line}[/]"),
+                )
+            )
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="one repeat")
+    parser.add_argument("--rounds", type=int, default=DEFAULT_N, help="interleaved rounds")
+    parser.add_argument("--quick", action="store_true", help="two rounds")
     args = parser.parse_args()
-    repeat = 1 if args.quick else args.repeat
+    rounds = 2 if args.quick else args.rounds
     try:
         from importlib.metadata import version
 
@@ -159,54 +186,26 @@ def main() -> None:
     for name in ("KNOT_STORE", "KNOT_ARTIFACTS"):
         os.environ.pop(name, None)
     prefect_environment(root / "prefect")
-    with Progress(console=console, transient=True) as progress:
-        knot_times = measure(knot_flows(args.steps), repeat, args.steps, progress, "knot")
-        prefect_times = measure(prefect_flows(args.steps), repeat, args.steps, progress, "prefect")
-    load = os.getloadavg()
-    report(knot_times, prefect_times, args.steps, repeat, prefect_version, load)
+    rows = measure(knot_flows(args.steps), prefect_flows(args.steps), rounds, args.steps)
+    report(rows, args.steps, prefect_version)
 
 
-def report(
-    knot_times: dict[str, float],
-    prefect_times: dict[str, float],
-    steps: int,
-    repeat: int,
-    prefect_version: str,
-    load: tuple[float, float, float],
-) -> None:
-    table = Table(
-        title=f"{steps}-step pipelines of trivial steps, median of {repeat} (Prefect "
-        f"{prefect_version}); load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
-        title_justify="left",
+def report(rows: list[Interleaved], steps: int, prefect_version: str) -> None:
+    print_interleaved(
+        f"{steps}-step pipelines of trivial steps, Knot vs Prefect {prefect_version}",
+        rows,
+        {r.scenario: 20.0 for r in rows},
     )
-    for name in ("scenario", "prefect", "knot", "knot per step", "ratio (prefect / knot)"):
-        table.add_column(name, justify="left" if name == "scenario" else "right")
-    rows = []
-    for scenario, knot_s in knot_times.items():
-        prefect_s = prefect_times[scenario]
-        ratio = prefect_s / knot_s
-        rows.append(
-            {"scenario": scenario, "prefect_s": prefect_s, "knot_s": knot_s, "ratio": ratio}
-        )
-        table.add_row(
-            scenario,
-            f"{prefect_s:.2f} s",
-            f"{knot_s:.2f} s",
-            f"{knot_s / steps * 1000:.1f} ms",
-            f"{ratio:.1f}x",
-        )
-    console.print(table)
-    console.print("  [dim]ratio > 1: Knot takes less time than Prefect for the same pipeline[/]")
+    for r in rows:
+        console.print(f"  [dim]{r.scenario}: knot {r.knot.median / steps * 1000:.2f} ms/step[/]")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / "pipeline.json"
     doc = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "steps": steps,
-        "repeat": repeat,
         "prefect": prefect_version,
-        "load_average": load,
         "cpus": os.cpu_count(),
-        "results": rows,
+        "interleaved": [r.as_json() for r in rows],
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")
     console.print(f"  [dim]results: {path}[/]")

@@ -40,7 +40,7 @@ from knot.governance.identity import current_actor
 from knot.governance.tables import audit_head, audit_log
 from knot.store.database import now_ms
 
-__all__ = ["AuditRecord", "ChainBreak", "record", "verify"]
+__all__ = ["AuditRecord", "ChainBreak", "Entry", "record", "record_many", "verify"]
 
 GENESIS = "0" * 64
 # Built once: statement construction costs more than execution on this hot path.
@@ -114,6 +114,9 @@ def _lock_tail(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(4242)"))
 
 
+Entry = tuple[str, str, str, Any, Any]  # (action, entity kind, entity id, before, after)
+
+
 def record(
     conn: Connection,
     action: str,
@@ -124,36 +127,53 @@ def record(
     actor: str | None = None,
 ) -> None:
     """Append one audit row in the caller's transaction."""
+    record_many(conn, [(action, entity_kind, entity_id, before, after)], actor)
+
+
+def record_many(conn: Connection, entries: list[Entry], actor: str | None = None) -> None:
+    """Append audit rows in order, chained one onto the next, in the caller's transaction.
+
+    The rows are the ones `record` would write one by one; writing them together reads
+    the chain's head once and inserts them in one statement (a short run's start and end
+    are two rows, and this is on the logging hot path).
+    """
+    if not entries:
+        return
     _lock_tail(conn)
     head = conn.execute(_HEAD).first()
     # a row added behind Knot's back must not make the real change fail on its seq;
     # verify names that row, and this one still chains onto the head Knot wrote
     last = conn.execute(_LAST_SEQ).scalar() or 0
-    seq = max(last, head.seq if head else 0) + 1
+    seq = max(last, head.seq if head else 0)
     prev = head.hash if head else GENESIS
     at = now_ms()
     who = actor or current_actor()
-    b, a = _dump(before), _dump(after)
-    digest = _hash(load_key(), prev, seq, at, who, action, entity_kind, entity_id, b, a)
-    conn.execute(
-        _INSERT,
-        {
-            "seq": seq,
-            "at": at,
-            "actor": who,
-            "action": action,
-            "entity_kind": entity_kind,
-            "entity_id": entity_id,
-            "before": b,
-            "after": a,
-            "prev_hash": prev,
-            "hash": digest,
-        },
-    )
+    key = load_key()
+    rows = []
+    for action, entity_kind, entity_id, before, after in entries:
+        seq += 1
+        b, a = _dump(before), _dump(after)
+        digest = _hash(key, prev, seq, at, who, action, entity_kind, entity_id, b, a)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": who,
+                "action": action,
+                "entity_kind": entity_kind,
+                "entity_id": entity_id,
+                "before": b,
+                "after": a,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    conn.execute(_INSERT, rows)
     if head is None:
-        conn.execute(audit_head.insert(), {"id": 1, "seq": seq, "hash": digest})
+        conn.execute(audit_head.insert(), {"id": 1, "seq": seq, "hash": prev})
     else:
-        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
 
 
 def verify(conn: Connection, sealed_after: int | None = None) -> list[ChainBreak]:

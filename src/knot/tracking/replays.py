@@ -10,7 +10,7 @@ is skipped whole.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from knot.store.database import now_ms
@@ -25,17 +25,22 @@ def first_delivery(conn: Connection, writer_id: str, seq: int) -> bool:
     at = now_ms()
     # The conditional UPDATE locks the writer's row, so two deliveries of one batch in
     # flight at once (a slow original and its retry) are serialized and only one wins.
-    moved = conn.execute(
-        update(writer_marks)
-        .where(writer_marks.c.writer_id == writer_id, writer_marks.c.seq < seq)
-        .values(seq=seq, updated_at=at)
-    )
+    moved = conn.execute(_MOVE, {"wid": writer_id, "new_seq": seq, "at": at})
     if moved.rowcount:
         return True
     row = {"writer_id": writer_id, "seq": seq, "updated_at": at}
     if conn.dialect.name == "postgresql":
         # psycopg reports no row count for ON CONFLICT DO NOTHING: ask for the new row
-        insert = postgresql.insert(writer_marks).values(row).on_conflict_do_nothing()
-        return conn.execute(insert.returning(writer_marks.c.seq)).first() is not None
-    created = conn.execute(sqlite.insert(writer_marks).values(row).on_conflict_do_nothing())
+        return conn.execute(_PG_CREATE, row).first() is not None
+    created = conn.execute(_SQLITE_CREATE, row)
     return bool(created.rowcount)
+
+
+# Built once: on the logging hot path, building a statement costs more than running it.
+_MOVE = (
+    update(writer_marks)
+    .where(writer_marks.c.writer_id == bindparam("wid"), writer_marks.c.seq < bindparam("new_seq"))
+    .values(seq=bindparam("new_seq"), updated_at=bindparam("at"))
+)
+_PG_CREATE = postgresql.insert(writer_marks).on_conflict_do_nothing().returning(writer_marks.c.seq)
+_SQLITE_CREATE = sqlite.insert(writer_marks).on_conflict_do_nothing()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,13 @@ from knot.tracking.entities import (
 from knot.tracking.replays import first_delivery
 from knot.tracking.run_ids import check_prefix
 from knot.tracking.run_json import run_json
+from knot.tracking.run_writes import (
+    RUNS_PRESENT,
+    check_new_runs,
+    insert_runs,
+    run_not_found,
+    set_statuses,
+)
 from knot.tracking.summaries import aggregate, upsert_summaries
 from knot.tracking.tables import artifacts, experiments, metrics, params, runs
 from knot.tracking.tables import tags as tags_table
@@ -120,50 +126,11 @@ class SqlTrackingStore:
             start_time=start_time if start_time is not None else now_ms(),
         )
         with self.db.write() as conn:
-            self._insert_run(conn, new, set())
+            entries: list[audit.Entry] = []
+            check_new_runs(conn, [new])
+            insert_runs(conn, [new], {}, entries)
+            audit.record_many(conn, entries)
         return new.as_run()
-
-    def _insert_run(self, conn: Connection, new: NewRun, batch_ids: set[str]) -> None:
-        """Create one run inside the caller's transaction; `batch_ids` are runs created
-        earlier in the same batch (a nested run's parent may be one of them)."""
-        validate.check_run_id(new.run_id)
-        if new.name is not None:
-            validate.check_name(new.name, "run")
-        validate.check_keys(new.tags, "tag")
-        if conn.execute(_EXPERIMENT_EXISTS, {"experiment_id": new.experiment_id}).first() is None:
-            raise NotFound(
-                f"experiment {new.experiment_id!r} not found; `knot experiments list` shows them",
-                field="experiment_id",
-            )
-        parent = new.parent_run_id
-        if parent is not None and parent not in batch_ids and not self._run_exists(conn, parent):
-            raise NotFound(f"parent run {parent!r} not found", field="parent_run_id")
-        if new.run_id in batch_ids or self._run_exists(conn, new.run_id):
-            raise Conflict(f"run {new.run_id!r} already exists", field="run_id")
-        source = new.source
-        row = {
-            "run_id": new.run_id,
-            "experiment_id": new.experiment_id,
-            "name": new.name or f"run-{new.run_id[:8]}",
-            "status": RunStatus.RUNNING.value,
-            "start_time": new.start_time,
-            "end_time": None,
-            "user": new.user,
-            "parent_run_id": parent,
-            "git_commit": source.git_commit,
-            "git_dirty": source.git_dirty,
-            "command": source.command,
-            "python_version": source.python_version,
-            "packages": json.dumps(source.packages, sort_keys=True),
-        }
-        conn.execute(_INSERT_RUN, row)
-        audit.record(conn, "create", "run", new.run_id, None, {**row, "tags": new.tags})
-        if new.tags:
-            conn.execute(
-                _INSERT_TAG,
-                [{"run_id": new.run_id, "key": k, "value": v} for k, v in new.tags.items()],
-            )
-        batch_ids.add(new.run_id)
 
     @staticmethod
     def _run_exists(conn: Connection, run_id: str) -> bool:
@@ -174,30 +141,17 @@ class SqlTrackingStore:
         if status is not RunStatus.RUNNING and end_time is None:
             end_time = now_ms()
         with self.db.write() as conn:
-            self._set_status(conn, run_id, status, end_time)
+            entries: list[audit.Entry] = []
+            set_statuses(conn, [(run_id, status, end_time)], {}, entries)
+            audit.record_many(conn, entries)
         return self.get_run(run_id)
-
-    @staticmethod
-    def _set_status(conn: Connection, run_id: str, status: RunStatus, end_time: int | None) -> None:
-        before = conn.execute(_STATUS_OF, {"run_id": run_id}).first()
-        if before is None:
-            raise _run_not_found(run_id)
-        conn.execute(_SET_STATUS, {"rid": run_id, "new_status": status.value, "new_end": end_time})
-        audit.record(
-            conn,
-            "set_status",
-            "run",
-            run_id,
-            {"status": before.status, "end_time": before.end_time},
-            {"status": status.value, "end_time": end_time},
-        )
 
     def get_run(self, run_id: str) -> Run:
         query = select(run_json(self.db.dialect, runs)).where(runs.c.run_id == run_id)
         with self.db.read() as conn:
             text = conn.execute(query).scalar()
         if text is None:
-            raise _run_not_found(run_id)
+            raise run_not_found(run_id)
         return Run.model_validate_json(text)
 
     def run_ids_starting(self, prefix: str, limit: int = 11) -> list[str]:
@@ -227,16 +181,20 @@ class SqlTrackingStore:
             writer, seq = batch.writer_id, batch.seq
             if writer is not None and seq is not None and not first_delivery(conn, writer, seq):
                 return  # a replay of a batch already written
-            found: set[str] = set()
-            for new in batch.starts:
-                self._insert_run(conn, new, found)
+            # Runs started here are inserted last, already in the state the batch's ends
+            # leave them in: one INSERT per table, and no UPDATE of a row just written.
+            started = {new.run_id for new in batch.starts}
+            check_new_runs(conn, batch.starts)
+            found = set(started)
             pending = list(run_ids - found)
             if pending:
-                found |= set(conn.execute(_RUNS_PRESENT, {"ids": pending}).scalars())
+                found |= set(conn.execute(RUNS_PRESENT, {"ids": pending}).scalars())
             missing = run_ids - found
             if missing:
-                raise _run_not_found(sorted(missing)[0])
-            started = {new.run_id for new in batch.starts}
+                raise run_not_found(sorted(missing)[0])
+            ended_here = {r: (s, t) for r, s, t in ends if r in started}
+            entries: list[audit.Entry] = []
+            insert_runs(conn, batch.starts, ended_here, entries)
             if new_params and not {r for r, _ in new_params} <= started:
                 # a run created in this very batch has no stored params to clash with
                 new_params = self._check_params(conn, new_params)
@@ -250,8 +208,8 @@ class SqlTrackingStore:
             if batch.metrics:
                 conn.exec_driver_sql(self._insert_points, batch.metrics)
                 upsert_summaries(conn, aggregate(batch.metrics))
-            for run_id, status, end_time in ends:
-                self._set_status(conn, run_id, status, end_time)
+            set_statuses(conn, ends, {r: None for r in started}, entries)
+            audit.record_many(conn, entries)
 
     def _check_params(
         self, conn: Connection, new: dict[tuple[str, str], str]
@@ -290,7 +248,7 @@ class SqlTrackingStore:
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         with self.db.read() as conn:
             if not self._run_exists(conn, run_id):
-                raise _run_not_found(run_id)
+                raise run_not_found(run_id)
             rows = conn.execute(
                 select(metrics.c.step, metrics.c.timestamp, metrics.c.value)
                 .where(metrics.c.run_id == run_id, metrics.c.key == key)
@@ -318,7 +276,7 @@ class SqlTrackingStore:
     def log_artifact(self, run_id: str, record: ArtifactRecord) -> None:
         with self.db.write() as conn:
             if not self._run_exists(conn, run_id):
-                raise _run_not_found(run_id)
+                raise run_not_found(run_id)
             conn.execute(
                 artifacts.delete().where(
                     artifacts.c.run_id == run_id, artifacts.c.path == record.path
@@ -332,7 +290,7 @@ class SqlTrackingStore:
     def list_artifacts(self, run_id: str) -> list[ArtifactRecord]:
         with self.db.read() as conn:
             if not self._run_exists(conn, run_id):
-                raise _run_not_found(run_id)
+                raise run_not_found(run_id)
             rows = conn.execute(
                 select(artifacts).where(artifacts.c.run_id == run_id).order_by(artifacts.c.path)
             ).all()
@@ -343,24 +301,12 @@ class SqlTrackingStore:
 
 # Statements on the logging hot path, built once: constructing a SQLAlchemy statement
 # costs more than executing it against SQLite.
-_EXPERIMENT_EXISTS = select(experiments.c.experiment_id).where(
-    experiments.c.experiment_id == bindparam("experiment_id")
-)
 _RUN_EXISTS = select(runs.c.run_id).where(runs.c.run_id == bindparam("run_id"))
-_RUNS_PRESENT = select(runs.c.run_id).where(runs.c.run_id.in_(bindparam("ids", expanding=True)))
-_STATUS_OF = select(runs.c.status, runs.c.end_time).where(runs.c.run_id == bindparam("run_id"))
-_SET_STATUS = (
-    runs.update()
-    .where(runs.c.run_id == bindparam("rid"))
-    .values(status=bindparam("new_status"), end_time=bindparam("new_end"))
-)
 _PARAMS_OF = select(params).where(
     params.c.run_id.in_(bindparam("ids", expanding=True)),
     params.c.key.in_(bindparam("keys", expanding=True)),
 )
-_INSERT_RUN = runs.insert()
 _INSERT_PARAM = params.insert()
-_INSERT_TAG = tags_table.insert()
 
 
 def _status(value: str) -> RunStatus:
@@ -373,10 +319,6 @@ def _status(value: str) -> RunStatus:
 
 def _float(value: float | None) -> float:
     return math.nan if value is None else float(value)
-
-
-def _run_not_found(run_id: str) -> NotFound:
-    return NotFound(f"run {run_id!r} not found; `knot runs list` shows runs", field="run_id")
 
 
 def _dedupe_params(items: list[tuple[str, str, str]]) -> dict[tuple[str, str], str]:
