@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from knot.errors import Conflict, Invalid, NotFound
 from knot.governance import audit
 from knot.store.database import Database, now_ms
-from knot.tracking import run_search, validate
+from knot.tracking import validate
 from knot.tracking.entities import (
     ArtifactRecord,
     Batch,
@@ -24,17 +24,18 @@ from knot.tracking.entities import (
     RunSource,
     RunStatus,
 )
-from knot.tracking.replays import first_delivery
 from knot.tracking.run_ids import check_prefix
-from knot.tracking.run_json import run_json
-from knot.tracking.run_writes import (
+from knot.tracking.sql import run_search
+from knot.tracking.sql.replays import first_delivery
+from knot.tracking.sql.run_json import run_json
+from knot.tracking.sql.run_writes import (
     RUNS_PRESENT,
     check_new_runs,
     insert_runs,
     run_not_found,
     set_statuses,
 )
-from knot.tracking.summaries import aggregate, upsert_summaries
+from knot.tracking.sql.summaries import aggregate, upsert_summaries
 from knot.tracking.tables import artifacts, experiments, metrics, params, runs
 from knot.tracking.tables import tags as tags_table
 

@@ -15,7 +15,7 @@ lists of primitives (no per-row objects), then zipped into the store's Batch tup
 The whole request is validated before anything is written, and the store writes it in
 one transaction, so a rejected batch changes nothing. `writer_id` and `seq` (optional,
 together) number the SDK writer's batches: a batch whose number that writer already had
-written is answered as written and not written again (knot.tracking.replays).
+written is answered as written and not written again (knot.tracking.sql.replays).
 """
 
 from __future__ import annotations

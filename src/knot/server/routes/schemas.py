@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from knot.tracking.entities import AS_WHOLE, Int64, NewRun, RunSource, RunStatus, within
-from knot.tracking.run_search import MAX_RESULTS
+from knot.tracking.sql.run_search import MAX_RESULTS
 
 __all__ = [
     "BatchBody",

@@ -4,7 +4,7 @@ A call such as log_metric only appends a tuple under a lock. The writer thread t
 everything pending when the buffer reaches `max_batch` items, when `interval` seconds
 pass, or when someone calls flush(), and writes it with one store.log_batch (one
 transaction locally, one HTTP request remotely). Batches are numbered (writer_id, seq),
-so the store writes each once however often it is delivered (knot.tracking.replays).
+so the store writes each once however often it is delivered (knot.tracking.sql.replays).
 
 When the store stays unreachable through `retries` quick retries (connection refused, a
 timeout, a 5xx answer), batches go to a spool file (knot.tracking.buffer.spool) and the thread

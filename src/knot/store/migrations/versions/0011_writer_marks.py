@@ -1,5 +1,5 @@
 """Tracking: the highest batch number written per SDK writer, so a replayed batch is
-written once (knot.tracking.replays).
+written once (knot.tracking.sql.replays).
 
 Revision ID: 0011
 Revises: 0010

@@ -1,5 +1,5 @@
 """Run search for the SQL tracking store: a filter and ordering over runs, answered a
-page at a time, each run rendered as JSON by the database (knot.tracking.run_json)."""
+page at a time, each run rendered as JSON by the database (knot.tracking.sql.run_json)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from knot.errors import Invalid
 from knot.store.database import Database
 from knot.tracking.entities import Run, RunPage
 from knot.tracking.filters import order_item, parse_filter, parse_order_by
-from knot.tracking.run_json import run_json
+from knot.tracking.sql.run_json import run_json
 from knot.tracking.tables import metric_summaries, runs
 
 __all__ = ["MAX_RESULTS", "count_runs", "search_runs"]

@@ -1,0 +1,2 @@
+"""The SQL statements behind SqlTrackingStore: run JSON, search, batched writes,
+replay marks and metric summaries."""
