@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 import orjson
@@ -12,7 +13,7 @@ import orjson
 from knot.errors import KnotError, Unavailable, from_dict
 from knot.governance.roles import Forbidden, Unauthorized
 
-__all__ = ["TOKEN_ENV", "error_from", "make_client", "send"]
+__all__ = ["TOKEN_ENV", "ServerClient", "error_from", "make_client", "send"]
 
 TOKEN_ENV = "KNOT_TOKEN"
 #: seconds a client keeps an idle connection for reuse
@@ -91,3 +92,36 @@ def error_from(response: httpx.Response, uri: str, method: str, path: str) -> Kn
         f"{uri} answered HTTP {code} to {method} {path}, not a Knot error ({text!r}); "
         "is KNOT_STORE pointing at a Knot server?"
     )
+
+
+class ServerClient:
+    """What the REST client of every area shares: the server's URI, one keep-alive client
+    (its own, or the one the tracking store's client already holds), and JSON requests
+    under the area's `base_path`."""
+
+    #: where this area's routes start on the server
+    base_path = "/api/v1"
+
+    def __init__(self, uri: str, *, client: httpx.Client | None = None) -> None:
+        self.uri = uri.rstrip("/")
+        self._owns_client = client is None
+        self._client = client if client is not None else make_client(self.uri)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> bytes:
+        """`method` `base_path + path` with `payload` as JSON; the answer's bytes, or the
+        Knot error the server sent."""
+        body = None if payload is None else orjson.dumps(payload)
+        return send(self._client, self.uri, method, self.base_path + path, params=params, body=body)

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
-import orjson
 from pydantic import TypeAdapter
 
 from knot.artifacts import ArtifactStore, LocalBlobStore
-from knot.client._http import make_client, send
+from knot.client._http import ServerClient
 from knot.client.rest_blobs import RestBlobs
 from knot.data.diff import DatasetDiff
 from knot.data.entities import Dataset, DatasetVersion
@@ -60,31 +59,12 @@ def _rules_json(rules: RulesArg | None) -> dict[str, Any] | None:
     return dumped
 
 
-class RestDataStore:
+class RestDataStore(ServerClient):
     """The datasets of the Knot server at `uri` (http://host:port)."""
 
     def __init__(self, uri: str, *, client: httpx.Client | None = None) -> None:
-        self.uri = uri.rstrip("/")
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client(self.uri)
+        super().__init__(uri, client=client)
         self.blobs = RestBlobs(self.uri, self._client)
-
-    def __repr__(self) -> str:
-        return f"RestDataStore({self.uri!r})"
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        payload: Any = None,
-        params: dict[str, str | int] | None = None,
-    ) -> bytes:
-        body = None if payload is None else orjson.dumps(payload)
-        return send(self._client, self.uri, method, "/api/v1" + path, params=params, body=body)
 
     # registering -------------------------------------------------------------------
     def register(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import httpx
 from pydantic import TypeAdapter
 
-from knot.client._http import make_client, send
+from knot.client._http import ServerClient, send
 from knot.governance.audit import AuditRecord, ChainBreak
 from knot.governance.audit_anchor import AnchorStatus
 from knot.governance.audit_query import AuditQuery
@@ -20,16 +19,8 @@ _BREAKS = TypeAdapter(list[ChainBreak])
 _STATUS = TypeAdapter(AnchorStatus)
 
 
-class RestGovernance:
+class RestGovernance(ServerClient):
     """Lineage and audit queries against the Knot server at `uri` (http://host:port)."""
-
-    def __init__(self, uri: str, *, client: httpx.Client | None = None) -> None:
-        self.uri = uri.rstrip("/")
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client(self.uri)
-
-    def __repr__(self) -> str:
-        return f"RestGovernance({self.uri!r})"
 
     def _get(self, path: str, params: dict[str, str | int]) -> bytes:
         return send(self._client, self.uri, "GET", "/api/v1" + path, params=params)
@@ -47,7 +38,3 @@ class RestGovernance:
 
     def anchor_status(self) -> AnchorStatus:
         return _STATUS.validate_json(self._get("/audit/anchors", {}))
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()

@@ -12,7 +12,7 @@ import httpx
 import orjson
 from pydantic import TypeAdapter
 
-from knot.client._http import make_client, send
+from knot.client._http import ServerClient, send
 from knot.errors import Conflict
 from knot.loop.protocol import Move
 from knot.loop.state import LeaseLost, LoopState, Retrain
@@ -22,13 +22,8 @@ __all__ = ["RestLoop", "open_rest_loop"]
 _RETRAINS = TypeAdapter(list[Retrain])
 
 
-class RestLoop:
+class RestLoop(ServerClient):
     """The LoopStore of the Knot server at `uri` (http://host:port)."""
-
-    def __init__(self, uri: str, *, client: httpx.Client | None = None) -> None:
-        self.uri = uri.rstrip("/")
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client(self.uri)
 
     def _send(self, method: str, model: str, tail: str, body: Any = None) -> bytes:
         path = f"/api/v1/loop/{quote(model, safe='')}{tail}"
@@ -71,10 +66,6 @@ class RestLoop:
     def request_manual(self, model: str) -> int:
         doc = orjson.loads(self._send("POST", model, "/retrain-requests"))
         return int(doc["requested_at"])
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
 
 
 def open_rest_loop(tracking: object, uri: str) -> RestLoop:

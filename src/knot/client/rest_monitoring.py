@@ -4,7 +4,7 @@ Rules are checked here before they are sent, so a bad one fails the same way on 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -12,7 +12,7 @@ import httpx
 import orjson
 from pydantic import TypeAdapter
 
-from knot.client._http import make_client, send
+from knot.client._http import ServerClient
 from knot.monitoring.alerts.records import AlertEvent, Judged, RuleStatus
 from knot.monitoring.alerts.rules import AlertRule, check_rule_name
 from knot.monitoring.monitor_config import MonitorConfig, MonitorSettings
@@ -43,28 +43,10 @@ def _q(part: str | int) -> str:
     return quote(str(part), safe="")
 
 
-class RestMonitoring:
+class RestMonitoring(ServerClient):
     """Monitoring of the Knot server at `uri` (http://host:port)."""
 
-    def __init__(self, uri: str, *, client: httpx.Client | None = None) -> None:
-        self.uri = uri.rstrip("/")
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client(self.uri)
-
-    def __repr__(self) -> str:
-        return f"RestMonitoring({self.uri!r})"
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        params: Mapping[str, str | int] | None = None,
-    ) -> bytes:
-        data = orjson.dumps(body) if body is not None else None
-        return send(
-            self._client, self.uri, method, "/api/v1/monitoring" + path, params=params, body=data
-        )
+    base_path = "/api/v1/monitoring"
 
     # results ---------------------------------------------------------------------
     def save_results(self, points: Sequence[ResultPoint]) -> int:
@@ -77,7 +59,7 @@ class RestMonitoring:
         stored = 0
         for i in range(0, len(ordered), BATCH):
             body = {"points": [p.model_dump() for p in ordered[i : i + BATCH]]}
-            stored += int(orjson.loads(self._send("POST", "/results", body))["stored"])
+            stored += int(orjson.loads(self._call("POST", "/results", body))["stored"])
         return stored
 
     def read_results(
@@ -100,12 +82,12 @@ class RestMonitoring:
             params["segment"] = segment
         if since_ms is not None:
             params["since_ms"] = since_ms
-        data = self._send("GET", f"/models/{_q(model)}/results", params=params)
+        data = self._call("GET", f"/models/{_q(model)}/results", params=params)
         return _POINTS.validate_json(data)
 
     def latest_results(self, model: str | None = None) -> list[ResultPoint]:
         params = {"model": model} if model is not None else None
-        return _POINTS.validate_json(self._send("GET", "/results/latest", params=params))
+        return _POINTS.validate_json(self._call("GET", "/results/latest", params=params))
 
     # settings ---------------------------------------------------------------------
     def apply_config(self, config: MonitorConfig) -> MonitorConfig:
@@ -118,42 +100,42 @@ class RestMonitoring:
                 {k: v for k, v in r.model_dump().items() if k != "model"} for r in config.rules
             ],
         }
-        data = self._send("PUT", f"/models/{_q(s.model)}/config", body)
+        data = self._call("PUT", f"/models/{_q(s.model)}/config", body)
         return MonitorConfig.model_validate_json(data)
 
     def get_settings(self, model: str) -> MonitorSettings:
         return MonitorSettings.model_validate_json(
-            self._send("GET", f"/models/{_q(model)}/settings")
+            self._call("GET", f"/models/{_q(model)}/settings")
         )
 
     def training_reference(self, model: str, version: int) -> str | None:
         path = f"/models/{_q(model)}/versions/{_q(version)}/training-reference"
-        found: str | None = orjson.loads(self._send("GET", path))["reference"]
+        found: str | None = orjson.loads(self._call("GET", path))["reference"]
         return found
 
     # alert rules -------------------------------------------------------------------
     def set_rule(self, rule: AlertRule) -> AlertRule:
         body = _without(rule.model_dump(), "name")
-        data = self._send("PUT", f"/rules/{_q(check_rule_name(rule.name))}", body)
+        data = self._call("PUT", f"/rules/{_q(check_rule_name(rule.name))}", body)
         return AlertRule.model_validate_json(data)
 
     def get_rule(self, name: str) -> AlertRule:
-        return AlertRule.model_validate_json(self._send("GET", f"/rules/{_q(name)}"))
+        return AlertRule.model_validate_json(self._call("GET", f"/rules/{_q(name)}"))
 
     def list_rules(self, model: str | None = None) -> list[AlertRule]:
         params = {"model": model} if model is not None else None
-        return _RULES.validate_json(self._send("GET", "/rules", params=params))
+        return _RULES.validate_json(self._call("GET", "/rules", params=params))
 
     def delete_rule(self, name: str) -> None:
-        self._send("DELETE", f"/rules/{_q(name)}")
+        self._call("DELETE", f"/rules/{_q(name)}")
 
     # evaluation and events -----------------------------------------------------------
     def judge(self, model: str) -> list[Judged]:
-        return _JUDGED.validate_json(self._send("POST", f"/models/{_q(model)}/evaluate"))
+        return _JUDGED.validate_json(self._call("POST", f"/models/{_q(model)}/evaluate"))
 
     def set_webhook_status(self, event_id: str, status: str) -> None:
         body = {"status": status[:STATUS_MAX]}
-        self._send("PUT", f"/events/{_q(event_id)}/webhook-status", body)
+        self._call("PUT", f"/events/{_q(event_id)}/webhook-status", body)
 
     def alert_events(
         self, model: str, *, since_ms: int | None = None, state: str | None = None
@@ -164,15 +146,11 @@ class RestMonitoring:
         if state is not None:
             params["state"] = state
         return _EVENTS.validate_json(
-            self._send("GET", f"/models/{_q(model)}/events", params=params)
+            self._call("GET", f"/models/{_q(model)}/events", params=params)
         )
 
     def alert_states(self, model: str) -> dict[str, RuleStatus]:
-        return _STATES.validate_json(self._send("GET", f"/models/{_q(model)}/states"))
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
+        return _STATES.validate_json(self._call("GET", f"/models/{_q(model)}/states"))
 
 
 def open_rest_monitoring(uri: str, tracking: object = None) -> RestMonitoring:

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
-import orjson
 from pydantic import TypeAdapter
 
-from knot.client._http import make_client, send
+from knot.client._http import ServerClient
 from knot.governance.lineage import Edge
 from knot.pipelines.cache import CacheEntry
 from knot.pipelines.executions import FinishedStep
@@ -30,17 +29,10 @@ _STEP = TypeAdapter(StepResult)
 _API = "/api/v1/pipelines"
 
 
-class RestPipelines:
+class RestPipelines(ServerClient):
     """The PipelineRecords of the Knot server at `uri` (http://host:port)."""
 
-    def __init__(self, uri: str, *, client: httpx.Client | None = None) -> None:
-        self.uri = uri.rstrip("/")
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client(self.uri)
-
-    def _send(self, method: str, path: str, body: Any = None) -> bytes:
-        data = orjson.dumps(body) if body is not None else None
-        return send(self._client, self.uri, method, _API + path, body=data)
+    base_path = _API
 
     def start_execution(
         self,
@@ -60,7 +52,7 @@ class RestPipelines:
             "resumed_from": resumed_from,
             "nodes": [{"node": n, "step": s, "upstream": list(u)} for n, s, u in nodes],
         }
-        self._send("POST", "/executions", body)
+        self._call("POST", "/executions", body)
 
     def record_step(
         self,
@@ -77,26 +69,22 @@ class RestPipelines:
                 {k: v for k, v in dataclasses.asdict(e).items() if k != "created_at"} for e in edges
             ],
         }
-        self._send("POST", f"/executions/{pipeline_run_id}/steps", body)
+        self._call("POST", f"/executions/{pipeline_run_id}/steps", body)
 
     def end_execution(self, run_id: str, status: str, error: str | None) -> None:
         validate.check_run_id(run_id)
-        self._send("POST", f"/executions/{run_id}/end", {"status": status, "error": error})
+        self._call("POST", f"/executions/{run_id}/end", {"status": status, "error": error})
 
     def load_execution(self, run_id: str) -> PipelineResult:
         validate.check_run_id(run_id)
-        return _RESULT.validate_json(self._send("GET", f"/executions/{run_id}"))
+        return _RESULT.validate_json(self._call("GET", f"/executions/{run_id}"))
 
     def finished_steps(self, run_id: str) -> dict[str, FinishedStep]:
         validate.check_run_id(run_id)
-        return _FINISHED.validate_json(self._send("GET", f"/executions/{run_id}/finished"))
+        return _FINISHED.validate_json(self._call("GET", f"/executions/{run_id}/finished"))
 
     def lookup(self, key: str) -> CacheEntry | None:
-        return _ENTRY.validate_json(self._send("GET", f"/cache/{key}"))
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
+        return _ENTRY.validate_json(self._call("GET", f"/cache/{key}"))
 
 
 def open_rest_pipelines(tracking: object, uri: str) -> RestPipelines:

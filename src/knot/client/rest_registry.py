@@ -7,14 +7,12 @@ them from the request's token (KNOT_TOKEN), so a client cannot claim one.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 from urllib.parse import quote
 
 import httpx
-import orjson
 from pydantic import TypeAdapter
 
-from knot.client._http import make_client, send
+from knot.client._http import ServerClient
 from knot.refs import ModelRef, parse_model_ref
 from knot.registry.entities import (
     ModelVersion,
@@ -41,30 +39,8 @@ def _q(segment: str | int) -> str:
     return quote(str(segment), safe="")
 
 
-class RestRegistryStore:
+class RestRegistryStore(ServerClient):
     """The registry of the Knot server at `uri` (http://host:port)."""
-
-    def __init__(self, uri: str, *, client: httpx.Client | None = None) -> None:
-        self.uri = uri.rstrip("/")
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client(self.uri)
-
-    def __repr__(self) -> str:
-        return f"RestRegistryStore({self.uri!r})"
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        payload: Any = None,
-        params: dict[str, str | int] | None = None,
-    ) -> bytes:
-        body = None if payload is None else orjson.dumps(payload)
-        return send(self._client, self.uri, method, "/api/v1" + path, params=params, body=body)
 
     # models ------------------------------------------------------------------------
     def create_model(self, name: str, description: str | None = None) -> RegisteredModel:

@@ -8,20 +8,15 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from knot.client._http import make_client, send
+from knot.client._http import ServerClient, send
 from knot.refs import check_alias
 from knot.serving.traffic import Traffic, check_shadow, check_weight
 
 __all__ = ["RestTraffic", "open_rest_traffic"]
 
 
-class RestTraffic:
+class RestTraffic(ServerClient):
     """Traffic records of the Knot server at `uri` (http://host:port)."""
-
-    def __init__(self, uri: str, *, client: httpx.Client | None = None) -> None:
-        self.uri = uri.rstrip("/")
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client(self.uri)
 
     def _path(self, model: str) -> str:
         return f"/api/v1/models/{quote(model, safe='')}/traffic"
@@ -49,10 +44,6 @@ class RestTraffic:
 
     def clear(self, model: str) -> None:
         send(self._client, self.uri, "DELETE", self._path(model))
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
 
 
 def open_rest_traffic(registry: object) -> RestTraffic:
