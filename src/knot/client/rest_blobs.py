@@ -73,6 +73,25 @@ class RestBlobs:
             raise error_from(response, self.uri, "HEAD", f"{BLOBS_PATH}/{digest}")
         return True
 
+    def size(self, digest: str) -> int:
+        """The size of `digest` in the server's artifact store; NotFound if it has none."""
+        response = self._request("HEAD", digest)
+        if response.status_code == 404:
+            raise NotFound(f"the Knot server at {self.uri} has no blob {digest}", field="digest")
+        if response.status_code >= 400:
+            raise error_from(response, self.uri, "HEAD", f"{BLOBS_PATH}/{digest}")
+        return int(response.headers["content-length"])
+
+    def drop_if_damaged(self, digest: str) -> bool:
+        """Ask the server to delete `digest` if its stored bytes no longer match it (True
+        when it did); a sound or absent blob stays as it is."""
+        response = self._request("DELETE", digest)
+        if response.status_code == 404:
+            return False
+        if response.status_code >= 400:
+            raise error_from(response, self.uri, "DELETE", f"{BLOBS_PATH}/{digest}")
+        return bool(orjson.loads(response.content).get("deleted"))
+
     def upload(self, path: Path, digest: str | None = None) -> str:
         """Send the file at `path` (named by `digest`, computed when not given) unless
         the server has it already, the way the server chooses; returns the digest."""
