@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo demo-recommender demo-housing test lint bench bench-tools unit clean servers docs
+.PHONY: demo demo-server demo-recommender demo-housing test lint bench bench-tools unit clean servers docs
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,10 @@ venv: $(STAMP)
 # PORT_BASE=9100 gives the demo's servers fixed ports from 9100 up (free ones otherwise)
 demo: $(STAMP)
 	$(if $(PORT_BASE),KNOT_DEMO_PORT_BASE=$(PORT_BASE)) $(BIN)/python examples/churn/quickstart.py
+
+# the same demo with every step going through a `knot server` it starts (KNOT_STORE=http://)
+demo-server: $(STAMP)
+	$(if $(PORT_BASE),KNOT_DEMO_PORT_BASE=$(PORT_BASE)) KNOT_DEMO_SERVER=1 $(BIN)/python examples/churn/quickstart.py
 
 # the recommender's lifecycle on MovieLens: feature store, two models, A/B, rollback
 demo-recommender: $(STAMP)

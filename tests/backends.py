@@ -113,7 +113,8 @@ class StoreBackend:
     uri: str  # what a client opens (KNOT_STORE): the SQL URI, or the server's URL
     #           (in-process: the SQLite URI the app in-process serves)
     db_uri: str  # the SQL database underneath; the same as `uri` but for remote
-    artifacts_uri: str  # where artifacts go; a remote client must share the server's
+    artifacts_uri: str  # where artifacts go (remote: the server's store, which its clients
+    #                     reach through the server's blob routes, never this URI)
 
     @property
     def remote(self) -> bool:
@@ -125,11 +126,15 @@ class StoreBackend:
 
     def use(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Point KNOT_STORE and KNOT_ARTIFACTS of this test at this backend, for the SDK
-        and the CLI (knot.reset() drops what the SDK opened before)."""
+        and the CLI (knot.reset() drops what the SDK opened before). A remote client
+        has no KNOT_ARTIFACTS: its artifacts go through the server."""
         import knot
 
         monkeypatch.setenv("KNOT_STORE", self.uri)
-        monkeypatch.setenv("KNOT_ARTIFACTS", self.artifacts_uri)
+        if self.remote:  # a server's client keeps its artifacts on the server, as users do
+            monkeypatch.delenv("KNOT_ARTIFACTS", raising=False)
+        else:
+            monkeypatch.setenv("KNOT_ARTIFACTS", self.artifacts_uri)
         knot.reset()
 
 

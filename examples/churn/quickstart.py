@@ -1,18 +1,16 @@
 """Knot quickstart on the IBM Telco churn table, the whole loop: versioned and validated
 data, a tracked sweep, the registry and its champion, a tracking server, a ModelKit,
 serving with a canary, drift and accuracy alerts on moved traffic, and the loop that
-retrains, evaluates, canaries and promotes a new champion. Run it with `make demo`."""
+retrains, evaluates, canaries and promotes a new champion. Run it with `make demo`, or
+with `make demo-server` (KNOT_DEMO_SERVER=1) to run every step through a `knot server`."""
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 from rich.console import Console
 from rich.progress import Progress
@@ -21,12 +19,12 @@ import knot
 from knot.config import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ports import port_for
 from step_data import register_and_validate
 from step_loop import run_the_loop
 from step_monitoring import LiveService, watch_the_market_move
 from step_packaging import pack_and_push, stop_registry
 from step_registry import register_and_promote
+from step_server import demo_server, knot_server
 from step_serving import serve_and_canary, serve_from_kit
 from train import load_churn, split, train_candidate
 
@@ -77,53 +75,55 @@ def find_and_compare(parent_id: str) -> str:
 
 
 def through_the_server() -> None:
+    """Log 1,000 points over HTTP: to a `knot server` started here on the local store, or
+    (KNOT_DEMO_SERVER=1) to the server the whole demo already runs through."""
     s = settings()
-    port = port_for("server")
-    knot_cli = [sys.executable, "-c", "from knot.cli import main; main()"]
-    server = subprocess.Popen(
-        [
-            *knot_cli,
-            "server",
-            "--port",
-            str(port),
-            "--store",
-            s.store_uri,
-            "--artifacts",
-            s.artifacts_uri,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        started = time.perf_counter()
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.perf_counter() - started > 30:
-                raise SystemExit("knot server did not start; run `knot server` to see why")
-            time.sleep(0.05)
-        console.print(
-            f"[bold]5. server[/] knot server ready at {url} in {time.perf_counter() - started:.2f}s"
-        )
+    if s.store_uri.startswith(("http://", "https://")):
+        console.print(f"[bold]5. server[/] the whole demo runs through {s.store_uri}")
+        _heartbeat()
+        return
+    with knot_server(s.store_uri, s.artifacts_uri) as (url, ready_s):
+        console.print(f"[bold]5. server[/] knot server ready at {url} in {ready_s:.2f}s")
         os.environ["KNOT_STORE"] = url
-        with knot.start_run("remote-check", experiment="churn") as run:
-            for step in range(1000):
-                run.log_metric("heartbeat", step % 7, step=step)
-        got = knot.get_run(run.run_id)
-        console.print(
-            f"   logged {got.metrics['heartbeat'].count} points over HTTP to run {run.run_id}"
-        )
-        knot.reset()
-        del os.environ["KNOT_STORE"]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        try:
+            _heartbeat()
+        finally:
+            knot.reset()
+            del os.environ["KNOT_STORE"]
+
+
+def _heartbeat() -> None:
+    with knot.start_run("remote-check", experiment="churn") as run:
+        for step in range(1000):
+            run.log_metric("heartbeat", step % 7, step=step)
+    got = knot.get_run(run.run_id)
+    points = got.metrics["heartbeat"].count
+    console.print(f"   logged {points} points over HTTP to run {run.run_id}")
+
+
+def quick() -> bool:
+    """KNOT_DEMO_QUICK=1 stops after step 5 (data, sweep, registry and card, server): the
+    path the tests run; packaging, serving, monitoring and the loop take the rest."""
+    return os.environ.get("KNOT_DEMO_QUICK", "").strip() in ("1", "yes", "true")
 
 
 def main() -> None:
+    with demo_server() as url:
+        if url is not None:
+            console.print(f"[bold]0. server[/] every step goes through knot server at {url}")
+        where = run_demo()
+    if where:
+        # read after a server the demo started has stopped: the store it kept, here
+        s = settings()
+        console.print("\n[bold green]Done.[/] Where to look:")
+        console.print(f"   metadata store : {s.store_uri}")
+        console.print(f"   artifacts      : {s.artifacts_uri}")
+        for line in where:
+            console.print(line)
+
+
+def run_demo() -> list[str]:
+    """Every step of the demo; the commands to look at what it did (none when quick)."""
     frame = load_churn()
     console.print(
         f"[bold]1. data[/] IBM Telco churn: {frame.shape[0]:,} rows x {frame.shape[1]} columns"
@@ -133,6 +133,9 @@ def main() -> None:
     best = find_and_compare(parent)
     version = register_and_promote(best, pipelines[best], valid)
     through_the_server()
+    if quick():
+        console.print("\n[bold green]Done[/] (KNOT_DEMO_QUICK: steps 1 to 5).")
+        return []
     try:
         kit = pack_and_push(version)
         serve_from_kit(kit, "churn")
@@ -142,27 +145,21 @@ def main() -> None:
     with LiveService("churn") as service:
         watch_the_market_move(service, frame)
         champion = run_the_loop(service, frame)
-    s = settings()
-    console.print("\n[bold green]Done.[/] Where to look:")
-    console.print(f"   metadata store : {s.store_uri}")
-    console.print(f"   artifacts      : {s.artifacts_uri}")
-    console.print("   .venv/bin/knot runs list -e churn")
-    console.print(f"   .venv/bin/knot data show {dataset}")
-    console.print("   .venv/bin/knot models show churn")
-    console.print(f"   .venv/bin/knot lineage {champion.uri}")
-    console.print("   .venv/bin/knot monitor alerts churn")
-    console.print("   .venv/bin/knot loop status churn")
-    console.print("   .venv/bin/knot audit verify")
-    console.print(f"   .venv/bin/knot runs show {parent}")
-    console.print(
-        "   .venv/bin/knot runs list -e churn -f 'metrics.val_auc > 0.8' -o 'metrics.val_auc DESC'"
-    )
-    console.print(f"   .venv/bin/knot kits inspect {kit.rsplit('/', 1)[-1]}")
-    console.print(f"   open {OUT / 'compare.html'} {OUT / 'monitoring.html'}")
-    console.print(
-        "\n[bold]In a browser:[/] .venv/bin/knot ui, then the new champion "
-        f"(v{champion.version}) at http://127.0.0.1:8765/ui/models/churn"
-    )
+    return [
+        "   .venv/bin/knot runs list -e churn",
+        f"   .venv/bin/knot data show {dataset}",
+        "   .venv/bin/knot models show churn",
+        f"   .venv/bin/knot lineage {champion.uri}",
+        "   .venv/bin/knot monitor alerts churn",
+        "   .venv/bin/knot loop status churn",
+        "   .venv/bin/knot audit verify",
+        f"   .venv/bin/knot runs show {parent}",
+        "   .venv/bin/knot runs list -e churn -f 'metrics.val_auc > 0.8' -o 'metrics.val_auc DESC'",
+        f"   .venv/bin/knot kits inspect {kit.rsplit('/', 1)[-1]}",
+        f"   open {OUT / 'compare.html'} {OUT / 'monitoring.html'}",
+        f"   .venv/bin/knot ui, then the new champion (v{champion.version}) in a browser at "
+        "http://127.0.0.1:8765/ui/models/churn",
+    ]
 
 
 if __name__ == "__main__":

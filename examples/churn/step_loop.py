@@ -17,9 +17,9 @@ from drifted import drifted_customers, ordinary_customers
 from rich.console import Console
 from step_data import RULES
 from step_monitoring import LiveService
+from step_server import approve_as_lead
 
 import knot
-from knot.governance.identity import acting_as
 from knot.loop.config import LoopConfig
 from knot.loop.controller import Controller
 
@@ -71,10 +71,7 @@ def _approver(stop: threading.Event) -> None:
     policy names the approver role), once its canary held."""
     while not stop.wait(0.5):
         for request in knot.list_promotion_requests("churn", status="pending"):
-            with acting_as("ml-lead"):
-                knot.approve(
-                    request.request_id, "canary held on the moved market", roles={"approver"}
-                )
+            approve_as_lead(request.request_id, "canary held on the moved market")
             console.print(f"   ml-lead approved models:/churn/{request.version} as champion")
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from step_server import approve_as_lead
 
 import knot
-from knot.governance.identity import acting_as
 
 OUT = Path(__file__).parent / "out"
 TARGET = "churn"
@@ -52,9 +52,8 @@ def register_and_promote(run_id: str, pipeline: Any, valid: pd.DataFrame) -> kno
         f"   policy val_auc >= 0.8 passed (val_auc={request.checks[0].actual:.4f}); "
         f"request {request.request_id[:8]} is {request.status}, waiting for an approver"
     )
-    with acting_as("ml-lead"):
-        approved = knot.approve(request.request_id, "card reviewed", roles={"approver"})
-    console.print(f"   approved by {approved.decided_by}: models:/churn@champion -> {version.uri}")
+    approver = approve_as_lead(request.request_id, "card reviewed")
+    console.print(f"   approved by {approver}: models:/churn@champion -> {version.uri}")
 
     champion = knot.load_model("models:/churn@champion")
     same = np.array_equal(champion.predict(features), pipeline.predict(features))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from knot.artifacts import register_backend
 from knot.data import stores as data_stores
 from knot.errors import Invalid
 from knot.governance import stores as governance_stores
@@ -25,7 +26,7 @@ from knot.tracking import stores as tracking_stores
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from knot.artifacts import ArtifactStore
+    from knot.artifacts import ArtifactStore, BlobStore
     from knot.data.protocol import DataStore
     from knot.governance.protocol import GovernanceStore
     from knot.governance.sql_store import SqlGovernance
@@ -190,8 +191,16 @@ def open_pipeline_records(tracking: object, uri: str) -> PipelineRecords:
     return open_rest_pipelines(tracking, uri)
 
 
+def _open_rest_blobs(uri: str) -> BlobStore:
+    from knot.client.rest_artifacts import open_rest_blob_store
+
+    return open_rest_blob_store(uri)
+
+
 def install() -> None:
     """Hand every area its opener (knot/__init__.py calls this once)."""
+    for scheme in REST_SCHEMES:  # artifact URI http(s)://: the server's artifact store
+        register_backend(scheme, _open_rest_blobs)
     tracking_stores.install(open_tracking_store)
     registry_stores.install(open_registry_store)
     governance_stores.install(open_governance)

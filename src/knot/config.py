@@ -2,7 +2,8 @@
 
 KNOT_HOME       folder for the default stores (default ~/.knot)
 KNOT_STORE      metadata store URI: sqlite:///path.db, postgresql://..., http://host:port
-KNOT_ARTIFACTS  artifact store URI: file:///folder or s3://bucket/prefix
+KNOT_ARTIFACTS  artifact store URI: file:///folder, s3://bucket/prefix, or a Knot server's
+                http://host:port (the default when KNOT_STORE is a server)
 KNOT_USER       who is recorded as the author of runs and changes (default: the OS user);
                 advisory: anybody can set it. Only a token on `knot server --auth`
                 proves who someone is and what role they hold
@@ -66,8 +67,13 @@ def settings() -> Settings:
     home = Path(os.environ.get("KNOT_HOME") or toml.get("home") or Path.home() / ".knot")
     home = home.expanduser()
     store = os.environ.get("KNOT_STORE") or toml.get("store") or f"sqlite:///{home / 'knot.db'}"
+    # a client of a Knot server keeps its artifacts on that server (knot.client.rest_artifacts)
+    server = store if store.split(":", 1)[0].lower() in ("http", "https") else None
     artifacts = (
-        os.environ.get("KNOT_ARTIFACTS") or toml.get("artifacts") or f"file://{home / 'artifacts'}"
+        os.environ.get("KNOT_ARTIFACTS")
+        or toml.get("artifacts")
+        or server
+        or f"file://{home / 'artifacts'}"
     )
     user = os.environ.get("KNOT_USER") or toml.get("user") or _os_user()
     return Settings(home=home, store_uri=store, artifacts_uri=artifacts, user=user)

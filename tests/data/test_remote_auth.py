@@ -128,3 +128,25 @@ def test_an_oversize_upload_names_the_limit_and_stores_nothing(
         with pytest.raises(Invalid, match=f"{LIMIT + 1} bytes, over"):
             blobs.upload(blob)
         assert not blobs.exists(digest_file(blob))
+
+
+def test_the_servers_artifact_store_needs_an_editor_to_write_and_a_viewer_to_read(
+    auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Artifact URI http:// (what a client of the server uses for run artifacts and
+    models) carries KNOT_TOKEN: a viewer reads, and cannot store or drop a blob."""
+    from knot.artifacts import open_blob_store
+
+    monkeypatch.setenv("KNOT_TOKEN", auth_server.tokens["editor"])
+    digest = open_blob_store(auth_server.server.url).put_bytes(b"model weights")
+    monkeypatch.setenv("KNOT_TOKEN", auth_server.tokens["viewer"])
+    viewer = open_blob_store(auth_server.server.url)
+    assert viewer.get_bytes(digest) == b"model weights"
+    with pytest.raises(Forbidden, match="'viewer-token' has role 'viewer'"):
+        viewer.put_bytes(b"not allowed")
+    with pytest.raises(Forbidden, match="'viewer-token' has role 'viewer'"):
+        viewer.delete(digest)
+    assert viewer.get_bytes(digest) == b"model weights"
+    monkeypatch.delenv("KNOT_TOKEN")
+    with pytest.raises(Unauthorized, match="requires a token"):
+        open_blob_store(auth_server.server.url).exists(digest)

@@ -17,14 +17,3 @@ def monitor_store(
 ) -> str:
     store_backend.use(monkeypatch)
     return store_backend.name
-
-
-@pytest.fixture
-def monitor_sql_store(
-    sql_backend: StoreBackend, knot_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    """SQLite and PostgreSQL only: for a whole monitoring pass, which registers and reads
-    its reference dataset, and datasets are not served by `knot server` on this branch
-    (issue #15, the data area's routes); switch to `monitor_store` once they are."""
-    sql_backend.use(monkeypatch)
-    return sql_backend.name

@@ -41,8 +41,9 @@ def churn(knot_home: Path) -> Path:
 
 
 @pytest.fixture
-def churn_any_store(monitor_sql_store: str, knot_home: Path) -> Path:
-    """`churn` as above, on SQLite and on PostgreSQL."""
+def churn_any_store(monitor_store: str, knot_home: Path) -> Path:
+    """`churn` as above, on SQLite, PostgreSQL and the live server (whose client reads
+    the reference dataset through the server's data routes)."""
     return _train(knot_home)
 
 

@@ -133,6 +133,27 @@ def test_a_corrupted_cached_output_is_a_miss_with_a_warning(knot_home: Path, csv
     assert blob.read_bytes() != b"not the array"  # stored whole again
 
 
+@pytest.mark.server
+def test_a_corrupted_cached_output_on_a_server_is_stored_again(
+    remote_backend: StoreBackend, knot_home: Path, csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a server, with no artifact store of the client's own: the damaged blob is
+    dropped by the server (DELETE drops only damaged ones) and the fresh output is sent."""
+    remote_backend.use(monkeypatch)
+    first = adults(str(csv))
+    digest = first["features"].output_digest or ""
+    server_root = Path(remote_backend.artifacts_uri.removeprefix("file://"))
+    blob = server_root / "blobs" / "sha256" / digest[7:9] / digest[7:]
+    whole = blob.read_bytes()
+    blob.write_bytes(b"not the array")
+    with pytest.warns(CacheWarning, match="corrupted"):
+        second = adults(str(csv))
+    assert second["features"].status == "ran"
+    assert second["count"].status == "cached"
+    assert blob.read_bytes() == whole
+    assert not (knot_home / "artifacts").exists()
+
+
 def test_a_missing_cached_output_is_a_miss_with_a_warning(knot_home: Path, csv: Path) -> None:
     first = adults(str(csv))
     digest = first["clean"].output_digest or ""

@@ -31,7 +31,8 @@ import orjson
 from knot.artifacts import digest_file
 from knot.artifacts._digest import CHUNK_SIZE, check_digest
 from knot.client._http import error_from, send
-from knot.errors import Corrupted, NotFound, Unavailable
+from knot.errors import Corrupted, KnotError, NotFound, Unavailable
+from knot.governance.roles import Forbidden, Unauthorized
 
 __all__ = ["BLOBS_PATH", "RestBlobs"]
 
@@ -70,8 +71,41 @@ class RestBlobs:
         if response.status_code == 404:
             return False
         if response.status_code >= 400:
-            raise error_from(response, self.uri, "HEAD", f"{BLOBS_PATH}/{digest}")
+            raise self._head_error(response, digest)
         return True
+
+    def size(self, digest: str) -> int:
+        """The size of `digest` in the server's artifact store; NotFound if it has none."""
+        response = self._request("HEAD", digest)
+        if response.status_code == 404:
+            raise NotFound(f"the Knot server at {self.uri} has no blob {digest}", field="digest")
+        if response.status_code >= 400:
+            raise self._head_error(response, digest)
+        return int(response.headers["content-length"])
+
+    def _head_error(self, response: httpx.Response, digest: str) -> KnotError:
+        # a HEAD answer has no body to carry Knot's error, so its status says it all
+        if response.status_code == 401:
+            return Unauthorized(
+                f"the Knot server at {self.uri} requires a token to read blob {digest}; "
+                "set KNOT_TOKEN to a token from `knot tokens create`"
+            )
+        if response.status_code == 403:
+            return Forbidden(
+                f"the token in KNOT_TOKEN may not read blob {digest} on {self.uri}; "
+                "ask for a token with the viewer role or higher"
+            )
+        return error_from(response, self.uri, "HEAD", f"{BLOBS_PATH}/{digest}")
+
+    def drop_if_damaged(self, digest: str) -> bool:
+        """Ask the server to delete `digest` if its stored bytes no longer match it (True
+        when it did); a sound or absent blob stays as it is."""
+        response = self._request("DELETE", digest)
+        if response.status_code == 404:
+            return False
+        if response.status_code >= 400:
+            raise error_from(response, self.uri, "DELETE", f"{BLOBS_PATH}/{digest}")
+        return bool(orjson.loads(response.content).get("deleted"))
 
     def upload(self, path: Path, digest: str | None = None) -> str:
         """Send the file at `path` (named by `digest`, computed when not given) unless

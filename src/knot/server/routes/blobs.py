@@ -1,7 +1,8 @@
 """/api/v1/blobs/{digest}: the server's artifact store for remote clients.
 
 HEAD says whether a blob is there, GET streams it out (or, when the store is S3,
-redirects to a presigned URL), PUT streams one in: the bytes go to a temporary file
+redirects to a presigned URL), DELETE drops one only if it is damaged, PUT streams
+one in: the bytes go to a temporary file
 inside the store's staging folder while they are hashed and counted, and only a
 complete upload whose digest matches its name is stored. Anything else is a 422 that
 says what differed, and nothing is kept. POST .../uploads is the server's choice of
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 from starlette.concurrency import run_in_threadpool
 
 from knot.artifacts import ArtifactStore, check_digest
-from knot.errors import Invalid, NotFound
+from knot.errors import Corrupted, Invalid, NotFound
 from knot.server.artifact_deps import get_artifacts
 from knot.server.routes.blob_presign import commit_upload, presigned_get, presigned_put, presigner
 
@@ -96,6 +97,25 @@ def get_blob(digest: Digest, artifacts: Artifacts) -> Response:
         media_type="application/octet-stream",
         headers={"content-length": str(size)},
     )
+
+
+class BlobDropped(BaseModel):
+    digest: str
+    deleted: bool  # False: the stored bytes match the digest, so the blob stays
+
+
+@router.delete("/blobs/{digest}", tags=["blobs"])
+def drop_damaged_blob(digest: Digest, artifacts: Artifacts) -> BlobDropped:
+    """Delete blob `digest` only if its stored bytes no longer hash to it, so a fresh copy
+    can be uploaded under that digest again. A sound blob is kept: the store is shared
+    and content-addressed, and runs, models and datasets of every client may name it.
+    404 if the store has no such blob."""
+    try:
+        artifacts.verify(check_digest(digest))  # NotFound names the digest
+    except Corrupted:
+        artifacts.delete(digest)
+        return BlobDropped(digest=digest, deleted=True)
+    return BlobDropped(digest=digest, deleted=False)
 
 
 class UploadOffer(BaseModel):
