@@ -55,7 +55,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.mark.parametrize(
     ("args", "message", "see"),
     [
-        (["ui"], "No such command 'ui'", "knot"),
+        (["dashboard"], "No such command 'dashboard'", "knot"),
         (["runs", "list", "--bogus"], "No such option: --bogus", "knot runs list"),
         (["runs", "show"], "Missing argument", "knot runs show"),
         (["runs", "list", "--limit", "many"], "Invalid value for '--limit'", "knot runs list"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -30,8 +31,10 @@ def write_stores(*stores: MlflowStore) -> None:
     for store in stores:
         store.folder.mkdir(parents=True, exist_ok=True)
         args += [str(store.folder), str(store.runs)]
+    # only the stores named here: no MLflow setting of this process leaks into the writer
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     done = subprocess.run(
-        [sys.executable, str(WRITER), *args], capture_output=True, text=True, check=False
+        [sys.executable, str(WRITER), *args], capture_output=True, text=True, check=False, env=env
     )
     assert done.returncode == 0, done.stderr[-3000:]
 

@@ -23,7 +23,10 @@ mlflow = pytest.importorskip("mlflow")
 @pytest.fixture
 def mlflow_url(knot_server: KnotServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     knot_server.reset()
+    # set through monkeypatch so they are undone: set_tracking_uri and set_registry_uri
+    # also write these variables, which every later subprocess of this worker would inherit
     monkeypatch.setenv("MLFLOW_TRACKING_URI", knot_server.url)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", knot_server.url)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # an error shows at once
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     mlflow.set_tracking_uri(knot_server.url)
