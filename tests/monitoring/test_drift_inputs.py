@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import knot
@@ -139,3 +140,18 @@ def test_the_command_prints_warnings_and_names_mixed_columns(tmp_path: Path) -> 
     assert refused.returncode == 2
     assert "'x' is numeric in the reference" in refused.stderr and "'oops'" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_pandas_index_stored_in_parquet_is_not_a_column(tmp_path: Path) -> None:
+    """`df[mask].to_parquet(path)` stores the filtered index as `__index_level_0__`; the
+    command compares the user's columns and neither refuses nor reports the index."""
+    frame = pd.DataFrame({"x": rng.normal(size=N), "y": rng.normal(size=N)})
+    frame.to_csv(tmp_path / "ref.csv", index=False)
+    frame[frame.x > -1.0].to_parquet(tmp_path / "cur.parquet")
+    assert "__index_level_0__" in pq.read_schema(tmp_path / "cur.parquet").names
+    done = _knot(
+        "monitor", "drift", str(tmp_path / "ref.csv"), str(tmp_path / "cur.parquet"), "--json"
+    )
+    assert done.returncode in (0, 1), done.stderr
+    columns = [c["column"] for c in json.loads(done.stdout)["columns"]]
+    assert columns == ["x", "y"]

@@ -33,6 +33,7 @@ __all__ = [
     "numeric_sample",
     "struct_table",
     "text_example",
+    "without_pandas_index",
 ]
 
 Family = Literal["numeric", "categorical"]
@@ -173,13 +174,22 @@ def _read(source: str | Path, side: str) -> pa.Table:
             return pcsv.read_csv(path)
         import pyarrow.parquet as pq
 
-        return pq.read_table(path)
+        return without_pandas_index(pq.read_table(path))
     except (pa.ArrowInvalid, OSError) as exc:
         raise Invalid(
             f"{side} {text!r} could not be read as Parquet or CSV ({exc}); pass a .parquet "
             "file, a folder of them or a .csv file",
             field=side,
         ) from exc
+
+
+def without_pandas_index(table: pa.Table) -> pa.Table:
+    """Drop the columns pandas stored for a DataFrame's index (`__index_level_0__`):
+    `df.to_parquet(path)` writes one whenever the index is not a plain range, and it is
+    bookkeeping, not a feature the reference could share (a named index is kept: it
+    is the user's column)."""
+    keep = [c for c in table.column_names if not c.startswith("__index_level_")]
+    return table.select(keep) if len(keep) < table.num_columns else table
 
 
 def _flatten_features(table: pa.Table, side: str) -> pa.Table:
