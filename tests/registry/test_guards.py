@@ -146,7 +146,11 @@ def test_without_a_token_policy_changes_and_approvals_warn(
 
 def knot_cli(*args: str, user: str = "tester") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [KNOT, *args], capture_output=True, text=True, env={**os.environ, "KNOT_USER": user}
+        [KNOT, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KNOT_USER": user},
+        timeout=300,  # a hang guard: `knot serve` let through would never return
     )
 
 
@@ -164,6 +168,30 @@ def test_the_installed_cli_holds_the_same_guards(churn: Database) -> None:
     assert "version 3 (through alias 'challenger'), which has not passed" in done.stderr
     assert "knot models promote churn 3" in done.stderr and "--shadow" in done.stderr
     assert snapshot(churn) == before
+
+
+def test_knot_serve_cannot_split_past_the_policy(churn: Database) -> None:
+    """The route around `knot traffic set`: a split fixed by `knot serve --challenger
+    --weight` is refused for a guarded model (exit 2, before anything starts); a shadow
+    copy is not refused."""
+    knot.set_alias("churn", "challenger", 3)
+    before = snapshot(churn)
+    for challenger in ("models:/churn@challenger", "models:/churn/3"):
+        done = knot_cli(
+            "serve", "models:/churn@champion", "--challenger", challenger, "--weight", "0.5",
+            "--port", "1",
+        )  # fmt: skip
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "past the promotion policy of model 'churn'" in done.stderr
+        assert "knot traffic set churn --weight 0.5" in done.stderr
+        assert "serving models:/churn" not in done.stderr
+    assert snapshot(churn) == before
+    # --shadow answers nobody: it gets past the check and fails only on the port
+    done = knot_cli(
+        "serve", "models:/churn@champion", "--challenger", "models:/churn/3", "--shadow",
+        "--port", "1", "--host", "256.0.0.1",
+    )  # fmt: skip
+    assert "past the promotion policy" not in done.stderr
 
 
 def test_knot_user_approvals_are_advisory_and_say_so(churn: Database) -> None:

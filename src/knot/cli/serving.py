@@ -21,7 +21,11 @@ def serve(
         None, help="A second model, e.g. models:/NAME@challenger."
     ),
     weight: float = typer.Option(
-        0.0, min=0.0, max=1.0, help="Share of traffic the challenger answers."
+        0.0,
+        min=0.0,
+        max=1.0,
+        help="Share of traffic the challenger answers (refused for a model with a promotion "
+        "policy: split it with `knot traffic set`, which checks the policy).",
     ),
     shadow: bool = typer.Option(
         False, help="Copy all traffic to the challenger; log, never return, its answers."
@@ -59,6 +63,12 @@ def serve(
     ).check()
     # parsed and resolved once, before saying anything: a reference naming nothing fails here
     plan = Plan.parse(config.model, config.challenger, resolve=True)
+    if plan.challenger is not None:
+        from knot.refs import ModelRef
+        from knot.serving.traffic import check_static_split
+
+        second = plan.challenger.name if isinstance(plan.challenger, ModelRef) else None
+        check_static_split(plan.registered_name, second, weight, shadow)
     typer.echo(f"serving {model} on http://{host}:{port} ({workers} worker(s))", err=True)
     run_service(config, host=host, port=port, workers=workers, plan=plan)
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, select
 
-from knot.errors import Invalid
+from knot.errors import Forbidden, Invalid
 from knot.governance import audit
 from knot.governance.identity import current_actor
 from knot.refs import check_alias
@@ -206,3 +206,28 @@ def get_traffic(model: str) -> Traffic | None:
 def clear_traffic(model: str) -> None:
     """All of `model`'s traffic back to the champion (audited as "traffic.clear")."""
     traffic_store().clear(model)
+
+
+def check_static_split(
+    champion: str | None, challenger: str | None, weight: float, shadow: bool
+) -> None:
+    """Forbidden if `knot serve --challenger REF --weight W` would answer live requests
+    of a model that has a promotion policy: a split fixed at start-up is recorded
+    nowhere and checked by nobody, so a guarded model's split goes through `knot
+    traffic set` (guarded, audited, followed by running services). `champion` and
+    `challenger` are registered model names (None for a ModelKit); a shadow split
+    answers nothing, so it needs nothing."""
+    if weight <= 0 or shadow:
+        return
+    from knot.registry.fluent import registry
+
+    guarded = sorted({n for n in (champion, challenger) if n and registry().get_policy(n)})
+    if guarded:
+        name = guarded[0]
+        raise Forbidden(
+            f"--challenger with --weight {weight:g} would send live requests past the "
+            f"promotion policy of model {name!r}; serve the champion alone and split with "
+            f"`knot traffic set {name} --weight {weight:g}` (it checks the policy and is "
+            "audited), or pass --shadow to only log the challenger's answers",
+            field="weight",
+        )
