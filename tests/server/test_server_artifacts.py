@@ -7,6 +7,7 @@ included. DELETE on a blob drops it only when its stored bytes are damaged."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,20 @@ def test_delete_drops_only_a_damaged_blob(remote: str, remote_backend: StoreBack
     # the digest can be stored again, whole
     assert client_side.put_bytes(b"a blob whose disk copy rots") == damaged
     assert client_side.get_bytes(damaged) == b"a blob whose disk copy rots"
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost"])
+def test_a_server_whose_artifacts_are_itself_is_refused(name: str, tmp_path: Path) -> None:
+    """`--artifacts http://<this server>` would send each upload back to itself: refused
+    at start (exit 2, naming the fix) instead of looping."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run(
+        [str(KNOT), "server", "--port", str(port), "--store", f"sqlite:///{tmp_path}/k.db",
+         "--artifacts", f"http://{name}:{port}"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"is this server itself (port {port})" in done.stderr
+    assert "s3://BUCKET/PREFIX" in done.stderr

@@ -40,6 +40,35 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "::"}
+
+
+def _refuse_itself(artifacts: str, host: str, port: int, sock: socket.socket) -> None:
+    """An http artifact store is another Knot server's blob routes; naming this very
+    server would send every upload back to itself, forever."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(artifacts)
+    if parts.scheme not in ("http", "https"):
+        return
+    try:
+        target_port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return  # a malformed port is the artifact store's own error to report
+    target = (parts.hostname or "").lower()
+    same_host = target == host.lower() or (target in _LOCAL_NAMES and host in _LOCAL_NAMES)
+    if target_port == port and same_host:
+        sock.close()
+        from knot.errors import Invalid
+
+        raise Invalid(
+            f"artifacts {redact(artifacts)} is this server itself (port {port}); give it "
+            "the store the artifacts live in (a folder, s3://BUCKET/PREFIX, or another "
+            "Knot server's URL)",
+            field="artifacts",
+        )
+
+
 def run_server(
     host: str = "127.0.0.1",
     port: int = 8765,
@@ -75,6 +104,7 @@ def run_server(
         _check_tokens(store)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
+    _refuse_itself(artifacts, host, bound, sock)
     options: dict[str, Any] = {
         "log_level": "warning",
         "access_log": False,
