@@ -72,6 +72,8 @@ ACCEPTED = [
     ("node", "models:/churn", NodeRef("model_version", "churn", alias=LATEST)),
     ("node", "dataset:churn@3", NodeRef("dataset", "churn@3")),
     ("node", "dataset:churn@03", NodeRef("dataset", "churn@3")),
+    ("node", "churn@3", NodeRef("dataset", "churn@3")),
+    ("node", "team/churn@3", NodeRef("dataset", "team/churn@3")),
     ("node", "model_version:churn/3", NodeRef("model_version", "churn/3")),
     ("node", f"run:{RUN}", NodeRef("run", RUN)),
     ("node", f" {RUN} ", NodeRef("run", RUN)),
@@ -124,6 +126,7 @@ REFUSED = [
     ("node", "run:", "no id"),
     ("node", "run:abc", "run id 'abc'"),
     ("node", "dataset:churn", "names no dataset version"),
+    ("node", "churn@prod", "names no dataset version"),
     ("node", "dataset:a b@1", "dataset name 'a b'"),
 ]
 

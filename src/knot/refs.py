@@ -4,7 +4,7 @@
     NAME@VERSION          NAME@ALIAS          NAME               a dataset version
     NAME[:TAG]  REGISTRY/REPO[:TAG][@sha256:HEX]  (oci:// first)  a ModelKit
     runs:/RUN_ID/PATH                                            a model logged on a run
-    models:/..., run:RUN_ID (or a bare RUN_ID), dataset:NAME@VERSION, KIND:ID   a lineage node
+    models:/..., [run:]RUN_ID, [dataset:]NAME@VERSION, KIND:ID                  a lineage node
 
 A bare NAME, `@latest` or `/latest` means the newest usable version. A name is parts of
 letters, digits, '.', '_' and '-' starting with a letter or digit: one part for a model
@@ -66,10 +66,7 @@ KIT_FORMS = (
     "for a registry (e.g. 127.0.0.1:5000/team/churn:3, optionally prefixed oci://)"
 )
 RUN_ARTIFACT_FORMS = "runs:/RUN_ID/ARTIFACT_PATH (e.g. runs:/0123abcd.../model)"
-NODE_FORMS = (
-    "models:/NAME/VERSION, models:/NAME@ALIAS, run:RUN_ID (or a bare 32-hex run id), "
-    "dataset:NAME@VERSION, or KIND:ID (e.g. model_version:churn/3)"
-)
+NODE_FORMS = "models:/NAME/VERSION or @ALIAS, [run:]RUN_ID, [dataset:]NAME@VERSION, KIND:ID"
 
 _MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 _DATASET_NAME = re.compile(DATASET_NAME_PATTERN)
@@ -378,6 +375,8 @@ def parse_node_ref(text: object) -> NodeRef:
         if model.version is not None:
             return NodeRef("model_version", f"{model.name}/{model.version}")
         return NodeRef("model_version", model.name, alias=model.alias)
+    if ":" not in ref and "@" in ref:  # NAME@V, as every dataset command takes it
+        ref = f"dataset:{ref}"
     kind, colon, node_id = ref.partition(":")
     if not colon:
         if _RUN_ID.match(ref):

@@ -79,3 +79,21 @@ def test_cli_bad_reference_is_one_clear_error(recorded: Path) -> None:
     out = runner.invoke(app, ["lineage", "models:/bad name/3"])
     assert out.exit_code != 0
     assert "models:/NAME/VERSION" in str(out.exception) or "models:/NAME/VERSION" in out.output
+
+
+def test_the_installed_cli_takes_a_bare_dataset_version(recorded: Path) -> None:
+    """`NAME@V` is how every other command names a dataset version; lineage takes it too."""
+    import subprocess
+    import sys
+
+    knot_bin = str(Path(sys.executable).parent / "knot")
+    done = subprocess.run(
+        [knot_bin, "lineage", "churn@1", "-d", "down", "--json"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["root"] == {"kind": "dataset", "id": "churn@1", "layer": 0}
+    done = subprocess.run(
+        [knot_bin, "lineage", "churn@prod"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 2 and "names no dataset version" in done.stderr

@@ -20,7 +20,7 @@ _STYLES = {"dataset": "cyan", "run": "yellow", "model_version": "magenta", "mode
 
 def lineage(
     ref: str = typer.Argument(
-        ..., help="models:/NAME/VERSION, models:/NAME@ALIAS, run:ID, dataset:NAME@V or KIND:ID."
+        ..., help="models:/NAME/VERSION, models:/NAME@ALIAS, run:ID, [dataset:]NAME@V or KIND:ID."
     ),
     direction: str = typer.Option("both", "--direction", "-d", help="up, down or both."),
     depth: int = typer.Option(10, "--depth", help="How many edges to follow each way."),
