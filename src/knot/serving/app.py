@@ -218,6 +218,9 @@ def create_app(config: ServeConfig, plan: Plan | None = None) -> Starlette:
                 missing = set(ids) - set(answered)
                 answered.update(await asyncio.to_thread(scan.find, missing))
             check_labels(name, labels, answered)
+            if service.log is not None and any(service.recent.get(i) for i in ids):
+                # answered here, maybe not written yet: the prediction first, then its label
+                await asyncio.to_thread(service.log.flush)
             accepted = await asyncio.to_thread(
                 write_labels, name, labels, service.log_root, service.log_store
             )

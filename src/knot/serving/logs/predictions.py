@@ -97,7 +97,7 @@ class PredictionLog:
         self._flush_seconds = flush_seconds
         self._plugins = list(plugins)
         self._scores = Scorer()
-        self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Entry | _Flush | None] = queue.SimpleQueue()
         self._seq = 0
         self._thread = threading.Thread(target=self._run, name="knot-prediction-log", daemon=True)
         self._thread.start()
@@ -116,6 +116,16 @@ class PredictionLog:
         at = time.time_ns() // 1_000_000
         self._queue.put(_Entry(request_id, at, served, role, columns, predictions))
 
+    def flush(self) -> None:
+        """Write what was queued before this call; returns once it is written (PUT to a
+        shared store, or renamed into place): /feedback calls it so that a prediction
+        whose label is acknowledged is never lost with the process."""
+        done = threading.Event()
+        self._queue.put(_Flush(done))
+        while not done.wait(0.5):
+            if not self._thread.is_alive():  # closed: everything was written
+                return
+
     def close(self) -> None:
         """Write everything queued and stop the writer."""
         self._queue.put(None)
@@ -133,6 +143,11 @@ class PredictionLog:
             if entry is None:
                 self._write(buffer)
                 return
+            if isinstance(entry, _Flush):
+                self._write(buffer)
+                buffer, rows = [], 0
+                entry.done.set()
+                continue
             if entry is not _TICK:
                 buffer.append(entry)
                 rows += len(entry.predictions)
@@ -212,6 +227,11 @@ class PredictionLog:
 
 
 _TICK: Any = object()
+
+
+@dataclass(frozen=True)
+class _Flush:
+    done: threading.Event
 
 
 def _batch(group: list[_Entry]) -> ObservedBatch:
