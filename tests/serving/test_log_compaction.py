@@ -4,6 +4,7 @@ replaced parts go once their grace has passed."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from knot.serving.logs.mirror import Mirror
 from knot.serving.logs.predictions import read_prediction_log
 from knot.serving.logs.shared import FolderLogStore, open_log_store, replica_id
 from tests.serving.conftest import row, serving
+from tests.serving.live import KNOT, knot_env
 
 pytestmark = pytest.mark.anyio
 
@@ -121,3 +123,19 @@ def test_a_mirror_copies_only_keys_of_the_log_layout(tmp_path: Path) -> None:
     assert _files(mirror.sync("churn")) == []
     with pytest.raises(Invalid):
         mirror.sync("../churn")
+
+
+def test_the_cli_refuses_a_hostile_name_and_replica_id(knot_home: Path, tmp_path: Path) -> None:
+    env = {**knot_env(), "KNOT_HOME": str(knot_home)}
+    ran = subprocess.run(
+        [KNOT, "logs", "compact", "../etc"], env=env, capture_output=True, text=True
+    )
+    assert ran.returncode == 2
+    assert "model name '../etc' is not allowed" in ran.stderr and "Traceback" not in ran.stderr
+    env.update(KNOT_ARTIFACTS="s3://knot-test/logs", KNOT_REPLICA_ID="a/../b")
+    ran = subprocess.run(
+        [KNOT, "serve", "models:/churn@champion"], env=env, capture_output=True, text=True
+    )
+    assert ran.returncode == 2
+    assert "KNOT_REPLICA_ID 'a/../b' is not allowed" in ran.stderr
+    assert not list(tmp_path.rglob("part-*.parquet"))

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 import knot
+from knot.monitoring.performance.window_metrics import performance_since
 from knot.serving.logs.labels import latest_labels
 from knot.serving.logs.predictions import read_prediction_log
 from tests.artifacts.seaweedfs import ACCESS_KEY, SECRET_KEY, S3Server
@@ -164,6 +165,9 @@ def test_two_replicas_a_monitor_and_compaction_share_one_store(shared: Shared) -
         + [f"{r}-r{i}" for r in "ab" for i in range(3)]
     )
     assert len(frame) == 24  # each row once: merged files hid the parts they replaced
+    # what the canary judge reads (knot.loop.canary): the same rows and labels
+    judged = performance_since("churn", 0)
+    assert sum(m.rows for m in judged) == 24 and sum(m.labeled for m in judged) == 11
 
 
 def test_a_killed_replica_loses_no_acknowledged_label(shared: Shared) -> None:
