@@ -54,14 +54,15 @@ class Mirror:
         self._lock = threading.Lock()
         atexit.register(shutil.rmtree, self.root, True)
 
-    def sync(self, model: str) -> Path:
-        """Bring the copy of `model`'s predictions and labels up to date; returns root."""
+    def sync(self, model: str, *, labels: bool = True) -> Path:
+        """Bring the copy of `model`'s predictions (and labels) up to date; returns root."""
         name = check_model_name(model)
         with self._lock:
             for _ in range(_SYNC_ATTEMPTS):
                 try:
                     self._sync(f"model={name}/", PREDICTION_FILE)
-                    self._sync(f"labels/model={name}/", LABEL_FILE)
+                    if labels:
+                        self._sync(f"labels/model={name}/", LABEL_FILE)
                     return self.root
                 except NotFound:
                     continue  # compacted meanwhile: list again
@@ -153,4 +154,4 @@ def label_scan(model: str, store: LogStore | None, root: Path) -> LogScan:
     if store is None:
         return LogScan(model, root)
     mirror = mirror_of(store)
-    return LogScan(model, mirror.root, refresh=lambda: mirror.sync(model))
+    return LogScan(model, mirror.root, refresh=lambda: mirror.sync(model, labels=False))
