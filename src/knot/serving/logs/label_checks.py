@@ -6,12 +6,13 @@ request id nobody answered or a row it did not have, 422 for a label of the wron
 a body with one refused label stores nothing.
 
 Where the answered requests are known from: the service's own memory of what it answered
-lately (`RecentRequests`), then the prediction log on disk, which holds what every worker
-and every earlier run of the service answered (sampled with --log-sample: a request that
-was not logged can get no label, as a label could never be joined to it). A worker writes
-its log every second or so, so a label for a request another worker answered a moment
-ago can arrive first; `find_answered` then looks again at the files written since, for a
-few seconds, before it refuses.
+lately (`RecentRequests`), then the prediction log on disk (or this process's copy of a
+shared log store's, knot.serving.logs.mirror), which holds what every worker, every
+replica and every earlier run of the service answered (sampled with --log-sample: a
+request that was not logged can get no label, as a label could never be joined to it).
+A worker writes its log every second or so, so a label for a request another worker (or
+replica) answered a moment ago can arrive first; `find_answered` then looks again at
+the files written since, for a few seconds, before it refuses.
 """
 
 from __future__ import annotations
