@@ -63,6 +63,13 @@ async def test_compaction_merges_then_deletes_after_the_grace(churn: Path) -> No
     assert len(_files(root)) == 8
     assert _rows() == before and _labels() == labels_before
 
+    # a copy of the store (as a monitor in another pod keeps) skips the replaced parts
+    copy = Mirror(FolderLogStore(root))
+    assert len(_files(copy.sync("churn"))) == 2
+    copied = read_prediction_log("churn", root=copy.root)
+    assert sorted(zip(copied.request_id, copied.row, copied.prediction, strict=True)) == before
+    assert len(_files(copy.sync("churn", replaced=True))) == 8  # what compaction reads
+
     # a crash after deleting some replaced parts: still each row once
     replaced = [f for f in _files(root) if "merged" not in f.name]
     replaced[0].unlink()

@@ -149,7 +149,7 @@ def test_two_replicas_a_monitor_and_compaction_share_one_store(shared: Shared) -
         kept = shared.knot("compactor", "logs", "compact", "churn")
         assert kept["merged"] >= 7 and kept["deleted"] == 0
         assert totals(shared.knot("monitor", "monitor", "run", "churn")) == (12, 5)
-        for round_ in range(3):  # replicas keep writing; each compaction leaves one file
+        for round_ in range(2):  # replicas keep writing; each compaction leaves one file
             predict(a, f"a-r{round_}", 1.0)
             predict(b, f"b-r{round_}", 30.0)
             label(a, f"a-r{round_}", 0)
@@ -157,17 +157,17 @@ def test_two_replicas_a_monitor_and_compaction_share_one_store(shared: Shared) -
             done = shared.knot("compactor", "logs", "compact", "churn", "--grace", "0")
             assert done["files"] == len(done["folders"]) == len(shared.log_keys())
         assert len(shared.log_keys()) <= 4  # one prediction and one label folder per day
-        assert totals(shared.knot("monitor", "monitor", "run", "churn")) == (24, 11)
+        assert totals(shared.knot("monitor", "monitor", "run", "churn")) == (20, 9)
     frame = read_prediction_log("churn")  # this process's copy, from the store
     assert sorted(set(frame.request_id)) == sorted(
         [f"a-{i}" for i in range(3)]
         + [f"b-{i}" for i in range(3)]
-        + [f"{r}-r{i}" for r in "ab" for i in range(3)]
+        + [f"{r}-r{i}" for r in "ab" for i in range(2)]
     )
-    assert len(frame) == 24  # each row once: merged files hid the parts they replaced
+    assert len(frame) == 20  # each row once: merged files hid the parts they replaced
     # what the canary judge reads (knot.loop.canary): the same rows and labels
     judged = performance_since("churn", 0)
-    assert sum(m.rows for m in judged) == 24 and sum(m.labeled for m in judged) == 11
+    assert sum(m.rows for m in judged) == 20 and sum(m.labeled for m in judged) == 9
 
 
 def test_a_killed_replica_loses_no_acknowledged_label(shared: Shared) -> None:

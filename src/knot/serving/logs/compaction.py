@@ -71,7 +71,7 @@ def compact(
     def view() -> Path:  # the files as they are now, readable locally
         if isinstance(store, FolderLogStore):
             return store.root
-        return mirror_of(store).sync(name)
+        return mirror_of(store).sync(name, replaced=True)
 
     root = view()
     for folder in _folders(root, name):

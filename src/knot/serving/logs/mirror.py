@@ -4,7 +4,8 @@
 Each process keeps its own copy in a temp folder (removed at exit), so no other process
 deletes a file it is reading; a sync downloads the files it lacks and drops the ones
 gone from the store. A file compacted away between the listing and its download makes
-the sync list again: the merged file that replaced it is then listed.
+the sync list again: the merged file that replaced it is then listed. Parts that a
+merged file replaces are not copied (nor kept) at all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from knot.errors import NotFound, Unavailable
 from knot.refs import MODEL_NAME_PATTERN, check_model_name
+from knot.serving.logs.merged import is_merged, replaced_by
 from knot.serving.logs.shared import (
     LABEL_FILE,
     PREDICTION_FILE,
@@ -54,15 +56,16 @@ class Mirror:
         self._lock = threading.Lock()
         atexit.register(shutil.rmtree, self.root, True)
 
-    def sync(self, model: str, *, labels: bool = True) -> Path:
-        """Bring the copy of `model`'s predictions (and labels) up to date; returns root."""
+    def sync(self, model: str, *, labels: bool = True, replaced: bool = False) -> Path:
+        """Bring the copy of `model`'s predictions (and labels) up to date; returns root.
+        `replaced`: copy the parts merged files replace too (compaction needs them)."""
         name = check_model_name(model)
         with self._lock:
             for _ in range(_SYNC_ATTEMPTS):
                 try:
-                    self._sync(f"model={name}/", PREDICTION_FILE)
+                    self._sync(f"model={name}/", PREDICTION_FILE, replaced)
                     if labels:
-                        self._sync(f"labels/model={name}/", LABEL_FILE)
+                        self._sync(f"labels/model={name}/", LABEL_FILE, replaced)
                     return self.root
                 except NotFound:
                     continue  # compacted meanwhile: list again
@@ -72,7 +75,7 @@ class Mirror:
             "job runs"
         )
 
-    def _sync(self, prefix: str, pattern: re.Pattern[str]) -> None:
+    def _sync(self, prefix: str, pattern: re.Pattern[str], replaced: bool) -> None:
         # a key of another layout (or a hostile one) never names a local file
         wanted = {k for k in self.store.keys(prefix) if pattern.fullmatch(k[len(prefix) :])}
         folder = self.root / prefix
@@ -81,14 +84,23 @@ class Mirror:
             for p in folder.glob("**/part-*.parquet")
             if not p.name.startswith(".")
         }
-        for key in sorted(wanted - have):
+        # merged files first: the parts they replace need no copy (and lose theirs)
+        merged = sorted(k for k in wanted if is_merged(k.rsplit("/", 1)[1]))
+        self._fetch(sorted(set(merged) - have))
+        for key in [] if replaced else merged:
+            folder_key = key.rsplit("/", 1)[0]
+            wanted -= {f"{folder_key}/{name}" for name in replaced_by(self.root / key)}
+        self._fetch(sorted(wanted - have - set(merged)))
+        for key in have - wanted:
+            (self.root / key).unlink(missing_ok=True)
+
+    def _fetch(self, keys: list[str]) -> None:
+        for key in keys:
             target = self.root / key
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.parent / f".{target.name}.tmp"  # readers skip dot files
             tmp.write_bytes(self.store.get(key))
             os.replace(tmp, target)
-        for key in have - wanted:
-            (self.root / key).unlink(missing_ok=True)
 
 
 _MIRRORS: dict[str, Mirror] = {}
