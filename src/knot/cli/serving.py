@@ -61,6 +61,12 @@ def serve(
         batch_wait_ms=batch_wait_ms,
         plugins=tuple(plugin or ()),
     ).check()
+    if log_dir is None:  # a wrong KNOT_LOGS or KNOT_REPLICA_ID fails here, not in a worker
+        from knot.serving.logs.mirror import shared_store
+        from knot.serving.logs.shared import replica_id
+
+        if shared_store() is not None:
+            replica_id()
     # parsed and resolved once, before saying anything: a reference naming nothing fails here
     plan = Plan.parse(config.model, config.challenger, resolve=True)
     if plan.challenger is not None:

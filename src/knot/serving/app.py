@@ -28,8 +28,9 @@ from knot.errors import KnotError
 from knot.serving.bodies import BadRequest, parse_body
 from knot.serving.columns import Columns, check_columns, row_count
 from knot.serving.config import ServeConfig
-from knot.serving.logs.label_checks import SIBLING_WAIT_S, LogScan, check_labels, find_answered
+from knot.serving.logs.label_checks import SIBLING_WAIT_S, check_labels, find_answered
 from knot.serving.logs.labels import labels_from_body, parse_labels, write_labels
+from knot.serving.logs.mirror import label_scan
 from knot.serving.metrics import CONTENT_TYPE
 from knot.serving.openapi import openapi_document
 from knot.serving.service import Service
@@ -206,17 +207,23 @@ def create_app(config: ServeConfig, plan: Plan | None = None) -> Starlette:
             body = await _read_body(request, config.max_body_bytes)
             labels = parse_labels(labels_from_body(request.headers.get("content-type", ""), body))
             ids = [label.request_id for label in labels]
-            scan = LogScan(name, service.log_root)
+            scan = label_scan(name, service.log_store, service.log_root)
             answered = await asyncio.to_thread(find_answered, ids, service.recent, scan)
-            # another worker may have answered it and not written its log yet
+            # another worker (or replica) may have answered it and not written its log yet
+            siblings = config.workers > 1 or service.log_store is not None
             waited = 0.0
-            while config.workers > 1 and set(ids) - set(answered) and waited < SIBLING_WAIT_S:
+            while siblings and set(ids) - set(answered) and waited < SIBLING_WAIT_S:
                 await asyncio.sleep(0.25)
                 waited += 0.25
                 missing = set(ids) - set(answered)
                 answered.update(await asyncio.to_thread(scan.find, missing))
             check_labels(name, labels, answered)
-            accepted = await asyncio.to_thread(write_labels, name, labels, service.log_root)
+            if service.log is not None and any(service.recent.get(i) for i in ids):
+                # answered here, maybe not written yet: the prediction first, then its label
+                await asyncio.to_thread(service.log.flush)
+            accepted = await asyncio.to_thread(
+                write_labels, name, labels, service.log_root, service.log_store
+            )
         except KnotError as exc:
             return _error(exc.status_code, exc.message, request_id, exc.field)
         return _json({"accepted": accepted, "request_id": request_id})

@@ -29,7 +29,9 @@ from knot.registry.entities import ModelVersion, Signature
 from knot.serving.columns import TENSOR, Columns, model_input
 from knot.serving.config import ServeConfig
 from knot.serving.logs.label_checks import RecentRequests
-from knot.serving.logs.predictions import PredictionLog, default_log_dir
+from knot.serving.logs.mirror import local_root, shared_store
+from knot.serving.logs.predictions import PredictionLog
+from knot.serving.logs.shared import replica_id
 from knot.serving.metrics import ServiceMetrics
 from knot.serving.plugins import load_plugins
 from knot.serving.slot import Slot
@@ -119,7 +121,9 @@ class Service:
             "challenger", self.metrics, max_batch_rows=config.max_batch_rows, wait_s=wait
         )
         self.split = Split(self.plan.challenger, config.weight, config.shadow)
-        self.log_root = default_log_dir() if config.log_dir is None else Path(config.log_dir)
+        # --log-dir keeps the logs in that folder; else a shared S3 log store when set
+        self.log_store = None if config.log_dir is not None else shared_store()
+        self.log_root = local_root() if config.log_dir is None else Path(config.log_dir)
         self.log: PredictionLog | None = None
         self.recent = RecentRequests()  # what labels sent to /feedback are checked against
         self.ready = False
@@ -142,7 +146,13 @@ class Service:
     async def start(self) -> None:
         self.champion.start()
         self.challenger.start()
-        self.log = PredictionLog(self.log_root, sample=self.config.log_sample, plugins=self.plugins)
+        self.log = PredictionLog(
+            self.log_root,
+            sample=self.config.log_sample,
+            plugins=self.plugins,
+            store=self.log_store,
+            replica=replica_id() if self.log_store is not None else "",
+        )
         self._watcher = asyncio.get_running_loop().create_task(self._load_then_watch())
 
     async def stop(self) -> None:

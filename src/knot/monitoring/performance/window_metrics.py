@@ -32,10 +32,13 @@ class PredictionLogs:
 
 
 def open_logs(model: str, root: Path | None = None) -> PredictionLogs:
-    """The prediction and label logs of `model` under `root` (default: the serving log)."""
+    """The prediction and label logs of `model` under `root` (default: where the services
+    log: the local folder, or this process's fresh copy of the shared log store)."""
     from knot.serving.logs.labels import label_dataset
+    from knot.serving.logs.mirror import readable_root
     from knot.serving.logs.predictions import prediction_log_dataset
 
+    root = readable_root(model, root)
     predictions = prediction_log_dataset(model, root)
     labels = label_dataset(model, root) if predictions is not None else None
     return PredictionLogs(model, predictions, labels.files if labels is not None else [])

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from knot.serving.deploy import pods
-from knot.serving.deploy.values import DeployValues, ModelValues
+from knot.serving.deploy.values import COMPACT_SCHEDULE, DeployValues, ModelValues
 
-__all__ = ["loop_controller", "monitor_job"]
+__all__ = ["compact_job", "loop_controller", "monitor_job"]
 
 Manifest = dict[str, Any]
 
@@ -36,6 +36,35 @@ def monitor_job(values: DeployValues, model: ModelValues) -> list[Manifest]:
                 "concurrencyPolicy": "Forbid",
                 "startingDeadlineSeconds": 300,
                 "successfulJobsHistoryLimit": 3,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {"spec": {"backoffLimit": 2, "template": template}},
+            },
+        }
+    ]
+
+
+def compact_job(values: DeployValues, model: ModelValues) -> list[Manifest]:
+    """`knot logs compact MODEL` hourly: the replicas' small prediction and label log
+    parts in the shared store merged, so the monitor reads few files."""
+    if model.model_name is None:
+        return []
+    name, component = f"knot-compact-{model.object_name}", "knot-compact"
+    schedule = model.monitor.compact_schedule if model.monitor else COMPACT_SCHEDULE
+    box = pods.container(values, "compact", ["logs", "compact", model.model_name], model.resources)
+    template = pods.pod_template(
+        values, pods.labels(component, name), [box], restart_policy="OnFailure"
+    )
+    return [
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": pods.metadata(values, name, component, name),
+            "spec": {
+                "schedule": schedule,
+                # two compactions of one model at once could each merge the same parts
+                "concurrencyPolicy": "Forbid",
+                "startingDeadlineSeconds": 600,
+                "successfulJobsHistoryLimit": 1,
                 "failedJobsHistoryLimit": 3,
                 "jobTemplate": {"spec": {"backoffLimit": 2, "template": template}},
             },

@@ -34,6 +34,7 @@ def kubernetes_manifests(
     for model in values.models:
         group = services.model_service(values, model)
         group += jobs.monitor_job(values, model)
+        group += jobs.compact_job(values, model)
         if model.loop is not None:
             text = (loop_configs or {}).get(model.object_name)
             if text is None:

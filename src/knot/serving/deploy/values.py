@@ -33,6 +33,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "COMPACT_SCHEDULE",
     "ArtifactValues",
     "AuthValues",
     "DeployValues",
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 # RFC 1123 names: what Kubernetes accepts for Services, Secrets and label values we make
+#: when `knot logs compact` runs by default: hourly, off the hour's busy minute
+COMPACT_SCHEDULE = "7 * * * *"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 _QUANTITY = re.compile(r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][0-9]+)?$")
@@ -198,8 +201,10 @@ class ServerValues(_Section):
 
 class MonitorValues(_Section):
     schedule: str = "*/15 * * * *"
+    #: when `knot logs compact` merges the model's log parts
+    compact_schedule: str = COMPACT_SCHEDULE
 
-    @field_validator("schedule")
+    @field_validator("schedule", "compact_schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
         from croniter import croniter

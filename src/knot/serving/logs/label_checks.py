@@ -6,12 +6,13 @@ request id nobody answered or a row it did not have, 422 for a label of the wron
 a body with one refused label stores nothing.
 
 Where the answered requests are known from: the service's own memory of what it answered
-lately (`RecentRequests`), then the prediction log on disk, which holds what every worker
-and every earlier run of the service answered (sampled with --log-sample: a request that
-was not logged can get no label, as a label could never be joined to it). A worker writes
-its log every second or so, so a label for a request another worker answered a moment
-ago can arrive first; `find_answered` then looks again at the files written since, for a
-few seconds, before it refuses.
+lately (`RecentRequests`), then the prediction log on disk (or this process's copy of a
+shared log store's, knot.serving.logs.mirror), which holds what every worker, every
+replica and every earlier run of the service answered (sampled with --log-sample: a
+request that was not logged can get no label, as a label could never be joined to it).
+A worker writes its log every second or so, so a label for a request another worker (or
+replica) answered a moment ago can arrive first; `find_answered` then looks again at
+the files written since, for a few seconds, before it refuses.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -120,19 +121,33 @@ class RecentRequests:
 
 class LogScan:
     """Looks request ids up in a model's prediction log, each file at most once: a later
-    `find` reads only the files written since the last one."""
+    `find` reads only the files written since the last one. `refresh` (when given) brings
+    `root` up to date first: the local copy of a shared log (knot.serving.logs.mirror)."""
 
-    def __init__(self, model: str, root: Path) -> None:
+    def __init__(self, model: str, root: Path, refresh: Callable[[], object] | None = None) -> None:
         self.folder = root / f"model={model}"
+        self._refresh = refresh
         self._seen: set[Path] = set()
 
     def find(self, ids: Iterable[str]) -> dict[str, Answered]:
+        ids = list(ids)
+        for _ in range(3):
+            try:
+                return self._find(ids)
+            except FileNotFoundError:
+                continue  # a part was compacted away (or its copy dropped) meanwhile
+        return self._find(ids)
+
+    def _find(self, ids: Iterable[str]) -> dict[str, Answered]:
         import pyarrow.dataset as ds
 
+        from knot.serving.logs.merged import live_files
+
+        if self._refresh is not None:
+            self._refresh()
         wanted = sorted(set(ids))
-        present = self.folder.glob("version=*/date=*/part-*.parquet")
+        present = live_files(self.folder.glob("version=*/date=*/part-*.parquet"))
         files = [f for f in present if f not in self._seen]
-        self._seen.update(files)
         by_version: dict[str, list[str]] = {}
         for f in files:
             by_version.setdefault(f.parent.parent.name, []).append(str(f))
@@ -153,6 +168,7 @@ class LogScan:
             for rid, n in rows.items():
                 before = found.get(rid)
                 found[rid] = Answered(max(n, before.rows if before else 0), kind)
+        self._seen.update(files)  # only once read: a vanished file is looked for again
         return found
 
 

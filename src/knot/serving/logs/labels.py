@@ -8,6 +8,10 @@ one file and fsyncs it and its folder before returning, so an acknowledged label
 survives a crash. Labels are never rewritten: a later label for the same (request_id,
 row) wins, and readers dedupe by keeping the newest timestamp (ties: the later file,
 whose name sorts later) per key, as `latest_labels` does.
+
+With a shared log store (knot.serving.logs.shared: S3) the file is an object
+labels/model=NAME/date=D/part-*.parquet there instead, and S3's answer to its PUT is
+what makes it durable: `write_labels` returns (and /feedback answers 200) after it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -28,6 +32,9 @@ from knot.refs import check_model_name
 from knot.serving.bodies import BadRequest
 from knot.serving.logs.label_checks import Label
 from knot.serving.logs.predictions import default_log_dir
+
+if TYPE_CHECKING:
+    from knot.serving.logs.shared import LogStore
 
 __all__ = [
     "append_labels",
@@ -139,10 +146,21 @@ def append_labels(model: str, labels: Sequence[Mapping[str, Any]], root: Path | 
     return write_labels(model, parse_labels(labels), root)
 
 
-def write_labels(model: str, rows: Sequence[Label], root: Path | None = None) -> int:
-    """Write parsed labels in one file, fsynced with its folder before returning."""
+def write_labels(
+    model: str, rows: Sequence[Label], root: Path | None = None, store: LogStore | None = None
+) -> int:
+    """Write parsed labels in one file, durable before returning: PUT to `store` (by
+    default the shared log store when `root` is None and one is set), else fsynced with
+    its folder under `root` (default: where logs go locally)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from knot.serving.logs.mirror import local_root, shared_store
+    from knot.serving.logs.shared import replica_id
+
+    if store is None and root is None:
+        store = shared_store()
+        root = local_root() if store is None else None
 
     at = time.time_ns()
     table = pa.table(
@@ -154,6 +172,13 @@ def write_labels(model: str, rows: Sequence[Label], root: Path | None = None) ->
         }
     )
     day = dt.datetime.fromtimestamp(at / 1e9, dt.UTC).date().isoformat()
+    if store is not None:
+        name = f"part-{at:020d}-{replica_id()}-{os.getpid()}-{next(_seq):06d}.parquet"
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        key = f"labels/model={check_model_name(model)}/date={day}/{name}"
+        store.put(key, sink.getvalue().to_pybytes())
+        return len(rows)
     folder = labels_dir(model, root) / f"date={day}"
     _mkdirs(folder)
     name = f"part-{at:020d}-{os.getpid()}-{next(_seq):06d}.parquet"
@@ -167,10 +192,11 @@ def write_labels(model: str, rows: Sequence[Label], root: Path | None = None) ->
     return len(rows)
 
 
-def _files(model: str, root: Path | None) -> list[Path]:
-    return sorted(
-        labels_dir(model, root).glob("date=*/part-*.parquet"), key=lambda p: (p.parent.name, p.name)
-    )
+def _files(model: str, root: Path) -> list[Path]:
+    from knot.serving.logs.merged import live_files
+
+    found = live_files(labels_dir(model, root).glob("date=*/part-*.parquet"))
+    return sorted(found, key=lambda p: (p.parent.name, p.name))
 
 
 def label_dataset(model: str, root: Path | None = None) -> Any:
@@ -179,6 +205,9 @@ def label_dataset(model: str, root: Path | None = None) -> Any:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
+    from knot.serving.logs.mirror import readable_root
+
+    root = readable_root(model, root)
     files = _files(model, root)
     if not files:
         return None

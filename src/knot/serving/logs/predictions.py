@@ -9,6 +9,10 @@ class's probability of a binary classifier, else null; see knot.serving.logs.pre
 Labels that arrive later join on (request_id, row) (knot.serving.logs.labels). The same
 thread gives each written batch to the service's monitor plugins. `close` writes what
 is buffered.
+
+With a shared log store (knot.serving.logs.shared: S3), each flush is one object
+model=NAME/version=V/date=D/part-<ns>-<replica>-<pid>-<seq>.parquet in it instead, so
+every replica writes its own parts and none overwrites another's.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +36,9 @@ from knot.serving.columns import Columns, concat, row_count
 from knot.serving.logs.prediction_table import Scorer, features_array, prediction_array
 from knot.serving.plugins import ObservedBatch, ServicePlugin, notify
 from knot.serving.sources import ServedModel
+
+if TYPE_CHECKING:
+    from knot.serving.logs.shared import LogStore
 
 __all__ = [
     "LOG_COLUMNS",
@@ -79,14 +86,18 @@ class PredictionLog:
         flush_rows: int = 5000,
         flush_seconds: float = 1.0,
         plugins: Sequence[ServicePlugin] = (),
+        store: LogStore | None = None,
+        replica: str = "",
     ) -> None:
         self.root = root
+        self._store = store  # a shared store: parts go there, named with `replica`
+        self._replica = replica
         self._sample = sample
         self._flush_rows = flush_rows
         self._flush_seconds = flush_seconds
         self._plugins = list(plugins)
         self._scores = Scorer()
-        self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Entry | _Flush | None] = queue.SimpleQueue()
         self._seq = 0
         self._thread = threading.Thread(target=self._run, name="knot-prediction-log", daemon=True)
         self._thread.start()
@@ -105,6 +116,16 @@ class PredictionLog:
         at = time.time_ns() // 1_000_000
         self._queue.put(_Entry(request_id, at, served, role, columns, predictions))
 
+    def flush(self) -> None:
+        """Write what was queued before this call; returns once it is written (PUT to a
+        shared store, or renamed into place): /feedback calls it so that a prediction
+        whose label is acknowledged is never lost with the process."""
+        done = threading.Event()
+        self._queue.put(_Flush(done))
+        while not done.wait(0.5):
+            if not self._thread.is_alive():  # closed: everything was written
+                return
+
     def close(self) -> None:
         """Write everything queued and stop the writer."""
         self._queue.put(None)
@@ -122,6 +143,11 @@ class PredictionLog:
             if entry is None:
                 self._write(buffer)
                 return
+            if isinstance(entry, _Flush):
+                self._write(buffer)
+                buffer, rows = [], 0
+                entry.done.set()
+                continue
             if entry is not _TICK:
                 buffer.append(entry)
                 rows += len(entry.predictions)
@@ -179,8 +205,18 @@ class PredictionLog:
             self._write_file(batch.served, day, part)
 
     def _write_file(self, served: ServedModel, day: str, table: Any) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
+        if self._store is not None:
+            self._seq += 1
+            name = f"part-{time.time_ns():020d}-{self._replica}-{os.getpid()}-{self._seq:06d}"
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink)
+            folder_key = f"model={check_model_name(served.name)}/version={served.version}"
+            key = f"{folder_key}/date={day}/{name}.parquet"
+            self._store.put(key, sink.getvalue().to_pybytes())
+            return
         folder = self.root / f"model={served.name}" / f"version={served.version}" / f"date={day}"
         folder.mkdir(parents=True, exist_ok=True)
         self._seq += 1
@@ -191,6 +227,11 @@ class PredictionLog:
 
 
 _TICK: Any = object()
+
+
+@dataclass(frozen=True)
+class _Flush:
+    done: threading.Event
 
 
 def _batch(group: list[_Entry]) -> ObservedBatch:
@@ -211,8 +252,11 @@ def prediction_log_dataset(model: str, root: Path | None = None) -> Any:
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    folder = (root or default_log_dir()) / f"model={check_model_name(model)}"
-    files = sorted(folder.glob("version=*/date=*/part-*.parquet"))
+    from knot.serving.logs.merged import live_files
+    from knot.serving.logs.mirror import readable_root
+
+    folder = readable_root(model, root) / f"model={check_model_name(model)}"
+    files = live_files(folder.glob("version=*/date=*/part-*.parquet"))
     if not files:
         return None
     first_per_version: dict[str, Path] = {}
@@ -235,13 +279,12 @@ def read_prediction_log(model: str | None = None, root: Path | None = None) -> A
     the columns model, version and date; `features` holds one dict of inputs per row."""
     import pandas as pd
 
-    base = root or default_log_dir()
-    names = (
-        [model] if model else sorted(p.name.removeprefix("model=") for p in base.glob("model=*"))
-    )
+    from knot.serving.logs.mirror import logged_models
+
+    names = [model] if model else logged_models(root)
     frames = []
     for name in names:
-        dataset = prediction_log_dataset(name, base)
+        dataset = prediction_log_dataset(name, root)
         if dataset is not None:
             frames.append(dataset.to_table().to_pandas().assign(model=name))
     if not frames:
