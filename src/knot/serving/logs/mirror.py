@@ -143,9 +143,9 @@ def local_root() -> Path:
     store = log_store()
     if isinstance(store, FolderLogStore):
         return store.root
-    from knot.serving.logs.predictions import default_log_dir
+    from knot.config import settings
 
-    return default_log_dir()
+    return settings().home / "predictions"  # knot.serving.logs.predictions.default_log_dir
 
 
 def logged_models(root: Path | None = None) -> list[str]:
