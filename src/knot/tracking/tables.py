@@ -58,9 +58,11 @@ runs = Table(
     Column("packages", Text, nullable=True),
     Index("ix_runs_parent", "parent_run_id"),
 )
-# Migration 0013: exactly the order search pages one experiment in (newest first, then
-# run_id), so a database reads a page off the index and stops instead of sorting.
+# Migration 0013: exactly the order search pages runs in (newest first, then run_id), of
+# one experiment and of all, so a database reads a page off an index and stops instead of
+# sorting every run.
 Index("ix_runs_experiment_time_id", runs.c.experiment_id, runs.c.start_time.desc(), runs.c.run_id)
+Index("ix_runs_time_id", runs.c.start_time.desc(), runs.c.run_id)
 
 params = Table(
     "params",
