@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from _common import Result
+from _scale_cpu import cpu_ms_per_call, describe
 from _scale_fill import EXPERIMENTS
 from _servers import free_port, run_server
 
@@ -45,8 +46,9 @@ def first_byte_s(client: httpx.Client, url: str) -> float:
     return seconds
 
 
-def ui_pages(uri: str, runs: int, rounds: int) -> list[Result]:
-    """p50 time to first byte of each runs page, each round on the next experiment."""
+def ui_pages(uri: str, runs: int, rounds: int, postgres: int | None) -> list[Result]:
+    """p50 time to first byte of each runs page, each round on the next experiment, and
+    the CPU per page of the server and of PostgreSQL."""
     port = free_port()
     knot = str(Path(sys.executable).parent / "knot")
     results = []
@@ -58,15 +60,19 @@ def ui_pages(uri: str, runs: int, rounds: int) -> list[Result]:
             run_server("scale-ui", command, port, work, dict(os.environ)) as server,
             httpx.Client(timeout=120) as client,
         ):
+            servers = {"knot server": server.proc.pid, "PostgreSQL": postgres}
+            first_bytes: dict[str, list[float]] = {name: [] for name in PAGES}
             for name, query in PAGES.items():
-                times = []
-                for i in range(rounds + 1):
+
+                def page(i: int, name: str = name, query: str = query) -> None:
                     experiment = hashlib.md5(f"exp{1 + i % EXPERIMENTS}".encode()).hexdigest()
                     url = f"{server.url}/ui/experiments/{experiment}{query}"
-                    seconds = first_byte_s(client, url)
-                    if i:  # the first round warms the server's connections and templates
-                        times.append(seconds)
-                value = statistics.median(times)
+                    first_bytes[name].append(first_byte_s(client, url))
+
+                page(0)  # warm: the server's connections and templates
+                first_bytes[name].clear()
+                _, used = cpu_ms_per_call(page, rounds, servers)
+                value = statistics.median(first_bytes[name])
                 results.append(
                     Result(
                         f"UI runs page, {name} (time to first byte)",
@@ -75,6 +81,7 @@ def ui_pages(uri: str, runs: int, rounds: int) -> list[Result]:
                         knot=value,
                         n_knot=runs,
                         goal_abs=PAGE_GOAL_S,
+                        note=describe(used),
                     )
                 )
                 print(f"  UI runs page, {name}: p50 {value * 1000:.1f} ms", flush=True)

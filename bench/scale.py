@@ -18,7 +18,9 @@ through Knot's own API:
   by a metric, filtered; time to first byte (bench/_scale_ui.py; goal < 300 ms).
 
 --store URI --no-fill measures a store an earlier run filled (the 1M fill takes half an
-hour): the sizes are counted from it. Results go to bench/results/scale.json, with the
+hour): the sizes are counted from it. Each figure comes with the CPU it cost per call, in
+this process and in the servers (bench/_scale_cpu.py): on a shared machine the wall time
+grows with the load, the CPU does not. Results go to bench/results/scale.json, with the
 load average around the measuring. Nothing here asserts a time.
 """
 
@@ -30,12 +32,12 @@ import os
 import random
 import statistics
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from _common import Result, print_table, write_json
+from _scale_cpu import cpu_ms_per_call, describe, postmaster_pid
 from _scale_fill import EXPERIMENTS, MODELS, fill
 from _scale_ui import ui_pages
 
@@ -70,17 +72,7 @@ def sizes(uri: str) -> dict[str, int]:
     return counted
 
 
-def p50_s(call: Callable[[int], object], rounds: int) -> float:
-    call(0)  # warm: connection pool, statement cache
-    times = []
-    for i in range(rounds):
-        start = time.perf_counter()
-        call(i)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def measure(runs: int, versions: int, rounds: int) -> list[Result]:
+def measure(runs: int, versions: int, rounds: int, postgres: int | None) -> list[Result]:
     import knot
 
     rng = random.Random(0)
@@ -113,8 +105,10 @@ def measure(runs: int, versions: int, rounds: int) -> list[Result]:
         ("run page (get_run)", run_page, 0.05),
         ("lineage, 5 hops", lineage, 0.05),
     ):
-        value = p50_s(call, rounds)
-        results.append(Result(name, "s", False, knot=value, n_knot=runs, goal_abs=goal))
+        call(0)  # warm: connection pool, statement cache
+        times, used = cpu_ms_per_call(call, rounds, {"PostgreSQL": postgres})
+        value, note = statistics.median(times), describe(used)
+        results.append(Result(name, "s", False, knot=value, n_knot=runs, goal_abs=goal, note=note))
         print(f"  {name}: p50 {value * 1000:.1f} ms (goal < {goal * 1000:g} ms)", flush=True)
     return results
 
@@ -143,8 +137,9 @@ def main() -> None:
         held = sizes(uri)
         print(", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in held.items()), flush=True)
         load_before = os.getloadavg()
-        results = measure(held["runs"], held["model_versions"], args.rounds)
-        results += ui_pages(uri, held["runs"], max(5, args.rounds // 5))
+        postgres = postmaster_pid(uri)
+        results = measure(held["runs"], held["model_versions"], args.rounds, postgres)
+        results += ui_pages(uri, held["runs"], max(5, args.rounds // 5), postgres)
         load_after = os.getloadavg()
     print_table(f"Knot on PostgreSQL, {held['runs']:,} runs (p50)", results)
     print(f"load average before / after: {load_before} / {load_after}")
