@@ -1,39 +1,47 @@
 """Knot's store at team scale, on PostgreSQL on this machine:
 
     python bench/scale.py [--runs 1000000] [--points-per-run 50] [--versions 10000]
-                          [--store postgresql://...]
+                          [--store postgresql://...] [--no-fill] [--rounds 50]
 
-fills a store (a fresh local PostgreSQL unless --store names one) with RUNS runs in 10
-experiments (2 params, 1 tag and 5 metric keys each; POINTS-PER-RUN metric points per
-run, so 50M at the defaults), VERSIONS model versions in 100 models and a 6-node lineage
-chain per version (dataset -> run -> model version -> ModelKit -> OCI reference -> batch
-output), straight in SQL (generate_series), then times through Knot's own API:
+fills a store (a fresh local PostgreSQL unless --store names an empty database) with
+RUNS runs in 10 experiments (2 params, 1 tag and 5 metric keys each; POINTS-PER-RUN
+metric points per run, so 50M at the defaults), VERSIONS model versions in 100 models
+and a 6-node lineage chain per version (dataset -> run -> model version -> ModelKit ->
+OCI reference -> batch output), straight in SQL (bench/_scale_fill.py), then times
+through Knot's own API:
 
-- filtered search: `metrics.auc > X and params.model = "lgbm"` in one experiment, a
-  page of 100 (goal p50 < 100 ms);
+- filtered search: `metrics.auc > X and params.model = "lgbm"` in one experiment, and
+  over all runs, a page of 100 (goal p50 < 100 ms);
 - a run page: get_run with its params, tags and metric summaries (goal p50 < 50 ms);
-- lineage: 5 hops downstream from a dataset version (goal p50 < 50 ms).
+- lineage: 5 hops downstream from a dataset version (goal p50 < 50 ms);
+- the web UI's runs page of an experiment from a live `knot server`: first page, sorted
+  by a metric, filtered; time to first byte (bench/_scale_ui.py; goal < 300 ms).
 
-Results go to bench/results/scale.json. Nothing here asserts a time.
+--store URI --no-fill measures a store an earlier run filled (the 1M fill takes half an
+hour): the sizes are counted from it. Each figure comes with the CPU it cost per call, in
+this process and in the servers (bench/_scale_cpu.py): on a shared machine the wall time
+grows with the load, the CPU does not. Results go to bench/results/scale.json, with the
+load average around the measuring. Nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
+import hashlib
 import os
 import random
 import statistics
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from _common import Result, print_table, write_json
+from _scale_cpu import cpu_ms_per_call, describe, postmaster_pid
+from _scale_fill import EXPERIMENTS, MODELS, fill
+from _scale_ui import ui_pages
+
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "scale.json"
-EXPERIMENTS, MODELS, KEYS = 10, 100, ("auc", "loss", "accuracy", "f1", "latency")
 
 
 @contextmanager
@@ -48,150 +56,39 @@ def store_uri(given: str | None) -> Iterator[str]:
         yield server.new_database()
 
 
-def timed(step: str, sql: str, conn: object) -> None:
-    start = time.perf_counter()
-    conn.execute(sql)  # type: ignore[attr-defined]
-    conn.commit()  # type: ignore[attr-defined]
-    print(f"  {step}: {time.perf_counter() - start:.1f} s", flush=True)
-
-
-def fill(uri: str, runs: int, points: int, versions: int) -> None:
-    """Everything in SQL on the server: ids are md5 of a number, values pseudo-random."""
+def sizes(uri: str) -> dict[str, int]:
+    """What the store holds: runs, metric points, model versions, lineage edges."""
     import psycopg
 
-    per_model = max(1, versions // MODELS)
-    steps = max(1, points // len(KEYS))
-    keys = "ARRAY[" + ", ".join(f"'{k}'" for k in KEYS) + "]"
-    run_id = "md5('run' || r)"
+    counted = {}
     with psycopg.connect(uri.replace("postgresql+psycopg", "postgresql")) as conn:
-        print(
-            f"filling {runs:,} runs, {runs * steps * len(KEYS):,} metric points, "
-            f"{MODELS * per_model:,} versions",
-            flush=True,
-        )
-        timed(
-            "experiments",
-            f"""
-            INSERT INTO experiments (experiment_id, name, description, created_at)
-            SELECT md5('exp' || e), 'bench-' || e, NULL, 0 FROM generate_series(1, {EXPERIMENTS}) e
-            ON CONFLICT DO NOTHING""",
-            conn,
-        )
-        timed(
-            "runs",
-            f"""
-            INSERT INTO runs (run_id, experiment_id, name, status, start_time, end_time, "user")
-            SELECT {run_id}, md5('exp' || (1 + (r / 4) % {EXPERIMENTS})), 'run-' || r, 'FINISHED',
-                   1700000000000 + r * 1000, 1700000000000 + r * 1000 + 500, 'user-' || (r % 50)
-            FROM generate_series(1, {runs}) r""",
-            conn,
-        )
-        timed(
-            "params",
-            f"""
-            INSERT INTO params (run_id, key, value)
-            SELECT {run_id}, 'model', (ARRAY['lgbm', 'xgb', 'logreg', 'rf'])[1 + r % 4]
-            FROM generate_series(1, {runs}) r
-            UNION ALL
-            SELECT {run_id}, 'lr', (0.001 * (1 + r % 100))::text FROM generate_series(1, {runs}) r
-            """,
-            conn,
-        )
-        timed(
-            "tags",
-            f"""
-            INSERT INTO tags (run_id, key, value)
-            SELECT {run_id}, 'team', 'team-' || (r % 20) FROM generate_series(1, {runs}) r""",
-            conn,
-        )
-        timed(
-            "metric points",
-            f"""
-            INSERT INTO metrics (run_id, key, step, timestamp, value)
-            SELECT {run_id}, ({keys})[k], s, 1700000000000 + r * 1000 + s,
-                   abs(sin(r * 7 + k * 13 + s)) FROM generate_series(1, {runs}) r,
-                   generate_series(1, {len(KEYS)}) k, generate_series(0, {steps - 1}) s""",
-            conn,
-        )
-        timed(
-            "metric summaries",
-            f"""
-            INSERT INTO metric_summaries
-                (run_id, key, latest, latest_step, latest_timestamp, min, max, count)
-            SELECT {run_id}, ({keys})[k], abs(sin(r * 7 + k * 13 + {steps - 1})), {steps - 1},
-                   1700000000000 + r * 1000 + {steps - 1}, 0, 1, {steps}
-            FROM generate_series(1, {runs}) r, generate_series(1, {len(KEYS)}) k""",
-            conn,
-        )
-        timed(
-            "models and versions",
-            f"""
-            INSERT INTO registered_models (name, description, created_at, created_by, updated_at)
-            SELECT 'model-' || m, NULL, 0, 'bench', 0 FROM generate_series(1, {MODELS}) m;
-            INSERT INTO model_versions (name, version, run_id, artifact_path, artifact_digest,
-                flavor, signature, environment, datasets, status, created_at, created_by)
-            SELECT 'model-' || m, v, md5('run' || (1 + (m * {per_model} + v) % {runs})), 'model',
-                   'sha256:' || repeat('0', 64), 'sklearn', NULL, '{{}}', '[]', 'READY', 0, 'bench'
-            FROM generate_series(1, {MODELS}) m, generate_series(1, {per_model}) v""",
-            conn,
-        )
-        chain = [
-            ("dataset", "'data-' || m || '@' || v"),
-            ("run", "md5('run' || (1 + (m * {p} + v) % {r}))"),
-            ("model_version", "'model-' || m || '/' || v"),
-            (
-                "modelkit",
-                "'sha256:' || md5('kit' || m || '-' || v) || md5('kit2' || m || '-' || v)",
-            ),
-            ("oci_reference", "'registry.example.com/kits/model-' || m || ':' || v"),
-            (
-                "batch_output",
-                "'sha256:' || md5('out' || m || '-' || v) || md5('out2' || m || '-' || v)",
-            ),
-        ]
-        selects = [
-            f"SELECT '{a}', {ai.format(p=per_model, r=runs)}, 'next', '{b}', "
-            f"{bi.format(p=per_model, r=runs)}, 0 "
-            f"FROM generate_series(1, {MODELS}) m, generate_series(1, {per_model}) v"
-            for (a, ai), (b, bi) in itertools.pairwise(chain)
-        ]
-        timed(
-            "lineage edges",
-            "INSERT INTO lineage_edges (from_kind, from_id, relation, "
-            "to_kind, to_id, created_at) " + " UNION ALL ".join(selects),
-            conn,
-        )
-        timed("analyze", "ANALYZE", conn)
+        for name, table in (
+            ("runs", "runs"),
+            ("metric_points", "metrics"),
+            ("model_versions", "model_versions"),
+            ("lineage_edges", "lineage_edges"),
+        ):
+            counted[name] = int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    return counted
 
 
-def p50_ms(call: Callable[[int], object], rounds: int) -> float:
-    times = []
-    for i in range(rounds):
-        start = time.perf_counter()
-        call(i)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
-def measure(runs: int, versions: int, rounds: int) -> list[dict[str, object]]:
+def measure(runs: int, versions: int, rounds: int, postgres: int | None) -> list[Result]:
     import knot
 
     rng = random.Random(0)
     per_model = max(1, versions // MODELS)
 
-    def search(i: int) -> object:
+    def search(i: int, everywhere: bool = False) -> object:
         threshold = 0.5 + 0.49 * rng.random()
         found = knot.search_runs(
             f'metrics.auc > {threshold:.3f} and params.model = "lgbm"',
-            experiment=f"bench-{1 + i % EXPERIMENTS}",
+            experiment=None if everywhere else f"bench-{1 + i % EXPERIMENTS}",
             max_results=100,
         )
-        assert len(found) > 0
+        assert len(found) == 100
         return found
 
     def run_page(i: int) -> object:
-        import hashlib
-
         run_id = hashlib.md5(f"run{rng.randint(1, runs)}".encode()).hexdigest()
         return knot.get_run(run_id)
 
@@ -201,17 +98,19 @@ def measure(runs: int, versions: int, rounds: int) -> list[dict[str, object]]:
         assert len(graph.nodes) == 6, graph
         return graph
 
-    rows = []
+    results = []
     for name, call, goal in (
-        ("filtered search, 100 of 1 experiment", search, 100.0),
-        ("run page (get_run)", run_page, 50.0),
-        ("lineage, 5 hops", lineage, 50.0),
+        ("filtered search, 100 of 1 experiment", search, 0.1),
+        ("filtered search, 100 of all runs", lambda i: search(i, everywhere=True), 0.1),
+        ("run page (get_run)", run_page, 0.05),
+        ("lineage, 5 hops", lineage, 0.05),
     ):
         call(0)  # warm: connection pool, statement cache
-        value = p50_ms(call, rounds)
-        rows.append({"query": name, "p50_ms": value, "goal_ms": goal, "met": value < goal})
-        print(f"  {name}: p50 {value:.1f} ms (goal < {goal:g} ms)", flush=True)
-    return rows
+        times, used = cpu_ms_per_call(call, rounds, {"PostgreSQL": postgres})
+        value, note = statistics.median(times), describe(used)
+        results.append(Result(name, "s", False, knot=value, n_knot=runs, goal_abs=goal, note=note))
+        print(f"  {name}: p50 {value * 1000:.1f} ms (goal < {goal * 1000:g} ms)", flush=True)
+    return results
 
 
 def main() -> None:
@@ -220,27 +119,38 @@ def main() -> None:
     parser.add_argument("--points-per-run", type=int, default=50)
     parser.add_argument("--versions", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=50)
-    parser.add_argument("--store", help="an existing empty PostgreSQL database URI")
+    parser.add_argument("--store", help="a PostgreSQL database URI (empty, unless --no-fill)")
+    parser.add_argument(
+        "--no-fill", action="store_true", help="measure the --store an earlier run filled"
+    )
     args = parser.parse_args()
-    from rich.console import Console
-    from rich.table import Table
+    if args.no_fill and not args.store:
+        parser.error("--no-fill needs --store, the database an earlier run filled")
 
     with store_uri(args.store) as uri:
         os.environ["KNOT_STORE"] = uri
         import knot
 
         knot.reset()
-        knot.search_runs()  # opens the store: the migrations create the schema
-        fill(uri, args.runs, args.points_per_run, args.versions)
-        rows = measure(args.runs, args.versions, args.rounds)
-    table = Table(title=f"Knot on PostgreSQL, {args.runs:,} runs")
-    for column in ("query", "p50 ms", "goal ms", "met"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(str(r["query"]), f"{r['p50_ms']:.1f}", f"< {r['goal_ms']:g}", str(r["met"]))
-    Console().print(table)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"runs": args.runs, "results": rows}, indent=2))
+        knot.search_runs(max_results=1)  # opens the store: the migrations build the schema
+        fill_s = None if args.no_fill else fill(uri, args.runs, args.points_per_run, args.versions)
+        held = sizes(uri)
+        print(", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in held.items()), flush=True)
+        load_before = os.getloadavg()
+        postgres = postmaster_pid(uri)
+        results = measure(held["runs"], held["model_versions"], args.rounds, postgres)
+        results += ui_pages(uri, held["runs"], max(5, args.rounds // 5), postgres)
+        load_after = os.getloadavg()
+    print_table(f"Knot on PostgreSQL, {held['runs']:,} runs (p50)", results)
+    print(f"load average before / after: {load_before} / {load_after}")
+    write_json(
+        "scale.json",
+        results,
+        **held,
+        fill_s=fill_s,
+        load_before=load_before,
+        load_after=load_after,
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The retrain loop's tables (migration 0009), on the shared metadata of knot.store.schema.
+"""The retrain loop's tables (migration 0009; 0013 widened trigger_kind), on the shared
+metadata of knot.store.schema.
 
 `loop_state` holds one row per model: where its loop is (idle, training, evaluating,
 canary, approval, promoting), the retraining in flight, and the lease (owner, expiry,
@@ -34,7 +35,7 @@ loop_retrains = Table(
     metadata,
     Column("retrain_id", String(32), primary_key=True),
     Column("model", String(256), nullable=False),
-    Column("trigger_kind", String(16), nullable=False),
+    Column("trigger_kind", String(64), nullable=False),  # "alert+dataset+manual", ...
     Column("trigger", Text, nullable=False),  # JSON: what fired, e.g. the dataset version
     Column("status", String(16), nullable=False),
     Column("challenger_version", Integer, nullable=True),

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, exists, func, select, text
 
 from knot.errors import Invalid
 from knot.store.database import Database
@@ -50,6 +50,12 @@ def search_runs(
     items = list(order_by or [])
     order = [*parse_order_by(items, runs), runs.c.start_time.desc(), runs.c.run_id]
     with db.read() as conn:
+        if db.dialect == "postgresql":
+            # A page is read off an index and stops early; PostgreSQL's planner still
+            # picks a parallel plan over a large experiment, and starting its workers
+            # costs more than the page (34 vs 10 ms at 100k runs on 2 busy cores). LOCAL:
+            # only this read transaction, never the pooled connection's next user.
+            conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         leading = order_item(items[0]) if items else None
         if leading is not None and leading[0] == "metric":
             ids = _by_metric(conn, leading[1], leading[2], where, order[1:], offset, max_results)
