@@ -62,9 +62,34 @@ class OnlineReader:
                 "(view__feature)",
                 field="features",
             )
+        # a one-view service keyed by one column, asked for one entity (each request of
+        # `knot serve`), reads it with one prepared statement and builds no batch lists
+        self._one: tuple[str, str, list[tuple[str, int]], int | None] | None = None
+        if len(self.plan) == 1 and len(self.plan[0][0].view.entities) == 1:
+            stored, positions, columns = self.plan[0]
+            ttl = stored.view.ttl_seconds
+            pairs = list(zip(columns, positions, strict=True))
+            self._one = (self.entity_keys[0], stored.view.name, pairs, ttl)
+        self._read_one = store.read_one
 
     def read_columns(self, entities: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
         """Feature columns for entity key columns ({"user_id": [7, 8]})."""
+        one = self._one
+        if one is not None:
+            ids = entities.get(one[0])
+            if ids is not None and len(ids) == 1:
+                value = ids[0]
+                key = (
+                    str(value) if type(value) is int or type(value) is str else entity_key((value,))
+                )
+                got = self._read_one(one[1], key)
+                row = orjson.loads(got) if got is not None else None
+                limit = one[3]
+                if row is not None and limit is not None and row[0] < (time.time() - limit) * 1000:
+                    row = None
+                if row is None:
+                    return {column: [None] for column, _ in one[2]}
+                return {column: [row[position]] for column, position in one[2]}
         missing = [k for k in self.entity_keys if k not in entities]
         if missing:
             raise Invalid(

@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS knot_online_rows (
     value BLOB NOT NULL, PRIMARY KEY (view, generation, entity)) WITHOUT ROWID;
 """
 _CURRENT = "(SELECT generation FROM knot_online_pointers WHERE view = ?)"
+# one entity of one view: the same snapshot rule as _read_sql, one fixed text, so the
+# sqlite3 module's statement cache keeps it prepared across calls
+_ONE = (
+    f"SELECT value FROM knot_online_rows WHERE view = ? AND generation = {_CURRENT} AND entity = ?"
+)
 
 
 class SqliteOnlineStore:
@@ -154,11 +159,19 @@ class SqliteOnlineStore:
                 found[(i, entity)] = value
         return [[found.get((i, k)) for k in keys] for i, (_, keys) in enumerate(lookups)]
 
+    def read_one(self, view: str, key: str) -> bytes | None:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:  # a cursor kept per thread: no new one per call
+            cursor = self._local.cursor = self._reader().cursor()
+        row = cursor.execute(_ONE, (view, view, key)).fetchone()
+        return None if row is None else row[0]
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+            self._local.cursor = None
 
 
 def _read_sql(shape: tuple[int, ...]) -> str:
