@@ -23,8 +23,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 os.environ.setdefault("KNOT_HOME", tempfile.mkdtemp(prefix="knot-movielens-"))
 
-from recs_data import load, write_sources  # noqa: E402
+from recs_data import load, split_later, with_ratings, write_sources  # noqa: E402
 from recs_models import GenreModel, PureSVD  # noqa: E402
+from recs_retrain import RATINGS  # noqa: E402
 
 import knot  # noqa: E402
 import knot.features as kf  # noqa: E402
@@ -94,7 +95,9 @@ def train_and_register(data: Any) -> tuple[int, int]:
     example = pd.DataFrame(rows[:2])
     labels = data.train[["user_id", "movie_id", "rating"]].assign(event_timestamp=data.train.ts)
 
+    knot.register_dataset(RATINGS, data.train)  # version 1: the ratings so far
     with knot.start_run(experiment="movielens", name="genre") as run:
+        knot.load_dataset(RATINGS)  # lineage: the ratings the model learned from
         training = kf.training_set(labels, ["user_stats", "movie_stats"])
         say(f"point-in-time training set: {len(training):,} rows x {training.shape[1]} columns")
         genre = GenreModel(data.genre_names, K).fit(training, data.genres, data.train)
@@ -102,7 +105,7 @@ def train_and_register(data: Any) -> tuple[int, int]:
         run.log_metrics(offline_metrics(genre, users, online, relevant, popularity))
         v_genre = knot.log_model(genre, registered_model_name=MODEL, input_example=example)
     with knot.start_run(experiment="movielens", name="puresvd") as run:
-        mf = PureSVD(factors=50, k=K).fit(data.train)
+        mf = PureSVD(factors=50, k=K).fit(knot.load_dataset(RATINGS))
         run.log_params({"model": "puresvd", "factors": 50, "k": K})
         run.log_metrics(offline_metrics(mf, users, online, relevant, popularity))
         v_mf = knot.log_model(mf, registered_model_name=MODEL, input_example=example)
@@ -193,6 +196,30 @@ def ab_round(service: Service, client: httpx.Client, data: Any, relevant: dict[i
     return result.decision
 
 
+def new_ratings_retrain(data: Any) -> None:
+    """New ratings arrive as version 2 of the ratings dataset; the retrain loop
+    (loop.yaml) retrains, compares the challenger with the champion by NDCG@10 on the
+    held-out later ratings, and promotes it or keeps the champion."""
+    from knot.loop.config import load_loop_config
+    from knot.loop.controller import Controller
+
+    new, held_out = split_later(data)
+    knot.register_dataset("movielens-holdout", held_out[["user_id", "movie_id", "rating"]])
+    controller = Controller(load_loop_config(HERE / "loop.yaml"), say=lambda m: say(f"loop: {m}"))
+    controller.run(once=True)
+    say(f"retrain loop idle: no new ratings beyond {RATINGS}@1, the champion's")
+    grown = with_ratings(data, new)
+    added = knot.register_dataset(RATINGS, grown.train)
+    say(f"{len(new):,} new ratings arrive: {added.ref} ({len(grown.train):,} ratings)")
+    write_sources(grown, HOME / "sources")
+    for m in kf.materialize():
+        say(f"materialized {m.view}: {m.rows:,} entities updated (generation {m.generation})")
+    controller.run(once=True)
+    done = controller.loop.list_retrains(MODEL)[-1]
+    champion = knot.get_model_version(f"models:/{MODEL}@champion").version
+    say(f"retrain {done.status}: the champion is v{champion}")
+
+
 def main() -> None:
     started = time.monotonic()
     say(f"KNOT_HOME={HOME}")
@@ -212,7 +239,7 @@ def main() -> None:
         if decision == "A":
             say("PureSVD wins and stays champion; then a retrain goes wrong (2 factors, not 50)")
             with knot.start_run(experiment="movielens", name="puresvd-retrain") as run:
-                hurried = PureSVD(factors=2, k=K).fit(data.train)  # a retrain gone wrong
+                hurried = PureSVD(factors=2, k=K).fit(knot.load_dataset(RATINGS))  # gone wrong
                 run.log_params({"model": "puresvd", "factors": 2, "k": K})
                 v_bad = knot.log_model(hurried, registered_model_name=MODEL,
                                        input_example=pd.DataFrame(kf.get_online_features("recs", [{"user_id": 1}])))  # fmt: skip  # noqa: E501
@@ -231,6 +258,7 @@ def main() -> None:
             kf.feature_store(), "recs", served_values(MODEL, version, HOME / "predictions")
         )
         say(f"skew v{version}: {report.summary()}")
+    new_ratings_retrain(data)
     lineage = knot.lineage(f"models:/{MODEL}/{v_genre}", direction="up")
     say("lineage of the genre model: " + ", ".join(sorted({n.kind for n in lineage.nodes})))
     say(f"done in {time.monotonic() - started:.0f} s; the store is in {HOME}")
