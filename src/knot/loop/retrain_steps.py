@@ -127,6 +127,12 @@ class RetrainSteps:
                 return
             detail["evaluation"] = evaluation.summary()
             self.say(evaluation.summary())
+            first = evaluation.comparisons[0] if evaluation.comparisons else None
+            if first is not None and first.champion is not None:
+                self.say(
+                    f"{first.metric}: challenger {first.challenger:.4g}, champion "
+                    f"{first.champion:.4g}"
+                )
             held_out = evaluation.dataset or (ev.dataset if ev is not None else "")
             edges.append(_edge("dataset", held_out, "evaluated", "retrain", retrain))
             if not evaluation.passed:
