@@ -274,3 +274,13 @@ def test_one_run_at_a_time_materializes_a_view(features: FeatureStore, tmp_path:
         features.materialize(end=datetime(2024, 2, 1, tzinfo=UTC))
     assert features.online.pointer("users") is None
     assert features.online.claim("users", 2)
+
+
+def test_the_one_entity_columns_take_names_as_literals() -> None:
+    """Feature names are identifiers (definitions refuse others), and even a hostile
+    name would stay a dict key: the builder's source holds it as a repr() literal."""
+    from knot.features.online_reader import _columns_builder
+
+    hostile = "a']], __import__('os').system('false'), [['"
+    build = _columns_builder([(hostile, 2), ("b", 1)])
+    assert build([0, 1.0, 2.0]) == {hostile: [2.0], "b": [1.0]}

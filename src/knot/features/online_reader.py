@@ -4,7 +4,7 @@ trip for every view of the service, values older than a view's TTL read as null.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -42,6 +42,16 @@ def _keys(entities: Mapping[str, Sequence[Any]], names: Sequence[str]) -> list[s
     return [entity_key(key) for key in zip(*(entities[k] for k in names), strict=True)]
 
 
+def _columns_builder(pairs: list[tuple[str, int]]) -> Callable[[list[Any]], dict[str, list[Any]]]:
+    """A function from a decoded value [ts, f1, ...] to {column: [value]}: a dict display
+    with the column names as constants builds in about half the time of a comprehension,
+    which is most of a one-entity read after the SQL. The names enter as repr() literals
+    and the positions as ints, so the source holds nothing else."""
+    items = ", ".join(f"{column!r}: [row[{int(position)}]]" for column, position in pairs)
+    built: Callable[[list[Any]], dict[str, list[Any]]] = eval(f"lambda row: {{{items}}}")
+    return built
+
+
 class OnlineReader:
     """A service's online reads, planned once (the serving hot path reuses it)."""
 
@@ -70,6 +80,7 @@ class OnlineReader:
             ttl = stored.view.ttl_seconds
             pairs = list(zip(columns, positions, strict=True))
             self._one = (self.entity_keys[0], stored.view.name, pairs, ttl)
+            self._columns_of = _columns_builder(pairs)
         self._read_one = store.read_one
 
     def read_columns(self, entities: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
@@ -89,7 +100,7 @@ class OnlineReader:
                     row = None
                 if row is None:
                     return {column: [None] for column, _ in one[2]}
-                return {column: [row[position]] for column, position in one[2]}
+                return self._columns_of(row)
         missing = [k for k in self.entity_keys if k not in entities]
         if missing:
             raise Invalid(

@@ -22,7 +22,7 @@ __all__ = ["SqliteOnlineStore"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS knot_online_pointers (
     view TEXT PRIMARY KEY, generation INTEGER NOT NULL, watermark INTEGER,
-    view_version INTEGER NOT NULL);
+    view_version INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS knot_online_claims (
     view TEXT NOT NULL, generation INTEGER NOT NULL, claimed_at REAL NOT NULL,
     PRIMARY KEY (view, generation));
@@ -34,7 +34,8 @@ _CURRENT = "(SELECT generation FROM knot_online_pointers WHERE view = ?)"
 # one entity of one view: the same snapshot rule as _read_sql, one fixed text, so the
 # sqlite3 module's statement cache keeps it prepared across calls
 _ONE = (
-    f"SELECT value FROM knot_online_rows WHERE view = ? AND generation = {_CURRENT} AND entity = ?"
+    "SELECT value FROM knot_online_rows WHERE view = ?1 AND generation = "
+    "(SELECT generation FROM knot_online_pointers WHERE view = ?1) AND entity = ?2"
 )
 
 
@@ -163,7 +164,7 @@ class SqliteOnlineStore:
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:  # a cursor kept per thread: no new one per call
             cursor = self._local.cursor = self._reader().cursor()
-        row = cursor.execute(_ONE, (view, view, key)).fetchone()
+        row = cursor.execute(_ONE, (view, key)).fetchone()
         return None if row is None else row[0]
 
     def close(self) -> None:
