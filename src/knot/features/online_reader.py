@@ -38,7 +38,10 @@ def service_columns(
 
 def _keys(entities: Mapping[str, Sequence[Any]], names: Sequence[str]) -> list[str]:
     if len(names) == 1:
-        return [entity_key((v,)) for v in entities[names[0]]]
+        values = entities[names[0]]
+        if set(map(type, values)) <= {int, str}:  # the common case, converted in C
+            return list(map(str, values))
+        return [entity_key((v,)) for v in values]
     return [entity_key(key) for key in zip(*(entities[k] for k in names), strict=True)]
 
 
@@ -114,11 +117,20 @@ class OnlineReader:
         out: dict[str, list[Any]] = {}
         for (stored, positions, columns), values in zip(self.plan, found, strict=True):
             # one orjson call for the whole batch: [[ts, f1, ...], null, ...]
-            decoded = orjson.loads(b"[" + b",".join(v or b"null" for v in values) + b"]")
+            decoded = orjson.loads(b"[" + b",".join([v or b"null" for v in values]) + b"]")
             ttl = stored.view.ttl_seconds
             if ttl is not None:
                 oldest = now - ttl * 1000
                 decoded = [d if d is not None and d[0] >= oldest else None for d in decoded]
+            width = len(stored.view.feature_names) + 1
+            if all(d is None or len(d) == width for d in decoded):
+                # every value as wide as the view: transpose in C, an absent one as nulls
+                blank = [None] * width
+                rows = zip(*[blank if d is None else d for d in decoded], strict=True)
+                transposed = list(rows) if decoded else [()] * width
+                for position, column in zip(positions, columns, strict=True):
+                    out[column] = list(transposed[position])
+                continue
             for position, column in zip(positions, columns, strict=True):
                 out[column] = [d[position] if d is not None else None for d in decoded]
         return out

@@ -154,10 +154,13 @@ class SqliteOnlineStore:
         for view, keys in lookups:
             if keys:
                 params += [view, view, *keys]
-        found: dict[tuple[int, str], bytes] = {}
-        if params:
-            for i, entity, value in self._reader().execute(sql, params):
-                found[(i, entity)] = value
+        if not params:
+            return [[None] * len(keys) for _, keys in lookups]
+        rows = self._reader().execute(sql, params)
+        if len(lookups) == 1:  # one view: keyed by entity alone, looked up in C
+            one = {entity: value for _, entity, value in rows}
+            return [list(map(one.get, lookups[0][1]))]
+        found: dict[tuple[int, str], bytes] = {(i, e): v for i, e, v in rows}
         return [[found.get((i, k)) for k in keys] for i, (_, keys) in enumerate(lookups)]
 
     def read_one(self, view: str, key: str) -> bytes | None:
