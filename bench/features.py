@@ -1,12 +1,12 @@
 """The feature store, Knot against Feast and the raw floors, side by side in one run.
 
-    python bench/features.py [--entities 100000] [--labels 1000000] [--skip feast,redis]
+    python bench/features.py [--entities N] [--labels N] [--rounds 5] [--skip feast,redis]
 
 Same data for everyone: ENTITIES entities with 10 float features (one row each) in a
 Parquet file. Measured:
 - online read p50 for 1 and for 100 entities: Knot's SQLite online store (a feature
   service of one view), Feast 0.67's SQLite online store, and the floor, a raw SQLite
-  primary-key read of the same JSON values (no decoding);
+  primary-key read of the same JSON values (no decoding), taking turns with Knot;
 - materialize ENTITIES x 10 features: Knot, Feast, and the floor, a bulk insert of the
   same rows into SQLite;
 - Knot's Redis online store (a real redis-server started here): materialize and reads,
@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 FEATURES = [f"f{i}" for i in range(10)]
 START = datetime(2024, 1, 1, tzinfo=UTC)
+REPEAT = {"read_1_ms": 3000, "read_100_ms": 500}  # calls per p50
 
 
 def p50(fn: Callable[[], Any], repeat: int) -> float:
@@ -86,9 +87,26 @@ def knot_store(folder: Path, online_uri: str) -> Any:
     return FeatureStore(db, open_blob_store(f"file://{folder / 'artifacts'}"), online_uri)
 
 
+Reads = dict[str, Callable[[], Any]]
+
+
+def read_fns(one_fn: Callable[[Any], Any], hundred_fn: Callable[[Any], Any], one: list[Any],
+             hundred: list[Any]) -> Reads:  # fmt: skip
+    """A 1-entity and a 100-entity read, each call asking for the next of 64 samples."""
+    it1, it100 = iter(range(10**9)), iter(range(10**9))
+    return {
+        "read_1_ms": lambda: one_fn(one[next(it1) % 64]),
+        "read_100_ms": lambda: hundred_fn(hundred[next(it100) % 64]),
+    }
+
+
+def measure(reads: Reads) -> dict[str, float]:
+    return {k: p50(fn, REPEAT[k]) for k, fn in reads.items()}
+
+
 def bench_knot_online(
     folder: Path, source: Path, online_uri: str, entities: int
-) -> dict[str, float]:
+) -> tuple[dict[str, float], Reads, Callable[[], None]]:
     from knot.features.definitions import FeatureService, FeatureView
 
     store = knot_store(folder, online_uri)
@@ -99,17 +117,20 @@ def bench_knot_online(
     rng = np.random.default_rng(1)
     one = [{"user_id": [i]} for i in sample_ids(entities, 64, rng)]
     hundred = [{"user_id": sample_ids(entities, 100, rng)} for _ in range(64)]
-    it1, it100 = iter(range(10**9)), iter(range(10**9))
-    out["read_1_ms"] = p50(lambda: reader.read_columns(one[next(it1) % 64]), 3000)
-    out["read_100_ms"] = p50(lambda: reader.read_columns(hundred[next(it100) % 64]), 500)
     check = reader.read_columns({"user_id": [0]})
     assert check["f0"][0] is not None, "materialized values must be readable"
-    store.close()
-    store.db.close()
-    return out
+    assert reader.read_columns({"user_id": [0, 1]})["f0"][0] == check["f0"][0]
+
+    def close() -> None:
+        store.close()
+        store.db.close()
+
+    return out, read_fns(reader.read_columns, reader.read_columns, one, hundred), close
 
 
-def bench_raw_sqlite(folder: Path, source: Path, entities: int) -> dict[str, float]:
+def bench_raw_sqlite(
+    folder: Path, source: Path, entities: int
+) -> tuple[dict[str, float], Reads, Callable[[], None]]:
     import orjson
 
     frame = pd.read_parquet(source)
@@ -128,21 +149,29 @@ def bench_raw_sqlite(folder: Path, source: Path, entities: int) -> dict[str, flo
     one = [str(i) for i in sample_ids(entities, 64, rng)]
     hundred = [[str(i) for i in sample_ids(entities, 100, rng)] for _ in range(64)]
     marks = ",".join("?" * 100)
-    it1, it100 = iter(range(10**9)), iter(range(10**9))
-    out["read_1_ms"] = p50(
-        lambda: conn.execute(
-            "SELECT value FROM t WHERE entity = ?", (one[next(it1) % 64],)
+    reads = read_fns(
+        lambda key: conn.execute("SELECT value FROM t WHERE entity = ?", (key,)).fetchall(),
+        lambda keys: conn.execute(
+            f"SELECT entity, value FROM t WHERE entity IN ({marks})", keys
         ).fetchall(),
-        3000,
+        one,
+        hundred,
     )
-    out["read_100_ms"] = p50(
-        lambda: conn.execute(
-            f"SELECT entity, value FROM t WHERE entity IN ({marks})", hundred[next(it100) % 64]
-        ).fetchall(),
-        500,
-    )
-    conn.close()
-    return out
+    return out, reads, conn.close
+
+
+def interleaved_reads(raw: Reads, knot: Reads, rounds: int) -> list[Any]:
+    """Raw SQLite and Knot take turns: each round a p50 of each side (bench/interleave.py)."""
+    from interleave import interleave
+
+    def side(fn: Callable[[], Any], key: str) -> Callable[[int], float]:
+        return lambda _: p50(fn, REPEAT[key]) * 1000  # microseconds
+
+    return [
+        interleave(f"online read, {what}", "µs", side(raw[key], key), side(knot[key], key),
+                   n=rounds, peer_name="raw SQLite", higher_is_better=False)
+        for key, what in (("read_1_ms", "1 entity"), ("read_100_ms", "100 entities"))
+    ]  # fmt: skip
 
 
 def bench_raw_redis(uri: str, entities: int) -> dict[str, float]:
@@ -259,6 +288,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--labels", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved read rounds")
     parser.add_argument("--skip", default="", help="comma-separated: feast, redis, pit")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -266,18 +296,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="knot-bench-features-") as tmp:
         folder = Path(tmp)
         source = make_source(folder, args.entities)
-        results["raw_sqlite"] = bench_raw_sqlite(folder, source, args.entities)
+        raw, raw_reads, raw_close = bench_raw_sqlite(folder, source, args.entities)
         (folder / "knot").mkdir()
-        results["knot_sqlite"] = bench_knot_online(
+        knot, knot_reads, knot_close = bench_knot_online(
             folder / "knot", source, f"sqlite:///{folder / 'online.db'}", args.entities
         )
+        rounds = interleaved_reads(raw_reads, knot_reads, args.rounds)
+        for (key, _), r in zip(REPEAT.items(), rounds, strict=True):
+            raw[key], knot[key] = r.peer.median / 1000, r.knot.median / 1000
+        results.update(raw_sqlite=raw, knot_sqlite=knot)
+        results["interleaved"] = [r.as_json() for r in rounds]
+        raw_close()
+        knot_close()
         if "redis" not in skip and shutil.which("redis-server"):
             uri, process = start_redis(folder)
             try:
                 (folder / "knot-redis").mkdir()
-                results["knot_redis"] = bench_knot_online(
+                out, reads, close = bench_knot_online(
                     folder / "knot-redis", source, uri, args.entities
                 )
+                results["knot_redis"] = {**out, **measure(reads)}
+                close()
                 results["raw_redis"] = bench_raw_redis(uri, args.entities)
             finally:
                 process.terminate()
@@ -291,6 +330,10 @@ def main() -> None:
             (folder / "pit").mkdir()
             results["training_set"] = bench_training_set(folder / "pit", args.entities, args.labels)
     report(results)
+    from interleave import print_interleaved
+
+    goals = {r.scenario: 0.5 for r in rounds}  # "within 2x of the raw read": ratio >= 0.5
+    print_interleaved("Online reads: Knot vs raw SQLite", rounds, goals)
     out = HERE / "results" / "features.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -2,8 +2,9 @@
 defined once and materialized online, a point-in-time training set, two tracked and
 registered models (genre-based, then rating-based collaborative filtering), served by
 `knot serve` from user ids alone as top-10 movies with scores, an A/B split between them
-judged by a significance test on live NDCG@10, ranking metrics per version, a skew check
-of the served features, and a rollback when the new model does not win."""
+judged by a significance test on live NDCG@10, ranking metrics per version, a rollback
+when the new model does not win, monitoring of the served features (drift and skew),
+and the retrain loop when new ratings arrive."""
 
 from __future__ import annotations
 
@@ -23,15 +24,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 os.environ.setdefault("KNOT_HOME", tempfile.mkdtemp(prefix="knot-movielens-"))
 
-from recs_data import load, write_sources  # noqa: E402
+from recs_data import load, split_later, with_ratings, write_sources  # noqa: E402
 from recs_models import GenreModel, PureSVD  # noqa: E402
+from recs_retrain import RATINGS  # noqa: E402
 
 import knot  # noqa: E402
 import knot.features as kf  # noqa: E402
-from knot.features.skew import serving_skew  # noqa: E402
 from knot.monitoring.performance.ab_test import ab_test  # noqa: E402
 from knot.monitoring.performance.ranking import ndcg_at_k, ranking_metrics  # noqa: E402
-from knot.serving.logs.served_features import served_values  # noqa: E402
 from knot.serving.rollback import rollback  # noqa: E402
 
 MODEL, K = "movielens-recs", 10
@@ -92,9 +92,13 @@ def train_and_register(data: Any) -> tuple[int, int]:
     online = {r["user_id"]: r for r in rows}
     popularity = data.train.groupby("movie_id").size().to_dict()
     example = pd.DataFrame(rows[:2])
+    # the users' features as the models were trained: the reference served ones drift from
+    knot.register_dataset("movielens-user-features", pd.DataFrame(rows))
     labels = data.train[["user_id", "movie_id", "rating"]].assign(event_timestamp=data.train.ts)
 
+    knot.register_dataset(RATINGS, data.train)  # version 1: the ratings so far
     with knot.start_run(experiment="movielens", name="genre") as run:
+        knot.load_dataset(RATINGS)  # lineage: the ratings the model learned from
         training = kf.training_set(labels, ["user_stats", "movie_stats"])
         say(f"point-in-time training set: {len(training):,} rows x {training.shape[1]} columns")
         genre = GenreModel(data.genre_names, K).fit(training, data.genres, data.train)
@@ -102,7 +106,7 @@ def train_and_register(data: Any) -> tuple[int, int]:
         run.log_metrics(offline_metrics(genre, users, online, relevant, popularity))
         v_genre = knot.log_model(genre, registered_model_name=MODEL, input_example=example)
     with knot.start_run(experiment="movielens", name="puresvd") as run:
-        mf = PureSVD(factors=50, k=K).fit(data.train)
+        mf = PureSVD(factors=50, k=K).fit(knot.load_dataset(RATINGS))
         run.log_params({"model": "puresvd", "factors": 50, "k": K})
         run.log_metrics(offline_metrics(mf, users, online, relevant, popularity))
         v_mf = knot.log_model(mf, registered_model_name=MODEL, input_example=example)
@@ -193,6 +197,53 @@ def ab_round(service: Service, client: httpx.Client, data: Any, relevant: dict[i
     return result.decision
 
 
+def monitor_served() -> None:
+    """`knot monitor run`'s pass over the served features: drift against the users'
+    features at training time, skew against the point-in-time offline values, stored per
+    window, and an alert rule on skew."""
+    from knot.monitoring.monitor_config import apply_config, parse_config
+    from knot.monitoring.monitor_run import monitor_run
+
+    rule = {"name": "recs-skew", "metric": "skew.share", "op": ">", "threshold": 0,
+            "window": "1d"}  # fmt: skip
+    apply_config(parse_config({"model": MODEL, "window": "1d", "rules": [rule],
+                               "reference": "dataset:movielens-user-features@1"}))  # fmt: skip
+    result = monitor_run(MODEL, window="1d")
+    for s in result.skew:
+        say(f"skew v{s.version}: {len(s.skewed)} of {len(s.mismatched)} features differ in "
+            f"{s.rows} served rows from the offline values of {s.service}")  # fmt: skip
+    for d in result.drift:
+        drifted = ", ".join(d.report.drifted_columns[:3]) or "none"
+        say(f"drift v{d.version}: {len(d.report.drifted_columns)} of {len(d.report.columns)} "
+            f"served features against {d.reference} ({drifted})")  # fmt: skip
+    say(f"alerts fired: {', '.join(e.rule for e in result.events) or 'none'}")
+
+
+def new_ratings_retrain(data: Any) -> None:
+    """New ratings arrive as version 2 of the ratings dataset; the retrain loop
+    (loop.yaml) retrains, compares the challenger with the champion by NDCG@10 on the
+    held-out later ratings, and promotes it or keeps the champion."""
+    from knot.loop.config import load_loop_config
+    from knot.loop.controller import Controller
+
+    new, held_out = split_later(data)
+    knot.register_dataset("movielens-holdout", held_out[["user_id", "movie_id", "rating"]])
+    controller = Controller(load_loop_config(HERE / "loop.yaml"), say=lambda m: say(f"loop: {m}"))
+    controller.run(once=True)
+    say(f"retrain loop idle: no new ratings beyond {RATINGS}@1, the champion's")
+    grown = with_ratings(data, new)
+    added = knot.register_dataset(RATINGS, grown.train)
+    say(f"{len(new):,} new ratings arrive: {added.ref} ({len(grown.train):,} ratings)")
+    write_sources(grown, HOME / "sources")
+    # in full: the new ratings are later for each user, not later than every old one
+    for m in kf.materialize(full=True):
+        say(f"materialized {m.view}: {m.rows:,} entities (generation {m.generation})")
+    controller.run(once=True)
+    done = controller.loop.list_retrains(MODEL)[-1]
+    champion = knot.get_model_version(f"models:/{MODEL}@champion").version
+    say(f"retrain {done.status}: the champion is v{champion}")
+
+
 def main() -> None:
     started = time.monotonic()
     say(f"KNOT_HOME={HOME}")
@@ -212,7 +263,7 @@ def main() -> None:
         if decision == "A":
             say("PureSVD wins and stays champion; then a retrain goes wrong (2 factors, not 50)")
             with knot.start_run(experiment="movielens", name="puresvd-retrain") as run:
-                hurried = PureSVD(factors=2, k=K).fit(data.train)  # a retrain gone wrong
+                hurried = PureSVD(factors=2, k=K).fit(knot.load_dataset(RATINGS))  # gone wrong
                 run.log_params({"model": "puresvd", "factors": 2, "k": K})
                 v_bad = knot.log_model(hurried, registered_model_name=MODEL,
                                        input_example=pd.DataFrame(kf.get_online_features("recs", [{"user_id": 1}])))  # fmt: skip  # noqa: E501
@@ -226,11 +277,8 @@ def main() -> None:
             say(f"the champion did not win: rollback, champion -> v{back.version}")
             follow(client, back.version)
     service.stop()
-    for version in (v_mf, v_genre):
-        report = serving_skew(
-            kf.feature_store(), "recs", served_values(MODEL, version, HOME / "predictions")
-        )
-        say(f"skew v{version}: {report.summary()}")
+    monitor_served()
+    new_ratings_retrain(data)
     lineage = knot.lineage(f"models:/{MODEL}/{v_genre}", direction="up")
     say("lineage of the genre model: " + ", ".join(sorted({n.kind for n in lineage.nodes})))
     say(f"done in {time.monotonic() - started:.0f} s; the store is in {HOME}")

@@ -93,3 +93,21 @@ def write_sources(data: MovieLens, folder: Path) -> tuple[Path, Path]:
     user_table(data).to_parquet(users, index=False)
     movie_table(data).to_parquet(movies, index=False)
     return users, movies
+
+
+def split_later(data: MovieLens) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The later ratings in two: each user's first half (in time) arrives as new ratings,
+    the rest is held out to judge a retrained model on."""
+    later = data.future
+    rank = later.groupby("user_id").cumcount()
+    size = later.groupby("user_id")["movie_id"].transform("size")
+    first = rank < np.ceil(size / 2)
+    return later[first].reset_index(drop=True), later[~first].reset_index(drop=True)
+
+
+def with_ratings(data: MovieLens, new: pd.DataFrame) -> MovieLens:
+    """The same data with `new` ratings added to the past."""
+    train = pd.concat([data.train, new], ignore_index=True).sort_values(
+        ["ts", "user_id", "movie_id"], ignore_index=True
+    )
+    return MovieLens(train, data.future, data.genres, data.genre_names)

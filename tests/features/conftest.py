@@ -5,6 +5,7 @@ known."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from knot.artifacts import open_blob_store
 from knot.features.store import FeatureStore
 from knot.store.database import Database
 from tests.backends import StoreBackend
+from tests.features.models import SpendScore
 from tests.features.redis_server import redis_server
 
 
@@ -66,3 +68,31 @@ def users_parquet(tmp_path: Path) -> Path:
     path = tmp_path / "users.parquet"
     user_rows().to_parquet(path)
     return path
+
+
+@pytest.fixture
+def bound_model(knot_home: Path, tmp_path: Path) -> str:
+    """`spender` version 1, served from feature service `scoring` (users 1 and 2)."""
+    import knot
+    import knot.features as kf
+
+    users = tmp_path / "users.parquet"
+    now = datetime.now(UTC)
+    pd.DataFrame(
+        {
+            "user_id": [1, 2, 2],
+            "ts": [now - timedelta(hours=3), now - timedelta(hours=5), now - timedelta(hours=1)],
+            "spend": [10.0, 20.0, 25.0],
+        }
+    ).to_parquet(users)
+    kf.apply(
+        [
+            kf.FeatureView("users", "user_id", "ts", ["spend"], str(users), ttl="30d"),
+            kf.FeatureService("scoring", ["users:spend"]),
+        ]
+    )
+    kf.materialize()
+    example = pd.DataFrame({"user_id": [1, 2], "spend": [1.0, 2.0]})
+    knot.log_model(SpendScore(), registered_model_name="spender", input_example=example)
+    kf.bind_model("spender", 1, "scoring")
+    return "models:/spender/1"

@@ -166,6 +166,31 @@ def test_values_past_the_ttl_read_as_null(features: FeatureStore, tmp_path: Path
     assert [r["spend"] for r in got] == [1.0, None]
 
 
+def test_one_entity_reads_as_a_batch_does(features: FeatureStore, tmp_path: Path) -> None:
+    """The one-entity path (each `knot serve` request) gives what a batch gives: the
+    value, null past the TTL or for an unknown entity, 7.0 and '7' as 7."""
+    now = datetime.now(UTC)
+    users = tmp_path / "users.parquet"
+    _source(
+        users, [(1, str(now - timedelta(hours=1)), 1.0), (2, str(now - timedelta(days=3)), 2.0)]
+    )
+    features.apply(
+        [
+            FeatureView("users", "user_id", "ts", ["spend"], str(users), ttl="1d"),
+            FeatureService("recs", ["users"]),
+        ]
+    )
+    features.materialize()
+    reader = features.reader("recs")
+    batch = reader.read_columns({"user_id": [1, 2, 3]})["spend"]
+    one = [reader.read_columns({"user_id": [u]})["spend"][0] for u in (1, 2, 3)]
+    assert one == batch == [1.0, None, None]
+    assert reader.read_columns({"user_id": [1.0]}) == reader.read_columns({"user_id": ["1"]})
+    assert reader.read_columns({"user_id": ["1"]}) == {"spend": [1.0]}
+    with pytest.raises(Invalid, match="needs entity keys"):
+        reader.read_columns({"customer": [1]})
+
+
 def test_readers_never_fail_or_see_half_a_generation(
     features: FeatureStore, tmp_path: Path, online_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -195,6 +220,9 @@ def test_readers_never_fail_or_see_half_a_generation(
             while not stop.is_set():
                 rows = reader_store.get_online_features("recs", ids)
                 seen.append({r["spend"] for r in rows})
+                # and one entity at a time, as `knot serve` reads: never missing either
+                one = reader_store.get_online_features("recs", ids[-1:])
+                seen.append({one[0]["spend"]})
         except BaseException as exc:  # any failed read fails the test
             failures.append(exc)
         finally:
@@ -246,3 +274,13 @@ def test_one_run_at_a_time_materializes_a_view(features: FeatureStore, tmp_path:
         features.materialize(end=datetime(2024, 2, 1, tzinfo=UTC))
     assert features.online.pointer("users") is None
     assert features.online.claim("users", 2)
+
+
+def test_the_one_entity_columns_take_names_as_literals() -> None:
+    """Feature names are identifiers (definitions refuse others), and even a hostile
+    name would stay a dict key: the builder's source holds it as a repr() literal."""
+    from knot.features.online_reader import _columns_builder
+
+    hostile = "a']], __import__('os').system('false'), [['"
+    build = _columns_builder([(hostile, 2), ("b", 1)])
+    assert build([0, 1.0, 2.0]) == {hostile: [2.0], "b": [1.0]}

@@ -4,47 +4,17 @@ skew check compares them with the point-in-time offline values."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pytest
 
 from knot.features.online.protocol import Pointer
 from knot.features.skew import serving_skew
 from knot.serving.logs.served_features import served_values
-from tests.features.models import SpendScore
 from tests.serving.conftest import serving
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def bound_model(knot_home: Path, tmp_path: Path) -> str:
-    import knot
-    import knot.features as kf
-
-    users = tmp_path / "users.parquet"
-    now = datetime.now(UTC)
-    pd.DataFrame(
-        {
-            "user_id": [1, 2, 2],
-            "ts": [now - timedelta(hours=3), now - timedelta(hours=5), now - timedelta(hours=1)],
-            "spend": [10.0, 20.0, 25.0],
-        }
-    ).to_parquet(users)
-    kf.apply(
-        [
-            kf.FeatureView("users", "user_id", "ts", ["spend"], str(users), ttl="30d"),
-            kf.FeatureService("scoring", ["users:spend"]),
-        ]
-    )
-    kf.materialize()
-    example = pd.DataFrame({"user_id": [1, 2], "spend": [1.0, 2.0]})
-    knot.log_model(SpendScore(), registered_model_name="spender", input_example=example)
-    kf.bind_model("spender", 1, "scoring")
-    return "models:/spender/1"
 
 
 async def test_served_from_entity_ids_logged_and_skew_checked(

@@ -32,6 +32,19 @@ classifier; see knot.metrics): the controller refuses them at start
 against the current champion, and again against each challenger.
 
 Without `canary` (or with weight 0) an accepted challenger is promoted at once.
+
+A recommender is evaluated by a ranking metric instead (knot.gates.ranking_evaluate),
+with `ranking:` in place of `evaluation:`:
+
+    ranking:
+      dataset: movielens-holdout    # held-out interactions: user, item, relevance
+      user: user_id
+      item: movie_id
+      relevance: rating
+      min_relevance: 4              # relevant: rated 4 or more
+      k: 10
+      metric: ndcg                  # precision, recall, ndcg or map, @k
+      min_margin: 0.0
 """
 
 from __future__ import annotations
@@ -55,6 +68,7 @@ from pydantic import (
 from knot.errors import Invalid
 from knot.gates.config_file import load_config
 from knot.gates.evaluate import ComparisonPolicy, check_policy_task
+from knot.gates.ranking_evaluate import RankingPolicy
 from knot.metrics import check_metric_task, metric_info
 from knot.registry.task import Task
 
@@ -188,6 +202,7 @@ class LoopConfig(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
     triggers: TriggerConfig = Field(default_factory=TriggerConfig)
     evaluation: EvaluationConfig | None = None
+    ranking: RankingPolicy | None = None
     canary: CanaryConfig | None = None
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     poll_seconds: float = Field(default=5.0, gt=0)  # how often a canary or approval is checked
@@ -202,6 +217,15 @@ class LoopConfig(_Section):
                 "examples.churn.retrain:retrain"
             )
         return value
+
+    @model_validator(mode="after")
+    def _one_evaluation(self) -> LoopConfig:
+        if self.evaluation is not None and self.ranking is not None:
+            raise ValueError(
+                "set evaluation (a classifier's or regressor's metric) or ranking (a "
+                "recommender's), not both"
+            )
+        return self
 
 
 def load_loop_config(path: str | Path) -> LoopConfig:

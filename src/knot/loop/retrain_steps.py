@@ -14,6 +14,7 @@ from contextlib import suppress
 from typing import Any
 
 from knot.errors import Conflict, Invalid, KnotError, NotFound
+from knot.gates.evaluate import Evaluation
 from knot.loop.canary import judge, read_canary
 from knot.loop.config import LoopConfig, resolve_pipeline
 from knot.loop.protocol import Cursor, LineEdge, LoopStore, Move, RetrainEnd
@@ -111,31 +112,28 @@ class RetrainSteps:
         self.say(f"trained challenger {self.model}/{version.version}")
 
     def _evaluate(self, state: LoopState) -> None:
-        from knot.gates.evaluate import evaluate_challenger
-
         retrain, version = state.retrain_id, int(state.detail["challenger"])
         assert retrain is not None
         detail = dict(state.detail)
         ev = self.config.evaluation
         task = None
         edges: list[LineEdge] = []  # written with the step's move, whatever it is
-        if ev is not None:
+        ranking = self.config.ranking
+        if ev is not None or ranking is not None:
             try:
-                evaluation = evaluate_challenger(
-                    self.model,
-                    version,
-                    dataset=ev.dataset,
-                    label=ev.label,
-                    policy=ev.policy(),
-                    champion=ev.champion,
-                    where="evaluation",
-                )
+                evaluation = self._judge(version)
             except KnotError as exc:  # a missing held-out dataset, unmappable labels, ...
                 self._finish(state, "failed", f"evaluation failed: {exc.message}")
                 return
             detail["evaluation"] = evaluation.summary()
             self.say(evaluation.summary())
-            held_out = evaluation.dataset or ev.dataset
+            first = evaluation.comparisons[0] if evaluation.comparisons else None
+            if first is not None and first.champion is not None:
+                self.say(
+                    f"{first.metric}: challenger {first.challenger:.4g}, champion "
+                    f"{first.champion:.4g}"
+                )
+            held_out = evaluation.dataset or (ev.dataset if ev is not None else "")
             edges.append(_edge("dataset", held_out, "evaluated", "retrain", retrain))
             if not evaluation.passed:
                 self._finish(state, "rejected", "; ".join(evaluation.reasons), detail, edges)
@@ -164,6 +162,26 @@ class RetrainSteps:
         self.say(
             f"canary: {canary.weight:.0%} of requests to {self.model}/{version}, judged by "
             f"live {canary.metric}"
+        )
+
+    def _judge(self, version: int) -> Evaluation:
+        """The challenger against the champion: by a ranking metric (a recommender) or
+        by the evaluation's metric on held-out rows."""
+        from knot.gates.evaluate import evaluate_challenger
+        from knot.gates.ranking_evaluate import evaluate_ranking
+
+        if self.config.ranking is not None:
+            return evaluate_ranking(self.model, version, self.config.ranking)
+        ev = self.config.evaluation
+        assert ev is not None
+        return evaluate_challenger(
+            self.model,
+            version,
+            dataset=ev.dataset,
+            label=ev.label,
+            policy=ev.policy(),
+            champion=ev.champion,
+            where="evaluation",
         )
 
     def _watch(self, state: LoopState) -> str | None:

@@ -7,7 +7,9 @@ A version's reference is the model's configured one (monitor rules file), or els
 dataset its training run read, found in lineage: model version <- run <- dataset.
 Prediction drift compares the window's logged `prediction` and `score` with the
 version's own outputs on that reference (scored once, cached under KNOT_HOME); see
-knot.monitoring.drift.version_reference.
+knot.monitoring.drift.version_reference. A version served from a feature service also
+gets training/serving skew per window: the feature values it was served with against
+the point-in-time offline values (knot.monitoring.feature_skew).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from knot.errors import Invalid, KnotError
 from knot.monitoring.alerts.events import AlertEvent, evaluate, list_alert_rules
 from knot.monitoring.drift.report import ColumnDrift, DriftReport
 from knot.monitoring.drift.version_reference import Compared, VersionReference, training_reference
+from knot.monitoring.feature_skew import FeatureSkewWindow, VersionSkew, skew_points
 from knot.monitoring.monitor_config import get_monitor_settings
 from knot.monitoring.performance.window_metrics import WindowMetrics, open_logs, performance
 from knot.monitoring.results import ResultPoint, read_results, save_results
@@ -71,6 +74,7 @@ class MonitorResult(BaseModel):
     events: list[AlertEvent]
     stored: int
     notes: list[str] = []
+    skew: list[FeatureSkewWindow] = []
 
 
 def monitor_run(
@@ -102,6 +106,8 @@ def monitor_run(
     drifts: list[WindowDrift] = []
     notes: list[str] = []
     references: dict[int, VersionReference] = {}
+    skews: list[FeatureSkewWindow] = []
+    bound: dict[int, VersionSkew | None] = {}
     logs = open_logs(model, root)  # the files present now, opened once for the whole pass
     for size in sizes:
         width = parse_window(size)
@@ -115,6 +121,12 @@ def monitor_run(
             )
             points.extend(_performance_points(sliced))
         for version, start in _drift_windows(model, size, found):
+            if version not in bound:
+                bound[version] = VersionSkew.find(model, version)
+            skewed = _skew(model, bound[version], version, size, start, width, logs, notes)
+            if skewed is not None:
+                skews.append(skewed)
+                points.extend(skew_points(model, skewed, width))
             ref = references.get(version)
             if ref is None:
                 ref = references[version] = VersionReference.find(
@@ -144,7 +156,27 @@ def monitor_run(
         events=events,
         stored=stored,
         notes=sorted(set(notes)),
+        skew=skews,
     )
+
+
+def _skew(
+    model: str,
+    found: VersionSkew | None,
+    version: int,
+    size: str,
+    start: int,
+    width: int,
+    logs: Any,
+    notes: list[str],
+) -> FeatureSkewWindow | None:
+    if found is None:
+        return None
+    try:
+        return found.compare(version, size, start, start + width, logs.predictions)
+    except KnotError as exc:  # e.g. a view's source gone: drift and the rest still run
+        notes.append(f"no skew for {model} version {version}: {exc.message}")
+        return None
 
 
 def latest_drift(model: str, window: str, root: Path | None = None) -> WindowDrift | None:

@@ -68,6 +68,16 @@ def _summary(result: MonitorResult) -> RenderableType:
             e.webhook_status or "",
         )
     parts: list[RenderableType] = [perf, drift]
+    if result.skew:
+        skew = Table(title="training/serving skew (newest window per version)")
+        for column in ("version", "window", "from", "service", "rows", "skewed features"):
+            skew.add_column(column)
+        for s in {(s.version, s.window): s for s in result.skew}.values():
+            shown = ", ".join(f"{f} {s.rate(f):.1%}" for f in s.skewed) or "[green]none[/]"
+            skew.add_row(
+                str(s.version), s.window, fmt_time(s.window_start), s.service, str(s.rows), shown
+            )
+        parts.append(skew)
     if result.events:
         parts.append(events)
     parts.extend(f"[yellow]note:[/] {n}" for n in result.notes)

@@ -64,4 +64,9 @@ class OnlineStore(Protocol):
         round trip to the store for all views."""
         ...
 
+    def read_one(self, view: str, key: str) -> bytes | None:
+        """`read([(view, [key])])[0][0]`, the serving hot path of a one-view service
+        asked for one entity, without the batch's lists."""
+        ...
+
     def close(self) -> None: ...

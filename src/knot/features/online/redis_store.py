@@ -124,5 +124,8 @@ class RedisOnlineStore:
             raise Unavailable(f"the Redis online store {self.uri!r} failed a read: {exc}") from exc
         return [[v if v else None for v in vals] for vals in got]
 
+    def read_one(self, view: str, key: str) -> bytes | None:
+        return self.read([(view, [key])])[0][0]
+
     def close(self) -> None:
         self.client.close()

@@ -22,7 +22,7 @@ __all__ = ["SqliteOnlineStore"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS knot_online_pointers (
     view TEXT PRIMARY KEY, generation INTEGER NOT NULL, watermark INTEGER,
-    view_version INTEGER NOT NULL);
+    view_version INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS knot_online_claims (
     view TEXT NOT NULL, generation INTEGER NOT NULL, claimed_at REAL NOT NULL,
     PRIMARY KEY (view, generation));
@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS knot_online_rows (
     value BLOB NOT NULL, PRIMARY KEY (view, generation, entity)) WITHOUT ROWID;
 """
 _CURRENT = "(SELECT generation FROM knot_online_pointers WHERE view = ?)"
+# one entity of one view: the same snapshot rule as _read_sql, one fixed text, so the
+# sqlite3 module's statement cache keeps it prepared across calls
+_ONE = (
+    "SELECT value FROM knot_online_rows WHERE view = ?1 AND generation = "
+    "(SELECT generation FROM knot_online_pointers WHERE view = ?1) AND entity = ?2"
+)
 
 
 class SqliteOnlineStore:
@@ -148,17 +154,28 @@ class SqliteOnlineStore:
         for view, keys in lookups:
             if keys:
                 params += [view, view, *keys]
-        found: dict[tuple[int, str], bytes] = {}
-        if params:
-            for i, entity, value in self._reader().execute(sql, params):
-                found[(i, entity)] = value
+        if not params:
+            return [[None] * len(keys) for _, keys in lookups]
+        rows = self._reader().execute(sql, params)
+        if len(lookups) == 1:  # one view: keyed by entity alone, looked up in C
+            one = {entity: value for _, entity, value in rows}
+            return [list(map(one.get, lookups[0][1]))]
+        found: dict[tuple[int, str], bytes] = {(i, e): v for i, e, v in rows}
         return [[found.get((i, k)) for k in keys] for i, (_, keys) in enumerate(lookups)]
+
+    def read_one(self, view: str, key: str) -> bytes | None:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:  # a cursor kept per thread: no new one per call
+            cursor = self._local.cursor = self._reader().cursor()
+        row = cursor.execute(_ONE, (view, key)).fetchone()
+        return None if row is None else row[0]
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+            self._local.cursor = None
 
 
 def _read_sql(shape: tuple[int, ...]) -> str:

@@ -9,7 +9,10 @@ detail), "drift.<feature>.drifted" (1 when that feature's test rejected, else 0)
 prediction drift, which the share
 leaves out: "drift.prediction" (the statistic of the window's predictions against the
 version's own predictions on its reference; categorical for classifiers) and
-"drift.score" (the same for a binary classifier's positive-class probability).
+"drift.score" (the same for a binary classifier's positive-class probability). A model
+served from a feature service also has training/serving skew: "skew.share" (share of its
+features whose served values differ from the offline ones), "skew.rows" and
+"skew.<feature>" (the share of rows whose served value differs).
 
 A performance metric must measure the model's task (knot.registry.task): `accuracy` on
 a regressor never has a value, so such a rule would never fire; it is refused when the
@@ -52,7 +55,9 @@ OPS = (">", ">=", "<", "<=")
 WINDOW_MAX = 16
 COUNTS = ("rows", "served_rows", "labeled")
 DRIFT = ("drift.share", "drift.dataset", "drift.prediction", "drift.score")
-METRICS = (*CLASSIFIER_METRICS, *REGRESSOR_METRICS, *COUNTS, *DRIFT)
+SKEW = ("skew.share", "skew.rows")
+METRICS = (*CLASSIFIER_METRICS, *REGRESSOR_METRICS, *COUNTS, *DRIFT, *SKEW)
+_PER_FEATURE = ("drift.", "skew.")
 RULE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$"
 _NAME = re.compile(RULE_NAME_PATTERN)
 
@@ -96,10 +101,13 @@ class AlertRule(BaseModel):
     @classmethod
     def _metric(cls, value: str) -> str:
         if len(value) <= 256 and (
-            value in METRICS or (value.startswith("drift.") and len(value) > len("drift."))
+            value in METRICS
+            or any(value.startswith(p) and len(value) > len(p) for p in _PER_FEATURE)
         ):
             return value
-        raise ValueError(f"use one of {', '.join(METRICS)}, or drift.<feature> (256 at most)")
+        raise ValueError(
+            f"use one of {', '.join(METRICS)}, drift.<feature> or skew.<feature> (256 at most)"
+        )
 
     @field_validator("op")
     @classmethod

@@ -1,6 +1,7 @@
 """Monitoring per model, from the results `knot monitor` stored in the server's
 database: drift per feature over time (a heatmap), prediction and score drift and the
-performance of each version over time, alerts and their events, the retrain loop's state
+performance of each version over time, training/serving skew of a model served from a
+feature service, alerts and their events, the retrain loop's state
 and its history."""
 
 from __future__ import annotations
@@ -95,13 +96,15 @@ def model_monitoring(request: Request, name: str) -> Response:
     points = monitoring.read_results(name)
     events = monitoring.alert_events(name)
     own = [p for p in points if p.metric in _OWN]
-    performance = [p for p in points if not p.metric.startswith("drift.")]
+    performance = [p for p in points if not p.metric.startswith(("drift.", "skew."))]
+    skew = [p for p in points if p.metric.startswith("skew.") and p.metric != "skew.rows"]
     charts = [
         c
         for c in (
             _heatmap(points),
             _lines(own, "Share of drifted features, prediction and score drift"),
             _lines(performance, "Performance by version over time"),
+            _lines(skew, "Training/serving skew: share of served rows that differ"),
         )
         if c is not None
     ]
