@@ -315,8 +315,13 @@ class Execution:
         )
 
     def _end(self, status: RunStatus, error: str | None) -> None:
-        self.root.end(status)
-        self.records.end_execution(self.root.run_id, status.value.lower(), error)
+        # the run's end and the execution's end commit together when they can
+        self.root.end(status, flush=False)
+        state, writer = status.value.lower(), self.session.writer
+        together = getattr(self.records, "end_execution_with_runs", None)
+        if together is None or not together(writer, self.root.run_id, state, error):
+            writer.flush()
+            self.records.end_execution(self.root.run_id, state, error)
 
     def _failure_message(self, failed: StepResult) -> str:
         tries = f"{failed.attempts} attempt{'s' if failed.attempts != 1 else ''}"

@@ -4,7 +4,7 @@ server serves the pipeline routes with this class."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -81,24 +81,29 @@ class SqlPipelineRecords:
         is in its buffer): one commit per step, and the run and the step's record are
         durable together. False, having written nothing, when the writer's store is not
         this database (the caller flushes and calls record_step)."""
+        return self._with_runs(
+            writer, lambda conn: _record_step(conn, pipeline_run_id, result, cache, edges)
+        )
+
+    def end_execution_with_runs(
+        self, writer: BatchWriter, run_id: str, status: str, error: str | None
+    ) -> bool:
+        """end_execution in the transaction that flushes `writer` (the execution's run,
+        ended, is in its buffer): the run's final state is committed once. False, having
+        written nothing, when the writer's store is not this database."""
+        return self._with_runs(writer, lambda conn: _end_execution(conn, run_id, status, error))
+
+    def _with_runs(self, writer: BatchWriter, also: Callable[[Connection], None]) -> bool:
         store = writer.store
         log_batch_with = getattr(store, "log_batch_with", None)
         if log_batch_with is None or getattr(store, "db", None) is not self.db:
             return False
-
-        def also(conn: Connection) -> None:
-            _record_step(conn, pipeline_run_id, result, cache, edges)
-
         writer.flush_with(lambda batch: log_batch_with(batch, also))
         return True
 
     def end_execution(self, run_id: str, status: str, error: str | None) -> None:
         with self.db.write() as conn:
-            if not executions.end_execution(conn, run_id, status, error):
-                raise NotFound(
-                    f"no pipeline execution has run id {run_id!r}; start it first",
-                    field="run_id",
-                )
+            _end_execution(conn, run_id, status, error)
 
     def load_execution(self, run_id: str) -> PipelineResult:
         with self.db.read() as conn:
@@ -132,6 +137,13 @@ def _record_step(
     if cache is not None:
         _cache_record(conn, result, cache)
     add_edges(conn, edges)
+
+
+def _end_execution(conn: Connection, run_id: str, status: str, error: str | None) -> None:
+    if not executions.end_execution(conn, run_id, status, error):
+        raise NotFound(
+            f"no pipeline execution has run id {run_id!r}; start it first", field="run_id"
+        )
 
 
 def _cache_record(conn: Any, result: StepResult, output: StoredValue) -> None:
