@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -64,6 +65,9 @@ def create_app(
         except KnotError as exc:
             # e.g. PostgreSQL still starting: serve 503s and retry on each request
             log.warning("tracking store not open yet: %s", exc.message)
+        # What start-up built lives as long as the server: keep it out of every garbage
+        # collection, which a large batch's parse triggers again and again.
+        gc.freeze()
         yield
         governance.close()
         registry.close()

@@ -26,6 +26,7 @@ from knot.tracking.entities import (
 )
 from knot.tracking.run_ids import check_prefix
 from knot.tracking.sql import run_search
+from knot.tracking.sql.points import PointWriter
 from knot.tracking.sql.replays import first_delivery
 from knot.tracking.sql.run_json import run_json
 from knot.tracking.sql.run_writes import (
@@ -48,14 +49,7 @@ class SqlTrackingStore:
     def __init__(self, uri: str) -> None:
         self.uri = uri
         self.db = Database(uri)
-        dialect = self.db.engine.dialect
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self._insert_points = (
-            # Columns in the order of Batch.metrics tuples, so they bind as they are. A NaN
-            # value binds as NULL in SQLite and as NaN in PostgreSQL; both read back as NaN.
-            'INSERT INTO metrics (run_id, "key", value, step, "timestamp") '
-            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})"
-        )
+        self._points = PointWriter(self.db.engine.dialect.paramstyle)
 
     def close(self) -> None:
         self.db.close()
@@ -220,7 +214,7 @@ class SqlTrackingStore:
         if batch.tags:
             self._upsert_tags(conn, batch.tags)
         if batch.metrics:
-            conn.exec_driver_sql(self._insert_points, batch.metrics)
+            self._points.insert(conn, batch.metrics)
             upsert_summaries(conn, aggregate(batch.metrics))
         set_statuses(conn, ends, {r: None for r in started}, entries)
         audit.record_many(conn, entries)
