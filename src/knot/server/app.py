@@ -65,9 +65,6 @@ def create_app(
         except KnotError as exc:
             # e.g. PostgreSQL still starting: serve 503s and retry on each request
             log.warning("tracking store not open yet: %s", exc.message)
-        # What start-up built lives as long as the server: keep it out of every garbage
-        # collection, which a large batch's parse triggers again and again.
-        gc.freeze()
         yield
         governance.close()
         registry.close()
@@ -118,4 +115,6 @@ def create_app(
 
 def app_from_env() -> FastAPI:
     """App factory for uvicorn worker processes: stores come from environment variables."""
-    return create_app(os.environ.get(STORE_ENV), os.environ.get(ARTIFACTS_ENV))
+    app = create_app(os.environ.get(STORE_ENV), os.environ.get(ARTIFACTS_ENV))
+    gc.freeze()  # see knot.server.run: start-up objects out of every garbage collection
+    return app
