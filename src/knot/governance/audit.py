@@ -45,8 +45,12 @@ __all__ = ["AuditRecord", "ChainBreak", "Entry", "record", "record_many", "verif
 GENESIS = "0" * 64
 # Built once: statement construction costs more than execution on this hot path.
 _INSERT = audit_log.insert()
-_HEAD = select(audit_head.c.seq, audit_head.c.hash)
 _LAST_SEQ = select(func.max(audit_log.c.seq))
+_CHAIN_STATE = select(
+    _LAST_SEQ.scalar_subquery().label("last"),
+    select(audit_head.c.seq).scalar_subquery().label("head_seq"),
+    select(audit_head.c.hash).scalar_subquery().label("head_hash"),
+)
 _MOVE_HEAD = audit_head.update().values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 
 
@@ -140,12 +144,13 @@ def record_many(conn: Connection, entries: list[Entry], actor: str | None = None
     if not entries:
         return
     _lock_tail(conn)
-    head = conn.execute(_HEAD).first()
-    # a row added behind Knot's back must not make the real change fail on its seq;
-    # verify names that row, and this one still chains onto the head Knot wrote
-    last = conn.execute(_LAST_SEQ).scalar() or 0
-    seq = max(last, head.seq if head else 0)
-    prev = head.hash if head else GENESIS
+    # One statement for the head and the last seq (this is on the logging hot path).
+    # A row added behind Knot's back must not make the real change fail on its seq;
+    # verify names that row, and this one still chains onto the head Knot wrote.
+    state = conn.execute(_CHAIN_STATE).one()
+    has_head = state.head_hash is not None
+    seq = max(state.last or 0, state.head_seq if has_head else 0)
+    prev = state.head_hash if has_head else GENESIS
     at = now_ms()
     who = actor or current_actor()
     key = load_key()
@@ -170,7 +175,7 @@ def record_many(conn: Connection, entries: list[Entry], actor: str | None = None
         )
         prev = digest
     conn.execute(_INSERT, rows)
-    if head is None:
+    if not has_head:
         conn.execute(audit_head.insert(), {"id": 1, "seq": seq, "hash": prev})
     else:
         conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})

@@ -44,8 +44,13 @@ def add_edges(conn: Connection, edges: Iterable[Edge]) -> None:
     ]
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(lineage_edges).on_conflict_do_nothing(), rows)
+    statement = _PG_ADD if conn.dialect.name == "postgresql" else _SQLITE_ADD
+    conn.execute(statement, rows)
+
+
+# Built once: a pipeline adds edges for every step.
+_PG_ADD = postgresql.insert(lineage_edges).on_conflict_do_nothing()
+_SQLITE_ADD = sqlite.insert(lineage_edges).on_conflict_do_nothing()
 
 
 def _rows_to_edges(rows: Iterable[object]) -> list[Edge]:

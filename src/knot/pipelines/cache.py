@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from knot.errors import Corrupted, Invalid, NotFound
@@ -133,7 +133,7 @@ def _sort_key(item: Any) -> str:
 
 
 def lookup(conn: Connection, key: str) -> CacheEntry | None:
-    row = conn.execute(select(pipeline_cache).where(pipeline_cache.c.cache_key == key)).first()
+    row = conn.execute(_LOOKUP, {"key": key}).first()
     if row is None:
         return None
     return CacheEntry(
@@ -155,10 +155,24 @@ def record(conn: Connection, key: str, step: str, output: StoredValue, run_id: s
         "run_id": run_id,
         "created_at": now_ms(),
     }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(pipeline_cache).values(values)
-    update = {k: v for k, v in values.items() if k != "cache_key"}
-    conn.execute(statement.on_conflict_do_update(index_elements=["cache_key"], set_=update))
+    statement = _PG_RECORD if conn.dialect.name == "postgresql" else _SQLITE_RECORD
+    conn.execute(statement, values)
+
+
+# Built once: the per-step path of a pipeline runs these.
+_LOOKUP = select(pipeline_cache).where(pipeline_cache.c.cache_key == bindparam("key"))
+
+
+def _upsert(dialect: Any) -> Any:
+    statement = dialect.insert(pipeline_cache)
+    columns = ("step", "output_digest", "output_kind", "run_id", "created_at")
+    return statement.on_conflict_do_update(
+        index_elements=["cache_key"], set_={c: statement.excluded[c] for c in columns}
+    )
+
+
+_PG_RECORD = _upsert(postgresql)
+_SQLITE_RECORD = _upsert(sqlite)
 
 
 def usable(output: StoredValue, store: ArtifactStore, step: str) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from knot.errors import NotFound
 from knot.pipelines.result import PipelineResult, StepResult
@@ -72,25 +72,25 @@ def start_execution(
 def record_step(conn: Connection, pipeline_run_id: str, result: StepResult) -> int:
     """Store the final state of one step of an execution; the rows changed (0 when the
     execution has no such step)."""
-    t = pipeline_steps
     ended = None
     if result.started_at is not None:
         ended = result.started_at + round(result.seconds * 1000)
     done = conn.execute(
-        update(t)
-        .where(t.c.pipeline_run_id == pipeline_run_id, t.c.node == result.name)
-        .values(
-            status=result.status,
-            cache_key=result.cache_key,
-            output_digest=result.output_digest,
-            output_kind=result.output_kind,
-            run_id=result.run_id,
-            from_run=result.from_run,
-            attempts=result.attempts,
-            error=result.error,
-            started_at=result.started_at,
-            ended_at=ended,
-        )
+        _RECORD_STEP,
+        {
+            "pid": pipeline_run_id,
+            "nid": result.name,
+            "v_status": result.status,
+            "v_cache_key": result.cache_key,
+            "v_output_digest": result.output_digest,
+            "v_output_kind": result.output_kind,
+            "v_run_id": result.run_id,
+            "v_from_run": result.from_run,
+            "v_attempts": result.attempts,
+            "v_error": result.error,
+            "v_started_at": result.started_at,
+            "v_ended_at": ended,
+        },
     )
     return done.rowcount
 
@@ -166,3 +166,31 @@ def _execution_row(conn: Connection, run_id: str) -> Any:
             field="run_id",
         )
     return row
+
+
+# Built once: on a pipeline's per-step path, building a statement costs more than
+# running it on SQLite.
+_RECORD_STEP = (
+    update(pipeline_steps)
+    .where(
+        pipeline_steps.c.pipeline_run_id == bindparam("pid"),
+        pipeline_steps.c.node == bindparam("nid"),
+    )
+    .values(
+        {
+            c: bindparam(f"v_{c}")  # a SET parameter may not share its column's name
+            for c in (
+                "status",
+                "cache_key",
+                "output_digest",
+                "output_kind",
+                "run_id",
+                "from_run",
+                "attempts",
+                "error",
+                "started_at",
+                "ended_at",
+            )
+        }
+    )
+)

@@ -11,6 +11,7 @@ from knot.governance.lineage import Edge
 from knot.pipelines.graph import Node, map_nested
 from knot.pipelines.result import StepResult
 from knot.pipelines.values import StoredValue, lineage_node
+from knot.tracking.entities import RunStatus
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -80,8 +81,11 @@ class ExecutionRecord:
         bound: inspect.BoundArguments | None = None,
         output: StoredValue | None = None,
         cached: bool = False,
+        ending: ActiveRun | None = None,
     ) -> None:
-        """One transaction: the step's state, its cache entry and its lineage edges."""
+        """One transaction: the step's state, its cache entry and its lineage edges, and
+        the end of its run `ending` (with the run's buffered rows) when the tracking
+        store is the same database; otherwise the run ends first."""
         edges: list[Edge] = []
         if bound is not None and output is not None and result.run_id is not None:
             step_run = ("run", result.run_id)
@@ -91,7 +95,17 @@ class ExecutionRecord:
             relation = "reused" if cached else "output"
             edges.append(Edge(*step_run, relation, *self._node_of(output)))
         caches = result.status == "ran" and output is not None and self.caching[result.name]
-        self.records.record_step(self.root_run_id, result, output if caches else None, edges)
+        cache = output if caches else None
+        if ending is None:
+            self.records.record_step(self.root_run_id, result, cache, edges)
+        else:
+            failed = result.status == "failed"
+            ending.end(RunStatus.FAILED if failed else RunStatus.FINISHED, flush=False)
+            together = getattr(self.records, "record_step_with_runs", None)
+            writer = self.session.writer
+            if together is None or not together(writer, self.root_run_id, result, cache, edges):
+                writer.flush()
+                self.records.record_step(self.root_run_id, result, cache, edges)
         if self.progress is not None and self._bar is not None:
             self.progress.update(self._bar, advance=1, description=f"{result.name} {result.status}")
 

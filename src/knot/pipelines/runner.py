@@ -203,8 +203,7 @@ class Execution:
                 upstream=_upstream(node),
             )
             self.outputs[node.key] = output
-            run.end(RunStatus.FINISHED)
-            self._record(result, bound, output, cached=True)
+            self._record(result, bound, output, cached=True, ending=run)
             return result
         state = "miss" if node.step.cache and not self.no_cache else "off"
         run = self.book.step_run(node, key, bound, {"knot.cache": state})
@@ -256,7 +255,6 @@ class Execution:
         tags |= {f"knot.retry.{i + 1}": e[:PARAM_TEXT] for i, e in enumerate(outcome.retried)}
         if outcome.output is None:
             run.set_tags({**tags, "knot.error": (outcome.error or "")[:PARAM_TEXT]})
-            run.end(RunStatus.FAILED)
             result = StepResult(
                 node.key,
                 "failed",
@@ -270,10 +268,9 @@ class Execution:
                 upstream=_upstream(node),
             )
             self.failed = result
-            self._record(result)
+            self._record(result, ending=run)
             return False
         run.set_tags({**tags, "knot.output_digest": outcome.output.digest})
-        run.end(RunStatus.FINISHED)
         self.outputs[node.key] = outcome.output
         result = StepResult(
             node.key,
@@ -288,7 +285,7 @@ class Execution:
             started_at=outcome.started_ms,
             upstream=_upstream(node),
         )
-        self._record(result, running.bound, outcome.output)
+        self._record(result, running.bound, outcome.output, ending=run)
         return True
 
     def _record(
@@ -297,9 +294,10 @@ class Execution:
         bound: inspect.BoundArguments | None = None,
         output: StoredValue | None = None,
         cached: bool = False,
+        ending: ActiveRun | None = None,
     ) -> None:
         self.results[result.name] = result
-        self.book.record(result, bound, output, cached=cached)
+        self.book.record(result, bound, output, cached=cached, ending=ending)
 
     # the end ------------------------------------------------------------------------
     def _load(self, handle: Handle) -> Any:
@@ -317,8 +315,13 @@ class Execution:
         )
 
     def _end(self, status: RunStatus, error: str | None) -> None:
-        self.root.end(status)
-        self.records.end_execution(self.root.run_id, status.value.lower(), error)
+        # the run's end and the execution's end commit together when they can
+        self.root.end(status, flush=False)
+        state, writer = status.value.lower(), self.session.writer
+        together = getattr(self.records, "end_execution_with_runs", None)
+        if together is None or not together(writer, self.root.run_id, state, error):
+            writer.flush()
+            self.records.end_execution(self.root.run_id, state, error)
 
     def _failure_message(self, failed: StepResult) -> str:
         tries = f"{failed.attempts} attempt{'s' if failed.attempts != 1 else ''}"

@@ -4,9 +4,10 @@ server serves the pipeline routes with this class."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from knot.errors import Conflict, NotFound
@@ -17,6 +18,9 @@ from knot.pipelines.executions import FinishedStep
 from knot.pipelines.result import PipelineResult, StepResult
 from knot.pipelines.values import StoredValue
 from knot.store.database import Database
+
+if TYPE_CHECKING:
+    from knot.tracking.buffer.writer import BatchWriter
 
 __all__ = ["SqlPipelineRecords"]
 
@@ -63,23 +67,43 @@ class SqlPipelineRecords:
         edges: Sequence[Edge],
     ) -> None:
         with self.db.write() as conn:
-            if not executions.record_step(conn, pipeline_run_id, result):
-                raise NotFound(
-                    f"pipeline execution {pipeline_run_id} has no step {result.name!r}; "
-                    "record the steps of an execution that was started with them",
-                    field="name",
-                )
-            if cache is not None:
-                _cache_record(conn, result, cache)
-            add_edges(conn, edges)
+            _record_step(conn, pipeline_run_id, result, cache, edges)
+
+    def record_step_with_runs(
+        self,
+        writer: BatchWriter,
+        pipeline_run_id: str,
+        result: StepResult,
+        cache: StoredValue | None,
+        edges: Sequence[Edge],
+    ) -> bool:
+        """record_step in the transaction that flushes `writer` (the step's run, ended,
+        is in its buffer): one commit per step, and the run and the step's record are
+        durable together. False, having written nothing, when the writer's store is not
+        this database (the caller flushes and calls record_step)."""
+        return self._with_runs(
+            writer, lambda conn: _record_step(conn, pipeline_run_id, result, cache, edges)
+        )
+
+    def end_execution_with_runs(
+        self, writer: BatchWriter, run_id: str, status: str, error: str | None
+    ) -> bool:
+        """end_execution in the transaction that flushes `writer` (the execution's run,
+        ended, is in its buffer): the run's final state is committed once. False, having
+        written nothing, when the writer's store is not this database."""
+        return self._with_runs(writer, lambda conn: _end_execution(conn, run_id, status, error))
+
+    def _with_runs(self, writer: BatchWriter, also: Callable[[Connection], None]) -> bool:
+        store = writer.store
+        log_batch_with = getattr(store, "log_batch_with", None)
+        if log_batch_with is None or getattr(store, "db", None) is not self.db:
+            return False
+        writer.flush_with(lambda batch: log_batch_with(batch, also))
+        return True
 
     def end_execution(self, run_id: str, status: str, error: str | None) -> None:
         with self.db.write() as conn:
-            if not executions.end_execution(conn, run_id, status, error):
-                raise NotFound(
-                    f"no pipeline execution has run id {run_id!r}; start it first",
-                    field="run_id",
-                )
+            _end_execution(conn, run_id, status, error)
 
     def load_execution(self, run_id: str) -> PipelineResult:
         with self.db.read() as conn:
@@ -95,6 +119,31 @@ class SqlPipelineRecords:
 
     def close(self) -> None:
         """Nothing to close: the database belongs to the session's tracking store."""
+
+
+def _record_step(
+    conn: Connection,
+    pipeline_run_id: str,
+    result: StepResult,
+    cache: StoredValue | None,
+    edges: Sequence[Edge],
+) -> None:
+    if not executions.record_step(conn, pipeline_run_id, result):
+        raise NotFound(
+            f"pipeline execution {pipeline_run_id} has no step {result.name!r}; "
+            "record the steps of an execution that was started with them",
+            field="name",
+        )
+    if cache is not None:
+        _cache_record(conn, result, cache)
+    add_edges(conn, edges)
+
+
+def _end_execution(conn: Connection, run_id: str, status: str, error: str | None) -> None:
+    if not executions.end_execution(conn, run_id, status, error):
+        raise NotFound(
+            f"no pipeline execution has run id {run_id!r}; start it first", field="run_id"
+        )
 
 
 def _cache_record(conn: Any, result: StepResult, output: StoredValue) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -114,4 +115,6 @@ def create_app(
 
 def app_from_env() -> FastAPI:
     """App factory for uvicorn worker processes: stores come from environment variables."""
-    return create_app(os.environ.get(STORE_ENV), os.environ.get(ARTIFACTS_ENV))
+    app = create_app(os.environ.get(STORE_ENV), os.environ.get(ARTIFACTS_ENV))
+    gc.freeze()  # see knot.server.run: start-up objects out of every garbage collection
+    return app

@@ -5,6 +5,7 @@ port 0 picks a free port, and the startup line names the port actually listening
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from typing import Any
@@ -126,6 +127,11 @@ def run_server(
     try:
         if workers == 1:
             app = create_app(store, artifacts, store=opened, auth=auth)
+            # What start-up built (modules, the app, the open store) lives as long as the
+            # server: keep it out of the garbage collections a large batch's parse sets
+            # off again and again. Only here, in the server's own process: an app made
+            # in-process (tests, embedding) leaves the caller's collector alone.
+            gc.freeze()
             uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
         else:
             opened.close()

@@ -139,8 +139,10 @@ class ActiveRun:
     def flush(self) -> None:
         self._session.writer.flush()
 
-    def end(self, status: RunStatus | str = RunStatus.FINISHED) -> Run:
-        """Flush everything, then mark the run ended. Safe to call twice."""
+    def end(self, status: RunStatus | str = RunStatus.FINISHED, *, flush: bool = True) -> Run:
+        """Flush everything, then mark the run ended. Safe to call twice. With
+        flush=False the end waits in the writer's buffer for the caller's flush (a
+        pipeline commits it with the step's record: writer.flush_with)."""
         if self.ended:
             return self.info
         status = RunStatus(status)
@@ -149,7 +151,8 @@ class ActiveRun:
         self._session.forget(self)
         # The status rides in the same batch as the last points: one transaction.
         self._session.writer.add_end(self.run_id, status.value, end_time)
-        self._session.writer.flush()
+        if flush:
+            self._session.writer.flush()
         self.info = self.info.model_copy(update={"status": status, "end_time": end_time})
         return self.info
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from knot.tracking.entities import (
 )
 from knot.tracking.run_ids import check_prefix
 from knot.tracking.sql import run_search
+from knot.tracking.sql.points import PointWriter
 from knot.tracking.sql.replays import first_delivery
 from knot.tracking.sql.run_json import run_json
 from knot.tracking.sql.run_writes import (
@@ -48,14 +49,7 @@ class SqlTrackingStore:
     def __init__(self, uri: str) -> None:
         self.uri = uri
         self.db = Database(uri)
-        dialect = self.db.engine.dialect
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self._insert_points = (
-            # Columns in the order of Batch.metrics tuples, so they bind as they are. A NaN
-            # value binds as NULL in SQLite and as NaN in PostgreSQL; both read back as NaN.
-            'INSERT INTO metrics (run_id, "key", value, step, "timestamp") '
-            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})"
-        )
+        self._points = PointWriter(self.db.engine.dialect.paramstyle)
 
     def close(self) -> None:
         self.db.close()
@@ -169,48 +163,61 @@ class SqlTrackingStore:
     # logging -----------------------------------------------------------------
     def log_batch(self, batch: Batch) -> None:
         """Write metric points, params and tags for any runs in one transaction, or nothing."""
+        self.log_batch_with(batch, None)
+
+    def log_batch_with(self, batch: Batch, also: Callable[[Connection], None] | None) -> None:
+        """log_batch, and `also` in the same transaction (after the batch), so a caller's
+        own rows commit with the runs they describe: one commit instead of two."""
         if not len(batch):
+            if also is not None:
+                with self.db.write() as conn:
+                    also(conn)
             return
         validate.check_keys({m[1] for m in batch.metrics}, "metric")
         validate.check_keys({p[1] for p in batch.params}, "param")
         validate.check_keys({t[1] for t in batch.tags}, "tag")
         validate.check_batch(batch)
+        with self.db.write() as conn:
+            self._write_batch(conn, batch)
+            if also is not None:
+                also(conn)
+
+    def _write_batch(self, conn: Connection, batch: Batch) -> None:
         run_ids = batch.run_ids()
         ends = [(r, _status(status), t) for r, status, t in batch.ends]
         new_params = _dedupe_params(batch.params)
-        with self.db.write() as conn:
-            writer, seq = batch.writer_id, batch.seq
-            if writer is not None and seq is not None and not first_delivery(conn, writer, seq):
-                return  # a replay of a batch already written
-            # Runs started here are inserted last, already in the state the batch's ends
-            # leave them in: one INSERT per table, and no UPDATE of a row just written.
-            started = {new.run_id for new in batch.starts}
-            check_new_runs(conn, batch.starts)
-            found = set(started)
-            pending = list(run_ids - found)
-            if pending:
-                found |= set(conn.execute(RUNS_PRESENT, {"ids": pending}).scalars())
-            missing = run_ids - found
-            if missing:
-                raise run_not_found(sorted(missing)[0])
-            ended_here = {r: (s, t) for r, s, t in ends if r in started}
-            entries: list[audit.Entry] = []
-            insert_runs(conn, batch.starts, ended_here, entries)
-            if new_params and not {r for r, _ in new_params} <= started:
-                # a run created in this very batch has no stored params to clash with
-                new_params = self._check_params(conn, new_params)
-            if new_params:
-                conn.execute(
-                    _INSERT_PARAM,
-                    [{"run_id": r, "key": k, "value": v} for (r, k), v in new_params.items()],
-                )
-            if batch.tags:
-                self._upsert_tags(conn, batch.tags)
-            if batch.metrics:
-                conn.exec_driver_sql(self._insert_points, batch.metrics)
-                upsert_summaries(conn, aggregate(batch.metrics))
-            set_statuses(conn, ends, {r: None for r in started}, entries)
-            audit.record_many(conn, entries)
+        writer, seq = batch.writer_id, batch.seq
+        if writer is not None and seq is not None and not first_delivery(conn, writer, seq):
+            return  # a replay of a batch already written
+        # Runs started here are inserted last, already in the state the batch's ends
+        # leave them in: one INSERT per table, and no UPDATE of a row just written.
+        started = {new.run_id for new in batch.starts}
+        check_new_runs(conn, batch.starts)
+        found = set(started)
+        pending = list(run_ids - found)
+        if pending:
+            found |= set(conn.execute(RUNS_PRESENT, {"ids": pending}).scalars())
+        missing = run_ids - found
+        if missing:
+            raise run_not_found(sorted(missing)[0])
+        ended_here = {r: (s, t) for r, s, t in ends if r in started}
+        entries: list[audit.Entry] = []
+        insert_runs(conn, batch.starts, ended_here, entries)
+        if new_params and not {r for r, _ in new_params} <= started:
+            # a run created in this very batch has no stored params to clash with
+            new_params = self._check_params(conn, new_params)
+        if new_params:
+            conn.execute(
+                _INSERT_PARAM,
+                [{"run_id": r, "key": k, "value": v} for (r, k), v in new_params.items()],
+            )
+        if batch.tags:
+            self._upsert_tags(conn, batch.tags)
+        if batch.metrics:
+            self._points.insert(conn, batch.metrics)
+            upsert_summaries(conn, aggregate(batch.metrics))
+        set_statuses(conn, ends, {r: None for r in started}, entries)
+        audit.record_many(conn, entries)
 
     def _check_params(
         self, conn: Connection, new: dict[tuple[str, str], str]

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from knot.errors import Invalid
 from knot.server.deps import StoreHolder
+from knot.server.routes.batch_plain import plain_metrics
 from knot.server.routes.schemas import BatchBody, KeyValueColumns
 from knot.tracking import validate
 from knot.tracking.entities import Batch
@@ -80,12 +81,26 @@ def _write(holder: StoreHolder, body: bytes) -> int:
 
 def decode_batch(body: bytes) -> Batch:
     """Parse and check a batch body; raises ValidationError or Invalid naming the field."""
+    plain = plain_metrics(body)
+    if plain is not None:  # the usual body: its metric columns proven whole, in C
+        rest, metrics = plain
+        parsed = BatchBody.model_validate_json(rest)
+        _check_keys(list({m[1] for m in metrics}), "metrics", "metric")  # metrics first
+        batch = _sections(parsed)
+        batch.metrics = metrics
+        return batch
     parsed = BatchBody.model_validate_json(body or b"null")
-    batch = Batch(starts=list(parsed.starts or []), writer_id=parsed.writer_id, seq=parsed.seq)
+    batch = _sections(parsed)
     m = parsed.metrics
     if m is not None and m.key:
         _check_keys(m.key, "metrics", "metric")
         batch.metrics = list(zip(m.run_ids(), m.key, m.value, m.step, m.timestamp, strict=True))
+    return batch
+
+
+def _sections(parsed: BatchBody) -> Batch:
+    """The batch of everything in `parsed` but its metrics."""
+    batch = Batch(starts=list(parsed.starts or []), writer_id=parsed.writer_id, seq=parsed.seq)
     if parsed.params is not None:
         batch.params = _key_values(parsed.params, "params", "param")
     if parsed.tags is not None:

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from knot.errors import KnotError, Unavailable
@@ -165,6 +166,50 @@ class BatchWriter:
             raise error
         if lost is not None:
             raise lost
+
+    def flush_with(self, write: Callable[[Batch], None]) -> None:
+        """flush(), where `write` makes what is pending durable itself: a caller that
+        writes the store's database adds its own rows to the batch's transaction (a
+        pipeline step's record commits with its run). `write` gets the numbered batch,
+        maybe empty, and must write it and its own rows all or nothing.
+
+        While batches wait in the spool or the queue (an outage), a plain flush() runs
+        first and `write` gets an empty batch, so batches still reach the store in order.
+        When `write` raises, the batch goes the ordinary way (written, spooled or
+        reported) and the exception propagates.
+        """
+        with self._write_lock:
+            with self._cond:
+                direct = not self._closed and not self._delivery.backlog()
+                if direct:
+                    batch, self._pending = self._pending, Batch()
+                    self._taken = self._appended
+            if direct:
+                self._write_direct(batch, write)
+                return
+        self.flush()
+        write(Batch())
+
+    def _write_direct(self, batch: Batch, write: Callable[[Batch], None]) -> None:
+        # called with the write lock held, the batch taken from the buffer
+        if len(batch):
+            self._seq += 1
+            batch.writer_id, batch.seq = self.writer_id, self._seq
+        try:
+            write(batch)
+        except BaseException:
+            if len(batch):
+                delivery = self._delivery
+                delivery.queue.append(batch)
+                try:
+                    delivery.deliver()
+                finally:
+                    delivery.take_error()  # the caller sees the exception raised below
+                    self._publish()
+            raise
+        with self._cond:
+            self._written += len(batch)
+            self._cond.notify_all()
 
     def sync(self) -> tuple[int, int]:
         """Send every spooled batch now, this writer's and those exited processes left for

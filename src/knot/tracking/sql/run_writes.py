@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, literal_column, select, union_all
 
 from knot.errors import Conflict, NotFound
 from knot.governance import audit
@@ -33,11 +33,14 @@ def check_new_runs(conn: Connection, starts: Sequence[NewRun]) -> None:
             validate.check_name(new.name, "run")
         validate.check_keys(new.tags, "tag")
     exp_ids = list({new.experiment_id for new in starts})
-    known_exps = set(conn.execute(_EXPERIMENTS_PRESENT, {"ids": exp_ids}).scalars())
     asked = {new.run_id for new in starts} | {
         new.parent_run_id for new in starts if new.parent_run_id is not None
     }
-    stored = set(conn.execute(RUNS_PRESENT, {"ids": list(asked)}).scalars())
+    # one statement for both lookups (a short run's batch is on the logging hot path)
+    known_exps: set[str] = set()
+    stored: set[str] = set()
+    for kind, found in conn.execute(_PRESENT, {"exps": exp_ids, "ids": list(asked)}):
+        (known_exps if kind == "e" else stored).add(found)
     earlier: set[str] = set()
     for new in starts:
         if new.experiment_id not in known_exps:
@@ -136,10 +139,15 @@ _STATUSES_OF = select(runs.c.run_id, runs.c.status, runs.c.end_time).where(
     runs.c.run_id.in_(bindparam("ids", expanding=True))
 )
 
-_EXPERIMENTS_PRESENT = select(experiments.c.experiment_id).where(
-    experiments.c.experiment_id.in_(bindparam("ids", expanding=True))
-)
 RUNS_PRESENT = select(runs.c.run_id).where(runs.c.run_id.in_(bindparam("ids", expanding=True)))
+_PRESENT = union_all(
+    select(literal_column("'e'"), experiments.c.experiment_id).where(
+        experiments.c.experiment_id.in_(bindparam("exps", expanding=True))
+    ),
+    select(literal_column("'r'"), runs.c.run_id).where(
+        runs.c.run_id.in_(bindparam("ids", expanding=True))
+    ),
+)
 _SET_STATUS = (
     runs.update()
     .where(runs.c.run_id == bindparam("rid"))

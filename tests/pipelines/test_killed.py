@@ -1,0 +1,89 @@
+"""A pipeline process killed (SIGKILL) in the middle of a step: every step that finished
+before is recorded with its run and its cache entry, and resuming runs only the rest.
+
+Each step's record, the end of its run and its cache entry commit in one transaction,
+so what a step finished is durable before the next step starts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import knot
+
+SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+
+    import knot
+
+    folder = Path(sys.argv[1])
+
+    def called(name):
+        with open(folder / "calls.txt", "a") as out:
+            out.write(name + "\\n")
+
+    @knot.step
+    def first(n: int) -> int:
+        called("first")
+        run = knot.active_run()
+        (folder / "execution.txt").write_text(run.info.parent_run_id)
+        return n + 1
+
+    @knot.step
+    def second(x: int) -> int:
+        called("second")
+        return x * 10
+
+    @knot.step
+    def third(x: int) -> int:
+        called("third")
+        if not (folder / "killed").exists():
+            (folder / "killed").touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return x + 3
+
+    @knot.pipeline(name="killed_etl")
+    def etl(n: int):
+        return third(second(first(n)))
+
+    resume = sys.argv[2] if len(sys.argv) > 2 else None
+    result = etl.run(4, resume=resume)
+    print(result.output, " ".join(s.status for s in result.steps))
+    """
+)
+
+
+def _run(script: Path, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script), str(folder), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_killed_execution_keeps_its_finished_steps_and_resume_runs_the_rest(
+    knot_home: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "killed_etl.py"
+    script.write_text(SCRIPT)
+    killed = _run(script, tmp_path)
+    assert killed.returncode == -9, killed.stderr
+    assert (tmp_path / "calls.txt").read_text() == "first\nsecond\nthird\n"
+    execution = (tmp_path / "execution.txt").read_text()
+
+    record = knot.get_pipeline_run(execution)
+    assert [s.status for s in record.steps] == ["ran", "ran", "skipped"]
+    for step in record.steps[:2]:
+        assert knot.get_run(step.run_id or "").status.value == "FINISHED"
+
+    resumed = _run(script, tmp_path, execution)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.split() == ["53", "cached", "cached", "ran"]
+    # the finished steps ran once, in the killed execution; only the killed one again
+    assert (tmp_path / "calls.txt").read_text() == "first\nsecond\nthird\nthird\n"
