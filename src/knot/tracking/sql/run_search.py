@@ -67,7 +67,8 @@ def search_runs(
         for lo in range(0, len(shown), 1000):  # bound the IN list on huge pages
             chunk = shown[lo : lo + 1000]
             fetch = select(runs.c.run_id, run_json(db.dialect, runs))
-            found.update(conn.execute(fetch.where(runs.c.run_id.in_(chunk))).tuples().all())
+            rows = conn.execute(fetch.where(runs.c.run_id.in_(chunk)))
+            found.update((run_id, text) for run_id, text in rows)
     page = _RUNS.validate_json("[" + ",".join(found[i] for i in shown) + "]")
     token = _encode_token(offset + max_results) if len(ids) > max_results else None
     return RunPage(runs=page, next_page_token=token)
