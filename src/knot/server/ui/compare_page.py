@@ -23,6 +23,9 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 MAX_RUNS = 20
+# points on the overlaid step chart, all curves together: a browser draws a chart of
+# SVG lines in time proportional to its points, so ten runs share what one would get
+CHART_POINTS = 6000
 
 
 def _number(text: str | None) -> float | None:
@@ -167,7 +170,8 @@ def compare(
     figures = []
     if chosen_metric is not None:
         # one query for every run's points, thinned in the store to what the chart shows
-        histories = store.metric_histories(ids, chosen_metric, MAX_POINTS)
+        per_run = min(MAX_POINTS, max(200, CHART_POINTS // len(ids)))
+        histories = store.metric_histories(ids, chosen_metric, per_run)
         series = [(r.name, histories[r.run_id]) for r in runs]
         figures.append(step_chart(chosen_metric, series))
     if differing or metric_keys:
