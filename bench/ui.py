@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import subprocess
 import sys
@@ -233,17 +234,28 @@ def scenarios(
     return out
 
 
+def _guarded(peer: Callable[[int], float], failures: list[str]) -> Callable[[int], float]:
+    """`peer`, with a failure (MLflow not loading the page) recorded as NaN and dropped."""
+
+    def round_(i: int) -> float:
+        try:
+            return peer(i)
+        except Exception as exc:  # any failure is MLflow not loading it; reported below
+            failures.append(f"{type(exc).__name__}: {exc}"[:140])
+            return math.nan
+
+    return round_
+
+
 def run_rounds(
-    label: str, found: list[Scenario], rounds: int
+    label: str, found: list[Scenario], rounds: int, n_runs: int
 ) -> tuple[list[Interleaved], list[Result]]:
     rows, results = [], []
     for sc in found:
-        peer, note = sc.mlflow, ""
-        if peer is not None:
-            try:
-                peer(-1)  # warm-up; an MLflow page that cannot load is reported, not timed
-            except Exception as exc:  # any failure is MLflow not loading it
-                peer, note = None, f"MLflow could not load it: {type(exc).__name__}: {exc}"[:160]
+        failures: list[str] = []
+        peer = _guarded(sc.mlflow, failures) if sc.mlflow is not None else None
+        if peer is not None and math.isnan(peer(-1)):  # warm-up; MLflow may not load it
+            peer = None
         sc.knot(-1)
         row = interleave(
             f"{label} {sc.name}",
@@ -254,6 +266,8 @@ def run_rounds(
             peer_name="mlflow",
             progress=lambda text: console.print(f"  [dim]{text}[/]"),
         )
+        row.peer.values = [v for v in row.peer.values if not math.isnan(v)]
+        note = f"MLflow could not load it: {failures[0]}" if failures else ""
         rows.append(row)
         results.append(
             Result(
@@ -262,6 +276,8 @@ def run_rounds(
                 False,
                 mlflow=row.peer.median if row.peer.values else None,
                 knot=row.knot.median,
+                n_mlflow=n_runs if row.peer.values else None,
+                n_knot=n_runs,
                 goal_abs=sc.goal,
                 note=note,
             )
@@ -289,7 +305,7 @@ def measure(
         client = stack.enter_context(httpx.Client(timeout=300))
         tab = None if args.skip_browser else stack.enter_context(browser())
         found = scenarios(client, tab, (server.url, experiment), mlflow, data, tops)
-        return run_rounds(label, found, args.rounds)
+        return run_rounds(label, found, args.rounds, data.n_runs)
 
 
 def main() -> None:
