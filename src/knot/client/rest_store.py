@@ -21,11 +21,13 @@ from knot.tracking.entities import (
     Batch,
     Experiment,
     MetricPoint,
+    MetricSeries,
     Run,
     RunPage,
     RunSource,
     RunStatus,
 )
+from knot.tracking.thinning import check_histories_call
 from knot.tracking.validate import check_batch
 
 __all__ = ["RestTrackingStore", "encode_batch"]
@@ -34,6 +36,7 @@ _API = "/api/v1"
 _JSON = {"content-type": "application/json"}
 _EXPERIMENTS = TypeAdapter(list[Experiment])
 _POINTS = TypeAdapter(list[MetricPoint])
+_SERIES = TypeAdapter(dict[str, MetricSeries])
 _ARTIFACTS = TypeAdapter(list[ArtifactRecord])
 _IDS = TypeAdapter(list[str])
 
@@ -71,7 +74,7 @@ class RestTrackingStore:
         method: str,
         path: str,
         body: bytes | None = None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | httpx.QueryParams | None = None,
         *,
         retryable: bool = False,
     ) -> bytes:
@@ -192,6 +195,17 @@ class RestTrackingStore:
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         data = self._call("GET", f"/runs/{_q(run_id)}/metrics/history", params={"key": key})
         return _POINTS.validate_json(data)
+
+    def metric_histories(
+        self, run_ids: Sequence[str], key: str, max_points: int = 2000
+    ) -> dict[str, MetricSeries]:
+        # the same checks as the local store, so a bad call fails alike without a request
+        wanted = check_histories_call(run_ids, key, max_points)
+        if not wanted:
+            return {}
+        query = httpx.QueryParams({"run_id": wanted, "key": key, "max_points": max_points})
+        answer = self._call("GET", "/runs/metric-histories", params=query)
+        return _SERIES.validate_json(answer)
 
     def search_runs(
         self,

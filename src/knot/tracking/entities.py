@@ -17,6 +17,7 @@ __all__ = [
     "Flag",
     "Int64",
     "MetricPoint",
+    "MetricSeries",
     "MetricSummary",
     "NewRun",
     "Run",
@@ -87,6 +88,15 @@ class MetricPoint(_Model):
     value: float
     step: int
     timestamp: int
+
+
+class MetricSeries(_Model):
+    """One run's history of one metric as columns, thinned for a chart: `count` points
+    were logged, `steps` and `values` are the ones kept (all of them when few enough)."""
+
+    steps: list[int]
+    values: list[float]
+    count: int
 
 
 class MetricSummary(_Model):

@@ -11,6 +11,7 @@ from knot.tracking.entities import (
     Batch,
     Experiment,
     MetricPoint,
+    MetricSeries,
     Run,
     RunPage,
     RunSource,
@@ -56,6 +57,15 @@ class TrackingStore(Protocol):
     def log_batch(self, batch: Batch) -> None: ...
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]: ...
+
+    def metric_histories(
+        self, run_ids: Sequence[str], key: str, max_points: int = 2000
+    ) -> dict[str, MetricSeries]:
+        """Each run's history of `key` as step and value columns, in step order, thinned
+        to at most `max_points` per run: the lowest and highest value per bucket of
+        steps, the first and last point always kept (see knot.tracking.thinning). A run
+        without the metric has an empty series; an unknown run is NotFound."""
+        ...
 
     def search_runs(
         self,

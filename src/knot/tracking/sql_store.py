@@ -18,6 +18,7 @@ from knot.tracking.entities import (
     Batch,
     Experiment,
     MetricPoint,
+    MetricSeries,
     NewRun,
     Run,
     RunPage,
@@ -25,7 +26,7 @@ from knot.tracking.entities import (
     RunStatus,
 )
 from knot.tracking.run_ids import check_prefix
-from knot.tracking.sql import run_search
+from knot.tracking.sql import histories, run_search
 from knot.tracking.sql.points import PointWriter
 from knot.tracking.sql.replays import first_delivery
 from knot.tracking.sql.run_json import run_json
@@ -263,6 +264,11 @@ class SqlTrackingStore:
                 .order_by(metrics.c.step, metrics.c.timestamp)
             ).all()
         return [MetricPoint(key=key, value=_float(v), step=s, timestamp=t) for s, t, v in rows]
+
+    def metric_histories(
+        self, run_ids: Sequence[str], key: str, max_points: int = 2000
+    ) -> dict[str, MetricSeries]:
+        return histories.metric_histories(self.db, run_ids, key, max_points)
 
     # search ------------------------------------------------------------------
     def search_runs(

@@ -13,7 +13,14 @@ from knot.errors import NotFound
 from knot.paths import check_relative_path
 from knot.server.deps import get_store
 from knot.server.routes.schemas import ExperimentCreate, RunCreate, RunSearch, RunStatusUpdate
-from knot.tracking.entities import ArtifactRecord, Experiment, MetricPoint, Run, RunPage
+from knot.tracking.entities import (
+    ArtifactRecord,
+    Experiment,
+    MetricPoint,
+    MetricSeries,
+    Run,
+    RunPage,
+)
 from knot.tracking.protocol import TrackingStore
 from knot.tracking.validate import check_run_id
 
@@ -97,6 +104,19 @@ def run_ids_starting(
 ) -> list[str]:
     """Run ids that start with `prefix` (hex digits), sorted, at most `limit`."""
     return store.run_ids_starting(prefix, limit)
+
+
+@router.get("/runs/metric-histories", tags=["runs"])
+def metric_histories(
+    store: Store,
+    run_id: Annotated[list[str], Query(description="a run id; repeat for several runs")],
+    key: Annotated[str, Query(description="metric key")],
+    max_points: Annotated[int, Query(description="points per run at most")] = 2000,
+) -> dict[str, MetricSeries]:
+    """One metric's history of several runs as step and value columns, thinned to at
+    most `max_points` per run (lowest and highest value per bucket of steps; first and
+    last point kept). Declared before /runs/{run_id}, which would take its path."""
+    return store.metric_histories(run_id, key, max_points)
 
 
 @router.get("/runs/{run_id}", tags=["runs"])
