@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo demo-server demo-recommender demo-housing test lint bench bench-tools unit clean servers docs
+.PHONY: demo demo-server demo-recommender demo-housing test lint bench bench-tools bench-scale unit clean servers docs
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -58,9 +58,11 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	$(BENCH_BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
 
-# wrk drives the serving benchmark from a second process; Debian ships it
+# wrk drives the serving benchmark from a second process, chromium renders the UI pages
+# bench/ui.py times (through Playwright, never its own browser download); Debian ships both
 bench-tools:
 	command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk || sudo apt-get install -y -q wrk; }
+	command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q chromium || sudo apt-get install -y -q chromium; }
 
 bench: $(BENCH_VENV)/.installed bench-tools
 	$(BENCH_BIN)/python bench/startup.py
@@ -72,6 +74,13 @@ bench: $(BENCH_VENV)/.installed bench-tools
 	$(BENCH_BIN)/python bench/drift.py
 	$(BENCH_BIN)/python bench/pipeline.py
 	$(BENCH_BIN)/python bench/features.py
+	$(BENCH_BIN)/python bench/mlflow_compat.py
+	$(BENCH_BIN)/python bench/ui.py --runs 20000
+	$(BENCH_BIN)/python bench/batch.py
+
+# 1M runs in a fresh PostgreSQL (about 15 minutes to fill), then search/run page/lineage/UI
+bench-scale: $(BENCH_VENV)/.installed
+	$(BENCH_BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache
