@@ -58,3 +58,26 @@ def test_other_app_wide_dependencies_turn_the_fast_path_off(app: FastAPI) -> Non
 
     app.router.dependencies.append(Depends(audit_hook))
     assert app.router.routes[0].matches(_scope("POST", LOG_METRIC))[0] is Match.NONE
+
+
+def test_batch_metrics_short_path_keeps_the_checks(
+    client: TestClient, store: SqlTrackingStore, run_id: str
+) -> None:
+    url = "/api/2.0/mlflow/runs/log-batch"
+    good = {"key": "auc", "value": 1, "timestamp": 5, "step": 0}  # an int value is a number
+    linked = {**good, "value": 0.2, "model_id": "m-1"}  # MLflow's copy for a logged model
+    for bad, named in [
+        ({**good, "value": True}, "'value'"),
+        ({**good, "timestamp": 2**63}, "'timestamp'"),
+        ({**good, "step": 1.5}, "'step'"),
+    ]:
+        refused = client.post(url, json={"run_id": run_id, "metrics": [good, bad]})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert named in refused.json()["message"]
+    assert store.get_metric_history(run_id, "auc") == []  # all or nothing
+
+    ok = client.post(url, json={"run_id": run_id, "metrics": [good, linked]})
+    assert ok.status_code == 200, ok.text
+    points = store.get_metric_history(run_id, "auc")
+    assert [(p.value, type(p.value)) for p in points] == [(1.0, float)]
