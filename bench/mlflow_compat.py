@@ -10,7 +10,11 @@ medians (how many times faster the client finishes against Knot). Both servers s
 fresh SQLite stores; their time to a healthy /health and their peak RSS (the whole
 process tree, sampled while the scenarios run) are reported too. The client's own
 per-call cost is the floor no server can go under: the row "HTTP floor" is one bare
-keep-alive GET of /health with requests, measured on Knot's server.
+keep-alive GET of /health with requests, measured on Knot's server. The "client floor"
+of each scenario is the same client code against a replay server that answers with the
+bodies Knot gave and does no work (a third side of every round, see _client_floor.py);
+a second table shows it with the server-side speedup (mlflow - floor) / (knot - floor)
+and the best ratio any server could reach, mlflow / floor.
 Results also go to bench/results/mlflow_compat.json. Nothing here asserts a time.
 """
 
@@ -25,9 +29,19 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from _client_floor import (
+    FLOOR,
+    calls_per_route,
+    floor_rows,
+    load_average,
+    print_floor,
+    record,
+    replay_of,
+)
 from _common import Result, console, print_table, require_mlflow, venv_script, write_json
 from _servers import Server, free_port, run_server
 
@@ -161,7 +175,8 @@ def _summary(row: Result, times: dict[str, list[float]]) -> None:
             )
 
 
-def run(root: Path, opts: argparse.Namespace) -> list[Result]:
+def run(root: Path, opts: argparse.Namespace) -> tuple[list[Result], dict[str, Any]]:
+    """The rows of the main table, and the floor analysis (see _client_floor)."""
     sizes = {"per_call": 100 if opts.quick else 500, "batch": 10_000 if opts.quick else 50_000}
     runs, search_n = (50, 300) if opts.quick else (200, 1000)
     rows = {
@@ -173,26 +188,33 @@ def run(root: Path, opts: argparse.Namespace) -> list[Result]:
     ready = Result("server healthy (fresh store)", "s", False, goal_abs=2.0)
     memory = Result("server peak RSS, whole tree", "MB", False, goal_abs=300.0)
     floor = Result("HTTP floor: one keep-alive GET", "s", False)
-    times: dict[str, dict[str, list[float]]] = {k: {s: [] for s in SIDES} for k in rows}
+    times: dict[str, dict[str, list[float]]] = {k: {s: [] for s in (*SIDES, FLOOR)} for k in rows}
     servers: dict[str, Server] = {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("KNOT_")}
-    with _servers(root, env, opts, servers):
+    load_before = load_average()
+    calls: dict[str, int] = {}
+    with _servers(root, env, opts, servers), replay_of(servers["knot"], root / FLOOR, env) as rep:
         for side, server in servers.items():
             setattr(ready, side, server.ready_s)
             floor_s = http_floor(server.url)
             setattr(floor, side, floor_s)
         experiments = {s: populate_search(servers[s].url, search_n) for s in SIDES}
+        experiments[FLOOR] = experiments["knot"]  # the replay server answers as Knot did
+        urls = {**{s: servers[s].url for s in SIDES}, FLOOR: rep.url}
         scenarios: dict[str, Callable[[str, str], float]] = {
             "per_call": lambda url, _e: per_call(url, sizes["per_call"]),
             "batch": lambda url, _e: batched(url, sizes["batch"]),
             "runs": lambda url, _e: short_runs(url, runs),
             "search": lambda url, e: search(url, e, search_n),
         }
+        record(rep, {k: partial(f, rep.url, experiments[FLOOR]) for k, f in scenarios.items()})
         for round_no in range(1, opts.rounds + 1):
             for key, scenario in scenarios.items():
-                for side in SIDES:
-                    seconds = scenario(servers[side].url, experiments[side])
+                for side in (*SIDES, FLOOR):
+                    seconds = scenario(urls[side], experiments[side])
                     times[key][side].append(seconds)
+                if round_no == 1:  # requests of one scenario run (the replay counts them)
+                    calls[rows[key].scenario] = sum(calls_per_route(rep).values())
             done = ", ".join(
                 f"{k} {times[k]['mlflow'][-1] / times[k]['knot'][-1]:.1f}x" for k in rows
             )
@@ -201,6 +223,12 @@ def run(root: Path, opts: argparse.Namespace) -> list[Result]:
             server.sample()
             setattr(memory, side, server.peak_mb)
             memory.note += f"{side}: {server.peak_procs} processes; "
+    floors = {
+        "rows": floor_rows(times, {k: r.scenario for k, r in rows.items()}),
+        "requests": calls,
+        "load": f"{load_before} / {load_average()}",
+        "times": times,
+    }
     for key, row in rows.items():
         _summary(row, times[key])
     per_call_knot = rows["per_call"].knot
@@ -215,7 +243,7 @@ def run(root: Path, opts: argparse.Namespace) -> list[Result]:
             "mlflow server with its defaults (4 uvicorn workers); --mlflow-workers 1 avoids the "
             "~40 ms keep-alive stall of uvicorn's multi-worker mode (TCP_NODELAY off)"
         )
-    return [ready, memory, floor, *rows.values()]
+    return [ready, memory, floor, *rows.values()], floors
 
 
 class _servers:
@@ -258,9 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"MLflow {mlflow_version}'s client: mlflow server vs knot server")
     with tempfile.TemporaryDirectory(prefix="knot-mlflow-", ignore_cleanup_errors=True) as tmp:
         os.chdir(tmp)
-        results = run(Path(tmp), opts)
+        results, floors = run(Path(tmp), opts)
     print_table("MLflow's client: knot server vs mlflow server (same process run)", results)
+    print_floor(floors["rows"], 5, floors["load"])
+    console.print(f"  [dim]requests per scenario run: {floors['requests']}[/]")
     meta = {"mlflow_version": mlflow_version, "rounds": opts.rounds, "quick": opts.quick}
+    meta["client_floor"] = floors
     path = write_json("mlflow_compat.json", results, **meta, mlflow_workers=opts.mlflow_workers)
     console.print(f"[dim]wrote {path}[/]")
     return 0

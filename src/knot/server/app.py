@@ -20,6 +20,7 @@ from knot.server.deps import GovernanceHolder, RegistryHolder, StoreHolder
 from knot.server.error_handlers import install_error_handlers
 from knot.server.mlflow.api import READ_ONLY as MLFLOW_READS
 from knot.server.mlflow.api import router as mlflow_router
+from knot.server.mlflow.fast_path import install_fast_path
 from knot.server.openapi_doc import document_errors
 from knot.server.routes import batch as batch_routes
 from knot.server.routes import blobs as blob_routes
@@ -98,6 +99,7 @@ def create_app(
     app.include_router(pipeline_routes.router, prefix="/api/v1")
     app.include_router(ui.router)
     app.include_router(mlflow_router)  # MLflow's REST API, for MLflow's own clients
+    install_fast_path(app)  # MLflow's exact paths first: one request per logged metric
 
     @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
     def health() -> Response:

@@ -22,6 +22,7 @@ router = APIRouter()
 P = "/api/2.0/mlflow"
 _PARAM_CLASH = "INVALID_PARAMETER_VALUE"
 _MAX_BATCH = {"metrics": 1000, "params": 100, "tags": 100}
+_LOW, _HIGH = -(2**63), 2**63  # a step or timestamp is a protobuf int64
 
 
 def _metric(run_id: str, item: Call) -> tuple[str, str, float, int, int]:
@@ -38,27 +39,30 @@ def _metric(run_id: str, item: Call) -> tuple[str, str, float, int, int]:
 
 def _metrics(call: Call, run_id: str) -> list[tuple[str, str, float, int, int]]:
     """A batch's metrics. Well-typed points (what MLflow's client sends) take the short
-    path; anything else goes through _metric, which names what is wrong."""
-    out = []
+    path, checked with exact type tests (a bool is not a number); anything else goes
+    through _metric, which names what is wrong."""
+    out: list[tuple[str, str, float, int, int]] = []
+    append = out.append
     for m in call.records("metrics"):
-        if m.get("model_id"):
-            continue
-        # a metric carrying a model_id is MLflow linking a run's metric to a logged model:
-        # a copy of a point the run already has (lineage links Knot's models to runs)
-        key, value, stamp, step = m.get("key"), m.get("value"), m.get("timestamp"), m.get("step", 0)
+        key, stamp, step = m.get("key"), m.get("timestamp"), m.get("step", 0)
+        value: Any = m.get("value")
+        kind = type(value)
         if (
             type(key) is str
             and key
-            and isinstance(value, float | int)
-            and not isinstance(value, bool)
+            and (kind is float or kind is int)
             and type(stamp) is int
             and type(step) is int
-            and -(2**63) <= stamp < 2**63
-            and -(2**63) <= step < 2**63
+            and _LOW <= stamp < _HIGH
+            and _LOW <= step < _HIGH
         ):
-            out.append((run_id, key, float(value), step, stamp))
-        else:
-            out.append(_metric(run_id, Call(call.request, m)))
+            # a metric carrying a model_id is MLflow linking a run's metric to a logged
+            # model: a copy of a point the run already has (lineage links Knot's models
+            # to runs)
+            if not m.get("model_id"):
+                append((run_id, key, value if kind is float else float(value), step, stamp))
+        elif not m.get("model_id"):
+            append(_metric(run_id, Call(call.request, m)))
     return out
 
 

@@ -10,12 +10,13 @@ MLflow's shape. The function runs in the thread pool (the stores are synchronous
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from knot.artifacts import ArtifactStore, open_blob_store
@@ -24,9 +25,13 @@ from knot.registry.protocol import RegistryStore
 from knot.server.mlflow.errors import mlflow_error_response
 from knot.tracking.protocol import TrackingStore
 
-__all__ = ["Call", "json_response", "route"]
+__all__ = ["EXACT", "Call", "json_response", "route"]
 
 _ARTIFACTS_LOCK = threading.Lock()
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+#: the routes without path parameters, by (method, path): see fast_path
+EXACT: dict[tuple[str, str], tuple[Endpoint, APIRoute]] = {}
 
 
 def _invalid(name: str, value: Any, expected: str) -> Invalid:
@@ -199,6 +204,10 @@ def route(
         # MLflow documents these routes; Knot's OpenAPI document (and its fuzz tests,
         # which expect Knot's error shape) covers Knot's own API
         router.add_api_route(path, endpoint, methods=[method], include_in_schema=False)
+        if "{" not in path:
+            added = router.routes[-1]
+            assert isinstance(added, APIRoute)
+            EXACT[(method, path)] = (endpoint, added)
         return handler
 
     return register
