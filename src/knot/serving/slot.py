@@ -174,7 +174,8 @@ class Slot:
 
 def _call(served: ServedModel, columns: Columns) -> np.ndarray:
     rows = row_count(columns)
-    out: Any = served.model.model.predict(model_input(served.signature, columns))
+    given = model_input(served.signature, columns, as_array=served.takes_array)
+    out: Any = served.model.model.predict(given)
     array = np.asarray(out)
     if array.ndim == 0 or len(array) != rows:
         raise _BadOutput(f"the model returned shape {list(array.shape)} for {rows} rows")
