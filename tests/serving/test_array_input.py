@@ -15,6 +15,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import knot
+from knot.errors import Invalid
+from knot.registry.entities import ColumnSpec, Signature
 from knot.serving.columns import check_columns
 from knot.serving.service import load_and_warm
 from knot.serving.slot import _call
@@ -56,3 +58,34 @@ def test_served_model_takes_an_array_only_where_answers_cannot_change(
     columns = check_columns(served.signature, given)
     expected = model.predict(example)  # type: ignore[attr-defined]
     assert np.array_equal(_call(served, columns), expected)
+
+
+def _float_signature() -> Signature:
+    return Signature(
+        input_kind="dataframe",
+        inputs=[ColumnSpec(name="a", type="float64"), ColumnSpec(name="b", type="float64")],
+    )
+
+
+def test_float_columns_read_in_one_call_hold_what_the_column_check_gives() -> None:
+    signature = _float_signature()
+    given = {"a": [1, 2.5, -3], "b": [0.0, 2**60, 1e300], "id": ["x", "y", "z"]}
+    out = check_columns(signature, given)
+    assert list(out) == ["a", "b"]  # the id is left out, as before
+    for name in out:
+        assert out[name].dtype == np.float64
+        assert out[name].tolist() == [float(v) for v in given[name]]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [(True, "True \\(bool\\) at row 1"), (None, "a null at row 1"), ("1", "'1' \\(str\\) at row 1")],
+)
+def test_a_wrong_value_among_float_columns_is_still_named(value: object, why: str) -> None:
+    with pytest.raises(Invalid, match=f"input column 'b' has {why}"):
+        check_columns(_float_signature(), {"a": [1.0, 2.0], "b": [1.0, value]})
+
+
+def test_float_columns_of_different_lengths_are_refused() -> None:
+    with pytest.raises(Invalid, match="different lengths"):
+        check_columns(_float_signature(), {"a": [1.0, 2.0], "b": [1.0]})

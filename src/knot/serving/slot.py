@@ -94,7 +94,7 @@ class Slot:
         """The predictions for `columns` (checked against `served`'s signature)."""
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
         self._pending.append(_Item(served, columns, future))
-        self._metrics.queue_depth.labels(self.role).set(len(self._pending))
+        self._metrics.child(self._metrics.queue_depth, self.role).set(len(self._pending))
         self._wake.set()
         return await future
 
@@ -106,7 +106,7 @@ class Slot:
                 if self._recent > 1.5 and self._wait_s > 0 and self._rows() < self._max_rows:
                     await asyncio.sleep(self._wait_s)
                 batch = self._take()
-                self._metrics.queue_depth.labels(self.role).set(len(self._pending))
+                self._metrics.child(self._metrics.queue_depth, self.role).set(len(self._pending))
                 self._busy = True
                 try:
                     await self._answer(batch)
@@ -162,8 +162,9 @@ class Slot:
             return
         took = time.perf_counter() - started
         self._call_s = took if self._call_s is None else 0.8 * self._call_s + 0.2 * took
-        self._metrics.batch_rows.labels(*labels).observe(len(out))
-        self._metrics.batch_requests.labels(*labels).observe(len(batch))
+        metrics = self._metrics
+        metrics.child(metrics.batch_rows, *labels).observe(len(out))
+        metrics.child(metrics.batch_requests, *labels).observe(len(batch))
         start = 0
         for item in batch:
             stop = start + row_count(item.columns)
