@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 import knot
 from knot.errors import Invalid
 from knot.registry.entities import ColumnSpec, Signature
-from knot.serving.columns import check_columns
+from knot.serving.columns import check_columns, take
 from knot.serving.service import load_and_warm
 from knot.serving.slot import _call
 from knot.serving.sources import parse_source
@@ -57,7 +57,11 @@ def test_served_model_takes_an_array_only_where_answers_cannot_change(
     given = {c: list(example[c]) for c in example.columns}
     columns = check_columns(served.signature, given)
     expected = model.predict(example)  # type: ignore[attr-defined]
-    assert np.array_equal(_call(served, columns), expected)
+    assert np.array_equal(_call(served, [columns]), expected)
+    # several requests in one call answer as each alone
+    assert np.array_equal(_call(served, [columns] * 3), np.concatenate([expected] * 3))
+    first = take(columns, 0, 1)  # and requests of different sizes
+    assert np.array_equal(_call(served, [first, columns]), np.concatenate([expected[:1], expected]))
 
 
 def _float_signature() -> Signature:
@@ -79,7 +83,11 @@ def test_float_columns_read_in_one_call_hold_what_the_column_check_gives() -> No
 
 @pytest.mark.parametrize(
     ("value", "why"),
-    [(True, "True \\(bool\\) at row 1"), (None, "a null at row 1"), ("1", "'1' \\(str\\) at row 1")],
+    [
+        (True, "True \\(bool\\) at row 1"),
+        (None, "a null at row 1"),
+        ("1", "'1' \\(str\\) at row 1"),
+    ],
 )
 def test_a_wrong_value_among_float_columns_is_still_named(value: object, why: str) -> None:
     with pytest.raises(Invalid, match=f"input column 'b' has {why}"):

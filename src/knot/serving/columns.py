@@ -22,7 +22,16 @@ import numpy as np
 from knot.errors import Invalid
 from knot.registry.entities import ColumnSpec, Signature
 
-__all__ = ["TENSOR", "Columns", "check_columns", "concat", "model_input", "row_count", "take"]
+__all__ = [
+    "TENSOR",
+    "Columns",
+    "batch_input",
+    "check_columns",
+    "concat",
+    "model_input",
+    "row_count",
+    "take",
+]
 
 Columns = dict[str, np.ndarray]
 TENSOR = ""  # the key of a tensor model's single 2-D input
@@ -368,3 +377,21 @@ def model_input(signature: Signature | None, columns: Columns, *, as_array: bool
     import pandas as pd
 
     return pd.DataFrame(columns, copy=False)
+
+
+def batch_input(
+    signature: Signature | None, parts: list[Columns], *, as_array: bool = False
+) -> tuple[Any, int]:
+    """What the model's predict takes for several requests' columns, and its row count.
+    With `as_array`, requests of as many rows each are stacked in one call (column by
+    column concatenation makes a call per column)."""
+    if as_array and len(parts) > 1:
+        keys = tuple(parts[0])
+        rows = row_count(parts[0])
+        dtypes = {v.dtype for p in parts for v in p.values()}
+        same = all(tuple(p) == keys and row_count(p) == rows for p in parts)
+        if same and len(dtypes) == 1 and next(iter(dtypes)).kind in "fiub":
+            cube = np.array([list(p.values()) for p in parts])  # requests x columns x rows
+            return cube.transpose(0, 2, 1).reshape(-1, len(keys)), rows * len(parts)
+    columns = concat(parts)
+    return model_input(signature, columns, as_array=as_array), row_count(columns)

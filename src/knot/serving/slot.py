@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from knot.serving.columns import Columns, concat, model_input, row_count
+from knot.serving.columns import Columns, batch_input, row_count
 from knot.serving.metrics import ServiceMetrics
 from knot.serving.sources import ServedModel
 
@@ -133,7 +133,7 @@ class Slot:
         would do with it as a batch of one, without the queue and the task switches."""
         started = time.perf_counter()
         try:
-            out = _call(served, columns)
+            out = _call(served, [columns])
         except Exception as exc:
             raise _failed(exc) from None
         finally:
@@ -170,11 +170,11 @@ class Slot:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            columns = concat([i.columns for i in batch])
+            parts = [i.columns for i in batch]
             if self._inline(batch):
-                out = _call(served, columns)
+                out = _call(served, parts)
             else:
-                out = await loop.run_in_executor(self._thread, _call, served, columns)
+                out = await loop.run_in_executor(self._thread, _call, served, parts)
         except Exception as exc:
             if len(batch) == 1:
                 _fail(batch[0], exc)
@@ -191,9 +191,9 @@ class Slot:
             start = stop
 
 
-def _call(served: ServedModel, columns: Columns) -> np.ndarray:
-    rows = row_count(columns)
-    given = model_input(served.signature, columns, as_array=served.takes_array)
+def _call(served: ServedModel, parts: list[Columns]) -> np.ndarray:
+    """The model's predictions for the requests' columns `parts`, in one call."""
+    given, rows = batch_input(served.signature, parts, as_array=served.takes_array)
     out: Any = served.model.model.predict(given)
     array = np.asarray(out)
     if array.ndim == 0 or len(array) != rows:
