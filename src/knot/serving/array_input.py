@@ -18,14 +18,15 @@ import numpy as np
 
 from knot.registry.entities import Signature
 from knot.registry.model_folder import LoadedModel
+from knot.serving.columns import Columns, concat, model_input, row_count
 
-__all__ = ["takes_array"]
+__all__ = ["batch_input", "takes_array"]
 
 # steps that read columns by name, or run user code that may: they get a DataFrame
 _BY_NAME = ("ColumnTransformer", "FunctionTransformer", "FeatureUnion")
 
 
-def takes_array(loaded: LoadedModel, example: dict[str, np.ndarray] | None) -> bool:
+def takes_array(loaded: LoadedModel, example: Columns | None) -> bool:
     """True when `loaded` may be given the 2-D block of its signature's columns. Checked
     once, when the model is loaded; `example` is its warm-up input (None: never)."""
     signature = loaded.signature
@@ -83,3 +84,21 @@ def _quiet() -> None:
     warnings.filterwarnings(
         "ignore", message="X does not have valid feature names", category=UserWarning
     )
+
+
+def batch_input(
+    signature: Signature | None, parts: list[Columns], *, as_array: bool = False
+) -> tuple[Any, int]:
+    """What the model's predict takes for several requests' columns, and its row count.
+    With `as_array`, requests of as many rows each are stacked in one call (column by
+    column concatenation makes a call per column)."""
+    if as_array and len(parts) > 1:
+        keys = tuple(parts[0])
+        rows = row_count(parts[0])
+        dtypes = {v.dtype for p in parts for v in p.values()}
+        same = all(tuple(p) == keys and row_count(p) == rows for p in parts)
+        if same and len(dtypes) == 1 and next(iter(dtypes)).kind in "fiub":
+            cube = np.array([list(p.values()) for p in parts])  # requests x columns x rows
+            return cube.transpose(0, 2, 1).reshape(-1, len(keys)), rows * len(parts)
+    columns = concat(parts)
+    return model_input(signature, columns, as_array=as_array), row_count(columns)

@@ -25,7 +25,6 @@ from knot.registry.entities import ColumnSpec, Signature
 __all__ = [
     "TENSOR",
     "Columns",
-    "batch_input",
     "check_columns",
     "concat",
     "model_input",
@@ -367,8 +366,13 @@ def model_input(signature: Signature | None, columns: Columns, *, as_array: bool
         return columns[TENSOR]
     dtypes = {v.dtype for v in columns.values()}
     if len(dtypes) == 1 and next(iter(dtypes)).kind in "fiub":
-        # one 2-D block: several times faster to build (and to read) than N columns
-        block = np.ascontiguousarray(np.array(list(columns.values())).T)
+        # one 2-D block: several times faster to build (and to read) than N columns;
+        # for a few rows, transposing a stack costs less than interleaving the columns
+        values = list(columns.values())
+        if len(values[0]) <= 1024:
+            block = np.ascontiguousarray(np.array(values).T)
+        else:
+            block = np.stack(values, axis=1)
         if as_array:
             return block
         import pandas as pd
@@ -377,21 +381,3 @@ def model_input(signature: Signature | None, columns: Columns, *, as_array: bool
     import pandas as pd
 
     return pd.DataFrame(columns, copy=False)
-
-
-def batch_input(
-    signature: Signature | None, parts: list[Columns], *, as_array: bool = False
-) -> tuple[Any, int]:
-    """What the model's predict takes for several requests' columns, and its row count.
-    With `as_array`, requests of as many rows each are stacked in one call (column by
-    column concatenation makes a call per column)."""
-    if as_array and len(parts) > 1:
-        keys = tuple(parts[0])
-        rows = row_count(parts[0])
-        dtypes = {v.dtype for p in parts for v in p.values()}
-        same = all(tuple(p) == keys and row_count(p) == rows for p in parts)
-        if same and len(dtypes) == 1 and next(iter(dtypes)).kind in "fiub":
-            cube = np.array([list(p.values()) for p in parts])  # requests x columns x rows
-            return cube.transpose(0, 2, 1).reshape(-1, len(keys)), rows * len(parts)
-    columns = concat(parts)
-    return model_input(signature, columns, as_array=as_array), row_count(columns)
