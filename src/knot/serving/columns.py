@@ -26,6 +26,7 @@ __all__ = [
     "TENSOR",
     "Columns",
     "check_columns",
+    "column_specs",
     "concat",
     "model_input",
     "row_count",
@@ -216,7 +217,7 @@ def check_columns(signature: Signature | None, given: dict[str, Any]) -> Columns
         return _unchecked(given)
     if signature.input_kind == "tensor":
         return {TENSOR: _check_tensor(signature.inputs[0], given)}
-    specs, floats = _specs(signature)
+    specs, floats = column_specs(signature)
     missing = [c for c in specs if c not in given]
     if missing:
         spec = specs[missing[0]]
@@ -244,7 +245,8 @@ _NUMBERS = frozenset({int, float})
 _SPECS: dict[int, tuple[Signature, dict[str, ColumnSpec], bool]] = {}
 
 
-def _specs(signature: Signature) -> tuple[dict[str, ColumnSpec], bool]:
+def column_specs(signature: Signature) -> tuple[dict[str, ColumnSpec], bool]:
+    """The signature's named columns, and whether all are float64 without nulls."""
     known = _SPECS.get(id(signature))
     if known is not None and known[0] is signature:
         return known[1], known[2]
@@ -261,7 +263,7 @@ def _float_block(specs: dict[str, ColumnSpec], given: dict[str, Any]) -> Columns
     per-column conversion costs more than the values for a row or two); None sends
     anything else, and anything wrong, through the column by column check."""
     lists = [given[name] for name in specs]
-    if not all(type(v) is list for v in lists) or len({len(v) for v in lists}) != 1:
+    if set(map(type, lists)) != {list} or len(set(map(len, lists))) != 1:
         return None
     if not lists[0] or not set(map(type, itertools.chain.from_iterable(lists))) <= _NUMBERS:
         return None
