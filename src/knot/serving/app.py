@@ -101,6 +101,27 @@ def _guarded(handler: Any) -> Any:
     return run
 
 
+class _ServiceApp(Starlette):
+    """Starlette, with POST /predict handed straight to its handler: the handler answers
+    every error itself (_guarded), so the error middlewares and the router would only
+    add calls to each prediction. Every other request takes the usual way."""
+
+    predict: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            self.predict is not None
+            and scope["type"] == "http"
+            and scope["path"] == "/predict"
+            and scope["method"] == "POST"
+        ):
+            scope["app"] = self
+            response = await self.predict(Request(scope, receive, send))
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(config: ServeConfig, plan: Plan | None = None) -> Starlette:
     """The service's app; `plan`: its references parsed and resolved by `knot serve`."""
     service = Service(config, plan)
@@ -170,8 +191,9 @@ def create_app(config: ServeConfig, plan: Plan | None = None) -> Starlette:
             service.log.add(request_id, served, slot.role, columns, predictions)
         if service.shadowing and slot is service.champion:
             _shadow(request_id, raw)
-        service.metrics.requests.labels(*labels).inc()
-        service.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
+        metrics = service.metrics
+        metrics.child(metrics.requests, *labels).inc()
+        metrics.child(metrics.latency, *labels).observe(time.perf_counter() - started)
         return response
 
     def _shadow(request_id: str, raw: dict[str, Any]) -> None:
@@ -262,9 +284,10 @@ def create_app(config: ServeConfig, plan: Plan | None = None) -> Starlette:
         response.headers.update(exc.headers or {})
         return response
 
-    app = Starlette(
+    answer = _guarded(predict)
+    app = _ServiceApp(
         routes=[
-            Route("/predict", _guarded(predict), methods=["POST"]),
+            Route("/predict", answer, methods=["POST"]),
             Route("/feedback", _guarded(feedback), methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
@@ -274,6 +297,7 @@ def create_app(config: ServeConfig, plan: Plan | None = None) -> Starlette:
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
+    app.predict = answer
     app.state.service = service
     return app
 

@@ -14,6 +14,7 @@ a null is refused unless the signature says the model takes missing values there
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,16 @@ import numpy as np
 from knot.errors import Invalid
 from knot.registry.entities import ColumnSpec, Signature
 
-__all__ = ["TENSOR", "Columns", "check_columns", "concat", "model_input", "row_count", "take"]
+__all__ = [
+    "TENSOR",
+    "Columns",
+    "check_columns",
+    "column_specs",
+    "concat",
+    "model_input",
+    "row_count",
+    "take",
+]
 
 Columns = dict[str, np.ndarray]
 TENSOR = ""  # the key of a tensor model's single 2-D input
@@ -207,7 +217,7 @@ def check_columns(signature: Signature | None, given: dict[str, Any]) -> Columns
         return _unchecked(given)
     if signature.input_kind == "tensor":
         return {TENSOR: _check_tensor(signature.inputs[0], given)}
-    specs = {s.name: s for s in signature.inputs if s.name is not None}
+    specs, floats = column_specs(signature)
     missing = [c for c in specs if c not in given]
     if missing:
         spec = specs[missing[0]]
@@ -221,9 +231,47 @@ def check_columns(signature: Signature | None, given: dict[str, Any]) -> Columns
             f"there (it takes {len(specs)} columns{also})",
             field=missing[0],
         )
+    block = _float_block(specs, given) if floats else None
+    if block is not None:
+        return block
     out = {name: _check_one(name, spec, given[name]) for name, spec in specs.items()}
     _same_lengths(out)
     return out
+
+
+_NUMBERS = frozenset({int, float})
+# id(signature) -> (signature, its named columns, whether all are float64 without nulls):
+# worked out once per served model, not per request
+_SPECS: dict[int, tuple[Signature, dict[str, ColumnSpec], bool]] = {}
+
+
+def column_specs(signature: Signature) -> tuple[dict[str, ColumnSpec], bool]:
+    """The signature's named columns, and whether all are float64 without nulls."""
+    known = _SPECS.get(id(signature))
+    if known is not None and known[0] is signature:
+        return known[1], known[2]
+    specs = {s.name: s for s in signature.inputs if s.name is not None}
+    floats = bool(specs) and all(s.type == "float64" and not s.nullable for s in specs.values())
+    if len(_SPECS) > 64:  # models come and go in a long-lived process
+        _SPECS.clear()
+    _SPECS[id(signature)] = (signature, specs, floats)
+    return specs, floats
+
+
+def _float_block(specs: dict[str, ColumnSpec], given: dict[str, Any]) -> Columns | None:
+    """JSON lists of numbers for a model of float64 columns, converted in one call (a
+    per-column conversion costs more than the values for a row or two); None sends
+    anything else, and anything wrong, through the column by column check."""
+    lists = [given[name] for name in specs]
+    if set(map(type, lists)) != {list} or len(set(map(len, lists))) != 1:
+        return None
+    if not lists[0] or not set(map(type, itertools.chain.from_iterable(lists))) <= _NUMBERS:
+        return None
+    try:
+        block = np.array(lists, dtype=np.float64)
+    except OverflowError:  # an integer beyond any float: the check names it
+        return None
+    return dict(zip(specs, block, strict=True))
 
 
 def _unchecked(given: dict[str, Any]) -> Columns:
@@ -313,15 +361,25 @@ def take(columns: Columns, start: int, stop: int) -> Columns:
     return {k: v[start:stop] for k, v in columns.items()}
 
 
-def model_input(signature: Signature | None, columns: Columns) -> Any:
-    """What the model's predict takes: a DataFrame, or the tensor itself."""
+def model_input(signature: Signature | None, columns: Columns, *, as_array: bool = False) -> Any:
+    """What the model's predict takes: a DataFrame, or the tensor itself. `as_array`: the
+    model takes the 2-D block of its columns as it is (knot.serving.array_input)."""
     if TENSOR in columns and (signature is None or signature.input_kind == "tensor"):
         return columns[TENSOR]
-    import pandas as pd
-
     dtypes = {v.dtype for v in columns.values()}
     if len(dtypes) == 1 and next(iter(dtypes)).kind in "fiub":
-        # one 2-D block: several times faster to build (and to read) than N columns
-        block = np.column_stack(list(columns.values()))
+        # one 2-D block: several times faster to build (and to read) than N columns;
+        # for a few rows, transposing a stack costs less than interleaving the columns
+        values = list(columns.values())
+        if len(values[0]) <= 1024:
+            block = np.ascontiguousarray(np.array(values).T)
+        else:
+            block = np.stack(values, axis=1)
+        if as_array:
+            return block
+        import pandas as pd
+
         return pd.DataFrame(block, columns=list(columns), copy=False)
+    import pandas as pd
+
     return pd.DataFrame(columns, copy=False)

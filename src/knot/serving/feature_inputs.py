@@ -6,11 +6,13 @@ the model sees; the prediction log then holds the values used."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knot.errors import Invalid
-from knot.features.online_reader import OnlineReader
 from knot.registry.entities import Signature
+
+if TYPE_CHECKING:
+    from knot.features.online_reader import OnlineReader
 
 __all__ = ["FeatureInputs", "feature_inputs_for"]
 
@@ -47,14 +49,33 @@ def feature_inputs_for(
 ) -> FeatureInputs | None:
     """The feature inputs of a registered model version; None when it is bound to no
     feature service, or the store is a Knot server (which keeps no feature store yet)."""
-    from knot.features.fluent import feature_store
-
     try:
-        store = feature_store()
+        if not _bound(name, version):
+            return None
     except Invalid as exc:
         log.info("no feature store for %s/%s: %s", name, version, exc)
         return None
+    # only a bound model pays for opening the feature store (its imports take a while)
+    from knot.features.fluent import feature_store
+
+    store = feature_store()
     bound = store.catalog.binding(name, version)
     if bound is None:
         return None
     return FeatureInputs(store.reader(bound), signature)
+
+
+def _bound(name: str, version: int) -> bool:
+    """Whether the model version is bound to a feature service: one query on the
+    bindings table. Invalid when the store is a Knot server."""
+    from sqlalchemy import select
+
+    from knot.features.tables import feature_model_bindings as t
+    from knot.store.database import database_of
+    from knot.tracking.fluent import session
+
+    s = session()
+    db = database_of(s.store, s.store_uri, "the feature store needs")
+    with db.read() as conn:
+        query = select(t.c.model).where(t.c.model == name, t.c.version == version)
+        return conn.execute(query).first() is not None

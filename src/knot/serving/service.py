@@ -15,6 +15,7 @@ later ones go to the new one, none fail. Each switch is audited once per service
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import random
@@ -26,6 +27,7 @@ import numpy as np
 from knot.errors import NotFound
 from knot.refs import ModelRef
 from knot.registry.entities import ModelVersion, Signature
+from knot.serving.array_input import takes_array
 from knot.serving.columns import TENSOR, Columns, model_input
 from knot.serving.config import ServeConfig
 from knot.serving.logs.label_checks import RecentRequests
@@ -74,9 +76,12 @@ def load_and_warm(source: Source, version: ModelVersion | None = None) -> Served
     the first request pays no warm-up."""
     served = load_source(source, version)
     example = _warm_up_input(served.signature)
+    if takes_array(served.model, example):
+        served = dataclasses.replace(served, takes_array=True)
     if example is not None:
         try:
-            served.model.model.predict(model_input(served.signature, example))
+            given = model_input(served.signature, example, as_array=served.takes_array)
+            served.model.model.predict(given)
         except Exception as exc:  # a synthetic row may be one the model refuses
             log.warning("warm-up of %s raised %s; serving it anyway", served.label, exc)
     return served

@@ -6,8 +6,8 @@ batches held several requests the worker also waits `wait_s` for more, so concur
 single rows share a call and a lone request goes straight through. The model runs on
 one thread of its own, so the event loop keeps reading requests (and answering /health)
 meanwhile; only a lone request to a model that answers within INLINE_UNDER_S runs on
-the loop itself. `served` is swapped by assignment: a batch uses the model its requests were
-checked against.
+the loop itself (skipping the queue when the slot is idle and not batching). `served`
+is swapped by assignment: a batch uses the model its requests were checked against.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from knot.serving.columns import Columns, concat, model_input, row_count
+from knot.serving.array_input import batch_input
+from knot.serving.columns import Columns, row_count
 from knot.serving.metrics import ServiceMetrics
 from knot.serving.sources import ServedModel
 
@@ -92,9 +93,11 @@ class Slot:
 
     async def predict(self, served: ServedModel, columns: Columns) -> np.ndarray:
         """The predictions for `columns` (checked against `served`'s signature)."""
+        if not self._pending and not self._busy and not self._batching() and self._fast():
+            return self._now(served, columns)
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
         self._pending.append(_Item(served, columns, future))
-        self._metrics.queue_depth.labels(self.role).set(len(self._pending))
+        self._metrics.child(self._metrics.queue_depth, self.role).set(len(self._pending))
         self._wake.set()
         return await future
 
@@ -103,10 +106,10 @@ class Slot:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                if self._recent > 1.5 and self._wait_s > 0 and self._rows() < self._max_rows:
+                if self._batching() and self._rows() < self._max_rows:
                     await asyncio.sleep(self._wait_s)
                 batch = self._take()
-                self._metrics.queue_depth.labels(self.role).set(len(self._pending))
+                self._metrics.child(self._metrics.queue_depth, self.role).set(len(self._pending))
                 self._busy = True
                 try:
                     await self._answer(batch)
@@ -114,15 +117,30 @@ class Slot:
                     self._busy = False
                 self._recent = 0.8 * self._recent + 0.2 * len(batch)
 
+    def _batching(self) -> bool:
+        """Recent batches held several requests: wait `wait_s` for more to join."""
+        return self._recent > 1.5 and self._wait_s > 0
+
+    def _fast(self) -> bool:
+        return self._call_s is not None and self._call_s < INLINE_UNDER_S
+
     def _inline(self, batch: list[_Item]) -> bool:
         """A lone request to a model known to answer in well under a few milliseconds
         runs on the event loop: the thread hop would cost more than it saves."""
-        return (
-            len(batch) == 1
-            and not self._pending
-            and self._call_s is not None
-            and self._call_s < INLINE_UNDER_S
-        )
+        return len(batch) == 1 and not self._pending and self._fast()
+
+    def _now(self, served: ServedModel, columns: Columns) -> np.ndarray:
+        """A request to an idle slot of a fast model, answered at once: what the worker
+        would do with it as a batch of one, without the queue and the task switches."""
+        started = time.perf_counter()
+        try:
+            out = _call(served, [columns])
+        except Exception as exc:
+            raise _failed(exc) from None
+        finally:
+            self._recent = 0.8 * self._recent + 0.2
+        self._answered(served, time.perf_counter() - started, len(out), 1)
+        return out
 
     def _rows(self) -> int:
         return sum(row_count(i.columns) for i in self._pending)
@@ -142,17 +160,22 @@ class Slot:
         self._pending = rest
         return batch
 
+    def _answered(self, served: ServedModel, took: float, rows: int, requests: int) -> None:
+        self._call_s = took if self._call_s is None else 0.8 * self._call_s + 0.2 * took
+        metrics, labels = self._metrics, (served.name, str(served.version))
+        metrics.child(metrics.batch_rows, *labels).observe(rows)
+        metrics.child(metrics.batch_requests, *labels).observe(requests)
+
     async def _answer(self, batch: list[_Item]) -> None:
         served = batch[0].served
-        labels = (served.name, str(served.version))
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            columns = concat([i.columns for i in batch])
+            parts = [i.columns for i in batch]
             if self._inline(batch):
-                out = _call(served, columns)
+                out = _call(served, parts)
             else:
-                out = await loop.run_in_executor(self._thread, _call, served, columns)
+                out = await loop.run_in_executor(self._thread, _call, served, parts)
         except Exception as exc:
             if len(batch) == 1:
                 _fail(batch[0], exc)
@@ -160,10 +183,7 @@ class Slot:
             for item in batch:  # find the request(s) the model cannot take
                 await self._answer([item])
             return
-        took = time.perf_counter() - started
-        self._call_s = took if self._call_s is None else 0.8 * self._call_s + 0.2 * took
-        self._metrics.batch_rows.labels(*labels).observe(len(out))
-        self._metrics.batch_requests.labels(*labels).observe(len(batch))
+        self._answered(served, time.perf_counter() - started, len(out), len(batch))
         start = 0
         for item in batch:
             stop = start + row_count(item.columns)
@@ -172,16 +192,20 @@ class Slot:
             start = stop
 
 
-def _call(served: ServedModel, columns: Columns) -> np.ndarray:
-    rows = row_count(columns)
-    out: Any = served.model.model.predict(model_input(served.signature, columns))
+def _call(served: ServedModel, parts: list[Columns]) -> np.ndarray:
+    """The model's predictions for the requests' columns `parts`, in one call."""
+    given, rows = batch_input(served.signature, parts, as_array=served.takes_array)
+    out: Any = served.model.model.predict(given)
     array = np.asarray(out)
     if array.ndim == 0 or len(array) != rows:
         raise _BadOutput(f"the model returned shape {list(array.shape)} for {rows} rows")
     return array
 
 
+def _failed(exc: Exception) -> ModelFailed:
+    return ModelFailed(f"{type(exc).__name__}: {exc}", by_input=isinstance(exc, _INPUT_ERRORS))
+
+
 def _fail(item: _Item, exc: Exception) -> None:
     if not item.future.done():
-        by_input = isinstance(exc, _INPUT_ERRORS)
-        item.future.set_exception(ModelFailed(f"{type(exc).__name__}: {exc}", by_input=by_input))
+        item.future.set_exception(_failed(exc))

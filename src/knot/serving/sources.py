@@ -46,6 +46,7 @@ class ServedModel:
     digest: str
     model: LoadedModel
     features: FeatureInputs | None = None  # inputs fetched from a feature service
+    takes_array: bool = False  # predict takes the columns' 2-D block (serving.array_input)
 
     @property
     def signature(self) -> Signature | None:

@@ -17,10 +17,10 @@ every replica writes its own parts and none overwrites another's.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import logging
 import os
-import queue
 import random
 import threading
 import time
@@ -97,7 +97,12 @@ class PredictionLog:
         self._flush_seconds = flush_seconds
         self._plugins = list(plugins)
         self._scores = Scorer()
-        self._queue: queue.SimpleQueue[_Entry | _Flush | None] = queue.SimpleQueue()
+        # Requests append here without waking the writer (a wake-up per request costs the
+        # event loop a thread switch); it wakes every flush_seconds, or at once when
+        # flush_rows rows are waiting, or for a flush or close.
+        self._queue: collections.deque[_Entry | _Flush | None] = collections.deque()
+        self._waiting_rows = 0
+        self._wake = threading.Event()
         self._seq = 0
         self._thread = threading.Thread(target=self._run, name="knot-prediction-log", daemon=True)
         self._thread.start()
@@ -114,21 +119,26 @@ class PredictionLog:
         if self._sample < 1.0 and random.random() >= self._sample:
             return
         at = time.time_ns() // 1_000_000
-        self._queue.put(_Entry(request_id, at, served, role, columns, predictions))
+        self._queue.append(_Entry(request_id, at, served, role, columns, predictions))
+        self._waiting_rows += len(predictions)  # a hint for when to wake: races are harmless
+        if self._waiting_rows >= self._flush_rows:
+            self._wake.set()
 
     def flush(self) -> None:
         """Write what was queued before this call; returns once it is written (PUT to a
         shared store, or renamed into place): /feedback calls it so that a prediction
         whose label is acknowledged is never lost with the process."""
         done = threading.Event()
-        self._queue.put(_Flush(done))
+        self._queue.append(_Flush(done))
+        self._wake.set()
         while not done.wait(0.5):
             if not self._thread.is_alive():  # closed: everything was written
                 return
 
     def close(self) -> None:
         """Write everything queued and stop the writer."""
-        self._queue.put(None)
+        self._queue.append(None)
+        self._wake.set()
         self._thread.join()
 
     def _run(self) -> None:
@@ -136,22 +146,26 @@ class PredictionLog:
         rows = 0
         deadline = time.monotonic() + self._flush_seconds
         while True:
-            try:
-                entry = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                entry = _TICK
-            if entry is None:
-                self._write(buffer)
-                return
-            if isinstance(entry, _Flush):
-                self._write(buffer)
-                buffer, rows = [], 0
-                entry.done.set()
-                continue
-            if entry is not _TICK:
+            self._wake.wait(timeout=max(0.0, deadline - time.monotonic()))
+            self._wake.clear()
+            self._waiting_rows = 0
+            while self._queue:
+                entry = self._queue.popleft()
+                if entry is None:
+                    self._write(buffer)
+                    return
+                if isinstance(entry, _Flush):
+                    self._write(buffer)
+                    buffer, rows = [], 0
+                    entry.done.set()
+                    continue
                 buffer.append(entry)
                 rows += len(entry.predictions)
-            if rows >= self._flush_rows or time.monotonic() >= deadline:
+                if rows >= self._flush_rows:
+                    self._write(buffer)
+                    buffer, rows = [], 0
+                    deadline = time.monotonic() + self._flush_seconds
+            if time.monotonic() >= deadline:
                 self._write(buffer)
                 buffer, rows = [], 0
                 deadline = time.monotonic() + self._flush_seconds
@@ -224,9 +238,6 @@ class PredictionLog:
         tmp = folder / f".{part.name}.tmp"  # dot files are skipped by readers
         pq.write_table(table, tmp)
         tmp.rename(part)
-
-
-_TICK: Any = object()
 
 
 @dataclass(frozen=True)
