@@ -363,7 +363,7 @@ def take(columns: Columns, start: int, stop: int) -> Columns:
 
 def model_input(signature: Signature | None, columns: Columns, *, as_array: bool = False) -> Any:
     """What the model's predict takes: a DataFrame, or the tensor itself. `as_array`: the
-    model takes the 2-D block of its columns as it is (knot.serving.array_input)."""
+    model takes the 2-D block of its columns as it is (knot.serving.inputs.array_input)."""
     if TENSOR in columns and (signature is None or signature.input_kind == "tensor"):
         return columns[TENSOR]
     dtypes = {v.dtype for v in columns.values()}

@@ -27,9 +27,9 @@ import numpy as np
 from knot.errors import NotFound
 from knot.refs import ModelRef
 from knot.registry.entities import ModelVersion, Signature
-from knot.serving.array_input import takes_array
 from knot.serving.columns import TENSOR, Columns, model_input
 from knot.serving.config import ServeConfig
+from knot.serving.inputs.array_input import takes_array
 from knot.serving.logs.label_checks import RecentRequests
 from knot.serving.logs.mirror import local_root, shared_store
 from knot.serving.logs.predictions import PredictionLog

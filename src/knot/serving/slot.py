@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from knot.serving.array_input import batch_input
 from knot.serving.columns import Columns, row_count
+from knot.serving.inputs.array_input import batch_input
 from knot.serving.metrics import ServiceMetrics
 from knot.serving.sources import ServedModel
 

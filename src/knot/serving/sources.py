@@ -20,7 +20,7 @@ from knot.registry.loading import load_version
 from knot.registry.model_folder import LoadedModel
 
 if TYPE_CHECKING:
-    from knot.serving.feature_inputs import FeatureInputs
+    from knot.serving.inputs.feature_inputs import FeatureInputs
 
 __all__ = [
     "Plan",
@@ -158,7 +158,7 @@ def _load_registered(ref: ModelRef, version: ModelVersion | None) -> ServedModel
     if version is None:
         version = resolve_source(ref)
         assert version is not None
-    from knot.serving.feature_inputs import feature_inputs_for
+    from knot.serving.inputs.feature_inputs import feature_inputs_for
 
     model = load_version(session().artifacts, version)
     features = feature_inputs_for(version.name, version.version, model.signature)

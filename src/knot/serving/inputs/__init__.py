@@ -1,0 +1,2 @@
+"""What a model is given: a plain array where it takes one (array_input), and the
+features fetched online for a model served from entity ids (feature_inputs)."""
