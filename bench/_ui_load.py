@@ -82,6 +82,11 @@ def load_knot(uri: str, data: BenchData) -> str:
             summary |= {"latest_timestamp": last[1], "count": len(curve)}
             summary |= {"min": min(values), "max": max(values)}
             conn.execute(insert(metric_summaries), [summary])
+    if db.dialect == "postgresql":
+        # the planner's statistics, as autovacuum gathers them within a minute of a bulk
+        # load; timed right after loading, PostgreSQL would still plan for empty tables
+        with db.write() as conn:
+            conn.exec_driver_sql("ANALYZE")
     store.close()
     return experiment_id
 
