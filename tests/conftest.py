@@ -4,6 +4,8 @@ session, and the metadata-store backends every area's conformance tests run on
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,13 @@ import pytest
 from tests.artifacts.seaweedfs import S3Server, find_weed, seaweedfs_server
 from tests.backends import ALL, SQL, KnotServer, StoreBackend, open_backend, running_server
 from tests.postgres import PostgresServer, find_pg_bin, postgres_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A test (or a subprocess it starts) that does not ask for `knot_home` writes into a
+    folder of this run, never into the user's own ~/.knot (where `make demo` keeps its
+    store and prediction logs)."""
+    os.environ["KNOT_HOME"] = tempfile.mkdtemp(prefix="knot-test-home-")
 
 
 @pytest.fixture

@@ -79,7 +79,6 @@ def serve_and_canary(name: str, requests: int = 400) -> None:
     command = [
         *(sys.executable, "-c", "from knot.cli import main; main()"),
         *("serve", f"models:/{name}@champion", "--port", str(port), "--poll", "0.2"),
-        *("--challenger", f"models:/{name}@challenger", "--weight", str(CANARY_WEIGHT)),
     ]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -89,6 +88,9 @@ def serve_and_canary(name: str, requests: int = 400) -> None:
             before = _send(client, rows)
             challenger = _challenger(name)
             knot.set_alias(name, "challenger", challenger)
+            # the split goes through the promotion policy: a version awaiting approval
+            # that meets its thresholds may take up to its canary limit (audited)
+            knot.set_traffic(name, challenger="challenger", weight=CANARY_WEIGHT)
             while client.get("/ready").json()["models"].get("challenger") is None:
                 time.sleep(0.05)  # the service loads the challenger beside the champion
             after = _send(client, rows)
@@ -104,6 +106,8 @@ def serve_and_canary(name: str, requests: int = 400) -> None:
     finally:
         server.send_signal(signal.SIGTERM)  # drains in-flight requests, writes the log
         server.wait(timeout=30)
+        if knot.get_traffic(name) is not None:
+            knot.clear_traffic(name)  # the loop's own canary sets the next split
     log = read_prediction_log(name)
     counts = log.groupby(["version", "role"]).size()
     console.print(f"   prediction log: {len(log)} rows, partitioned by day and version")
