@@ -32,6 +32,7 @@ from knot.refs import check_model_name
 from knot.serving.bodies import BadRequest
 from knot.serving.logs.label_checks import Label
 from knot.serving.logs.predictions import default_log_dir
+from knot.serving.logs.shared import mkdirs_durably
 
 if TYPE_CHECKING:
     from knot.serving.logs.shared import LogStore
@@ -126,18 +127,6 @@ def labels_from_body(content_type: str, body: bytes) -> Any:
     return doc["labels"]
 
 
-def _mkdirs(folder: Path) -> None:
-    """Create `folder` and fsync each parent that gained an entry, so the path survives."""
-    missing = []
-    p = folder
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    for created in reversed(missing):
-        fsync_dir(created.parent)
-
-
 def append_labels(model: str, labels: Sequence[Mapping[str, Any]], root: Path | None = None) -> int:
     """Store `labels` ({"request_id", "row" (default 0), "label"}) for `model`'s
     predictions as they are, unchecked against the prediction log (`knot.feedback` and
@@ -180,7 +169,7 @@ def write_labels(
         store.put(key, sink.getvalue().to_pybytes())
         return len(rows)
     folder = labels_dir(model, root) / f"date={day}"
-    _mkdirs(folder)
+    mkdirs_durably(folder)
     name = f"part-{at:020d}-{os.getpid()}-{next(_seq):06d}.parquet"
     tmp = folder / f".{name}.tmp"  # dot files are skipped by readers
     with open(tmp, "wb") as handle:

@@ -34,6 +34,7 @@ __all__ = [
     "LogStore",
     "S3LogStore",
     "log_store",
+    "mkdirs_durably",
     "open_log_store",
     "replica_id",
 ]
@@ -82,7 +83,7 @@ class FolderLogStore:
 
     def put(self, key: str, data: bytes) -> None:
         target = self.root / key
-        _mkdirs(target.parent)
+        mkdirs_durably(target.parent)
         tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"  # readers skip dot files
         with open(tmp, "wb") as handle:
             handle.write(data)
@@ -180,7 +181,7 @@ class S3LogStore:
             ) from exc
 
 
-def _mkdirs(folder: Path) -> None:
+def mkdirs_durably(folder: Path) -> None:
     """Create `folder` and fsync each parent that gained an entry, so the path survives."""
     missing = []
     p = folder
