@@ -7,15 +7,13 @@ to `install` when `knot` is imported, so this area imports no door.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from knot.store.opener_slot import OpenerSlot
+from knot.store.opener_slot import OpenerSlot, PerSession
 
 if TYPE_CHECKING:
     from knot.monitoring.protocol import MonitoringStore
-    from knot.tracking.session import Session
 
 __all__ = ["MonitoringOpener", "install", "monitoring_store", "open_monitoring"]
 
@@ -25,8 +23,7 @@ MonitoringOpener = Callable[[str, object], "MonitoringStore"]
 
 _slot: OpenerSlot[MonitoringOpener] = OpenerSlot("monitoring")
 install = _slot.install
-_lock = threading.Lock()
-_current: tuple[Session, MonitoringStore] | None = None
+_current: PerSession[MonitoringStore] = PerSession()
 
 
 def open_monitoring(uri: str, tracking: object = None) -> MonitoringStore:
@@ -39,13 +36,5 @@ def monitoring_store() -> MonitoringStore:
     session changes."""
     from knot.tracking.fluent import session
 
-    global _current
     s = session()
-    with _lock:
-        if _current is not None and _current[0] is s:
-            return _current[1]
-        if _current is not None:
-            _current[1].close()
-        store = open_monitoring(s.store_uri, s.store)
-        _current = (s, store)
-        return store
+    return _current.get(s, lambda: open_monitoring(s.store_uri, s.store))

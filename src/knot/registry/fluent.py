@@ -8,7 +8,6 @@ the same metadata store (SQL, or a Knot server).
 from __future__ import annotations
 
 import tempfile
-import threading
 from collections.abc import Collection, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -33,6 +32,7 @@ from knot.registry.loading import load_stored_model, load_version
 from knot.registry.model_folder import LoadedModel, ModelMeta, read_meta, save
 from knot.registry.protocol import RegistryStore
 from knot.registry.stores import open_registry_store
+from knot.store.opener_slot import PerSession
 from knot.tracking.fluent import session
 from knot.tracking.session import Session
 
@@ -58,22 +58,13 @@ __all__ = [
 ]
 
 _E = TypeVar("_E", bound=StrEnum)
-_lock = threading.Lock()
-_current: tuple[Session, RegistryStore] | None = None
+_current: PerSession[RegistryStore] = PerSession()
 
 
 def registry() -> RegistryStore:
     """The registry store of the current session (reopened when the session changes)."""
-    global _current
     s = session()
-    with _lock:
-        if _current is not None and _current[0] is s:
-            return _current[1]
-        if _current is not None:
-            _current[1].close()
-        store = open_registry_store(s.store_uri, s.store)
-        _current = (s, store)
-        return store
+    return _current.get(s, lambda: open_registry_store(s.store_uri, s.store))
 
 
 @overload
