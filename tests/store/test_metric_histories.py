@@ -41,6 +41,17 @@ def test_short_histories_come_whole_in_step_order(tracking_store: TrackingStore)
     assert tracking_store.metric_histories([], "loss") == {}
 
 
+def test_points_at_one_step_come_in_time_order(tracking_store: TrackingStore) -> None:
+    (a,) = _runs(tracking_store, 1)
+    # written newest first, in separate batches, so storage order is the reverse of time
+    for value, when in ((3.0, 300), (2.0, 200), (1.0, 100)):
+        tracking_store.log_batch(Batch(metrics=[(a, "loss", value, 7, when)]))
+    got = tracking_store.metric_histories([a], "loss", max_points=100)[a]
+    history = tracking_store.get_metric_history(a, "loss")
+    assert got.values == [p.value for p in history] == [1.0, 2.0, 3.0]
+    assert got.steps == [7, 7, 7] and got.count == 3
+
+
 def test_long_histories_keep_their_shape(tracking_store: TrackingStore) -> None:
     a, b = _runs(tracking_store, 2)
     rng = random.Random(3)

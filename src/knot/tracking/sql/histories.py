@@ -33,7 +33,9 @@ def _points(conn: Connection, run_ids: list[str], key: str) -> list[tuple[int, i
     sql = (
         f"SELECT CASE run_id {owner} END, step, value FROM metrics "
         f'WHERE "key" = {mark} AND run_id IN ({", ".join([mark] * len(run_ids))}) '
-        "ORDER BY run_id, step"
+        # timestamp too: points logged twice at one step come in the order
+        # get_metric_history gives them, not in whatever order the rows lie
+        "ORDER BY run_id, step, timestamp"
     )
     cursor = conn.connection.cursor()
     try:
