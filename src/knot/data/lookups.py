@@ -13,7 +13,15 @@ from knot.data.tables import dataset_aliases, dataset_versions, datasets
 from knot.errors import NotFound
 from knot.refs import LATEST, DatasetRef
 
-__all__ = ["SUMMARY", "all_datasets", "require_dataset", "resolve", "unknown", "version_of"]
+__all__ = [
+    "SUMMARY",
+    "all_datasets",
+    "by_digest",
+    "require_dataset",
+    "resolve",
+    "unknown",
+    "version_of",
+]
 
 SUMMARY = [c for c in dataset_versions.c if c.name != "profile"]
 
@@ -117,3 +125,11 @@ def all_datasets(conn: Connection) -> list[Dataset]:
         )
         for r in rows
     ]
+
+
+def by_digest(conn: Connection, name: str, digest: str) -> DatasetVersion | None:
+    """The version of dataset `name` that holds content `digest`, if one does."""
+    row = conn.execute(
+        select(*SUMMARY).where(dataset_versions.c.name == name, dataset_versions.c.digest == digest)
+    ).first()
+    return version_of(row) if row else None

@@ -14,11 +14,12 @@ from knot.data.entities import DatasetVersion
 from knot.data.rules.report import ValidationReport
 from knot.data.rules.ruleset import RuleSet
 from knot.data.tables import datasets, validation_reports
+from knot.errors import Conflict
 from knot.governance import audit
 from knot.governance.lineage import Edge, add_edges
 from knot.store.database import now_ms
 
-__all__ = ["link_in", "lock_dataset", "store_report", "store_rules"]
+__all__ = ["link_in", "lock_dataset", "refuse_other_rules", "store_report", "store_rules"]
 
 
 def lock_dataset(
@@ -112,3 +113,26 @@ def link_in(
         if ref != version.ref
     ]
     add_edges(conn, edges)
+
+
+def refuse_other_rules(conn: Connection, existing: DatasetVersion, ruleset: RuleSet) -> None:
+    """Registering content a version already holds returns that version; with rules
+    other than those it was checked against, that would silently ignore them (and hand
+    back a version they might reject), so it is refused, naming the way to check it."""
+    checked = None
+    if existing.report_id is not None:
+        checked = conn.execute(
+            select(validation_reports.c.rules).where(
+                validation_reports.c.report_id == existing.report_id
+            )
+        ).scalar()
+    if checked == json.dumps(ruleset.to_json(), sort_keys=True):
+        return
+    how = "against other rules" if checked is not None else "without rules"
+    raise Conflict(
+        f"{existing.ref} already holds this content, checked {how} when it was registered "
+        f"(status {existing.status.value}); a version is checked once and never changes, "
+        f"so these rules were not applied and nothing was registered. To check "
+        f"{existing.ref} against them, run `knot data validate {existing.ref} --rules FILE` "
+        "(knot.validate_dataset): the report is kept with the version"
+    )

@@ -85,7 +85,10 @@ class DatasetStore:
         """`register` of a staged source (the server stages what a client uploaded)."""
         check_dataset_name(name)
         version_tags = {str(k): str(v) for k, v in (tags or {}).items()}
-        existing = self._by_digest(name, staged.digest)
+        with self.db.read() as conn:
+            existing = lookups.by_digest(conn, name, staged.digest)
+            if existing is not None and rules is not None:
+                records.refuse_other_rules(conn, existing, rules)
         if existing is not None:
             self._link(existing, run_id, inputs)
             return existing
@@ -388,13 +391,3 @@ class DatasetStore:
         if not found:
             raise lookups.unknown(name)
         return found[0]
-
-    # helpers ---------------------------------------------------------------------
-    def _by_digest(self, name: str, digest: str) -> DatasetVersion | None:
-        with self.db.read() as conn:
-            row = conn.execute(
-                select(*lookups.SUMMARY).where(
-                    dataset_versions.c.name == name, dataset_versions.c.digest == digest
-                )
-            ).first()
-        return lookups.version_of(row) if row else None
