@@ -140,6 +140,13 @@ def test_each_model_is_served_monitored_and_looped(manifests: list[Manifest]) ->
     assert compact["concurrencyPolicy"] == "Forbid" and compact["schedule"] == "7 * * * *"
     box = compact["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert box["args"] == ["logs", "compact", "churn"]
+    # a missed monitor pass may start up to 5 min late, a compaction 10; each keeps its
+    # failed Jobs for inspection, the frequent compaction only its last good one
+    limits = [
+        (j["startingDeadlineSeconds"], j["successfulJobsHistoryLimit"], j["failedJobsHistoryLimit"])
+        for j in (jobs["knot-monitor-churn"]["spec"], compact)
+    ]
+    assert limits == [(300, 3, 3), (600, 1, 3)]
     loop = deployments["knot-loop-churn"]["spec"]["template"]["spec"]["containers"][0]
     assert loop["args"][:5] == ["loop", "run", "churn", "--config", "/etc/knot/loop/loop.yaml"]
     config = by_kind(manifests, "ConfigMap")["knot-loop-churn"]

@@ -20,26 +20,17 @@ def monitor_job(values: DeployValues, model: ModelValues) -> list[Manifest]:
     """`knot monitor run MODEL` on the model's schedule."""
     if model.monitor is None or model.model_name is None:
         return []
-    name, component = f"knot-monitor-{model.object_name}", "knot-monitor"
-    box = pods.container(values, "monitor", ["monitor", "run", model.model_name], model.resources)
-    template = pods.pod_template(
-        values, pods.labels(component, name), [box], restart_policy="OnFailure"
-    )
+    # a pass that outlives its period is not doubled: the next one waits (Forbid)
     return [
-        {
-            "apiVersion": "batch/v1",
-            "kind": "CronJob",
-            "metadata": pods.metadata(values, name, component, name),
-            "spec": {
-                "schedule": model.monitor.schedule,
-                # a pass that outlives its period is not doubled: the next one waits
-                "concurrencyPolicy": "Forbid",
-                "startingDeadlineSeconds": 300,
-                "successfulJobsHistoryLimit": 3,
-                "failedJobsHistoryLimit": 3,
-                "jobTemplate": {"spec": {"backoffLimit": 2, "template": template}},
-            },
-        }
+        _cron_job(
+            values,
+            model,
+            "monitor",
+            ["monitor", "run", model.model_name],
+            schedule=model.monitor.schedule,
+            deadline_s=300,
+            keep_done=3,
+        )
     ]
 
 
@@ -48,28 +39,50 @@ def compact_job(values: DeployValues, model: ModelValues) -> list[Manifest]:
     parts in the shared store merged, so the monitor reads few files."""
     if model.model_name is None:
         return []
-    name, component = f"knot-compact-{model.object_name}", "knot-compact"
     schedule = model.monitor.compact_schedule if model.monitor else COMPACT_SCHEDULE
-    box = pods.container(values, "compact", ["logs", "compact", model.model_name], model.resources)
+    # two compactions of one model at once could each merge the same parts (Forbid)
+    return [
+        _cron_job(
+            values,
+            model,
+            "compact",
+            ["logs", "compact", model.model_name],
+            schedule=schedule,
+            deadline_s=600,
+            keep_done=1,
+        )
+    ]
+
+
+def _cron_job(
+    values: DeployValues,
+    model: ModelValues,
+    role: str,
+    args: list[str],
+    *,
+    schedule: str,
+    deadline_s: int,
+    keep_done: int,
+) -> Manifest:
+    """A CronJob running `knot ARGS` on `schedule`, never two of its Jobs at once."""
+    name, component = f"knot-{role}-{model.object_name}", f"knot-{role}"
+    box = pods.container(values, role, args, model.resources)
     template = pods.pod_template(
         values, pods.labels(component, name), [box], restart_policy="OnFailure"
     )
-    return [
-        {
-            "apiVersion": "batch/v1",
-            "kind": "CronJob",
-            "metadata": pods.metadata(values, name, component, name),
-            "spec": {
-                "schedule": schedule,
-                # two compactions of one model at once could each merge the same parts
-                "concurrencyPolicy": "Forbid",
-                "startingDeadlineSeconds": 600,
-                "successfulJobsHistoryLimit": 1,
-                "failedJobsHistoryLimit": 3,
-                "jobTemplate": {"spec": {"backoffLimit": 2, "template": template}},
-            },
-        }
-    ]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": pods.metadata(values, name, component, name),
+        "spec": {
+            "schedule": schedule,
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": deadline_s,
+            "successfulJobsHistoryLimit": keep_done,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {"spec": {"backoffLimit": 2, "template": template}},
+        },
+    }
 
 
 def loop_controller(values: DeployValues, model: ModelValues, config_text: str) -> list[Manifest]:
