@@ -5,6 +5,7 @@ session, and the metadata-store backends every area's conformance tests run on
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +16,22 @@ from tests.artifacts.seaweedfs import S3Server, find_weed, seaweedfs_server
 from tests.backends import ALL, SQL, KnotServer, StoreBackend, open_backend, running_server
 from tests.postgres import PostgresServer, find_pg_bin, postgres_server
 
+_RUN_HOME = pytest.StashKey[str]()
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """A test (or a subprocess it starts) that does not ask for `knot_home` writes into a
     folder of this run, never into the user's own ~/.knot (where `make demo` keeps its
     store and prediction logs)."""
-    os.environ["KNOT_HOME"] = tempfile.mkdtemp(prefix="knot-test-home-")
+    home = tempfile.mkdtemp(prefix="knot-test-home-")
+    os.environ["KNOT_HOME"] = config.stash[_RUN_HOME] = home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's folder goes when the run ends (each xdist worker made its own)."""
+    home = config.stash.get(_RUN_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
