@@ -36,7 +36,11 @@ def takes_array(loaded: LoadedModel, example: Columns | None) -> bool:
     model = loaded.model
     names = [s.name for s in signature.inputs]
     fitted = getattr(model, "feature_names_in_", None)
-    if fitted is None or list(fitted) != names or not _sklearn_only(model):
+    if fitted is None or list(fitted) != names:
+        return False
+    if getattr(model, "knot_numpy_form", False):
+        return True  # checked against the estimator on arrays when it was registered
+    if not _sklearn_only(model):
         return False
     import pandas as pd
 
