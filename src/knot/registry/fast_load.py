@@ -108,13 +108,22 @@ def build(folder: Path, meta: ModelMeta, model: Any = None, example: Any = None)
     try:
         estimator = model if model is not None else load_folder(folder, "fast-load").model
         header = header_of(meta)
-        if meta.flavor == "sklearn":
-            from knot.registry.linear_form import derive
-
-            linear = derive(estimator, example)
-            if linear is not None:
-                header[LINEAR] = linear
+        linear = _linear(estimator, example) if meta.flavor == "sklearn" else None
+        if linear is not None:
+            header[LINEAR] = linear
         return encode(estimator, header)
     except Exception as exc:  # an unpicklable estimator: no fast form, same model
         log.info("no fast-load form for this %s model: %s", meta.flavor, exc)
+        return None
+
+
+def _linear(estimator: Any, example: Any) -> dict[str, Any] | None:
+    """The numpy form of `estimator`, or None; a form that fails to build never costs
+    the version its pickle."""
+    from knot.registry.linear_form import derive
+
+    try:
+        return derive(estimator, example)
+    except Exception as exc:
+        log.info("no numpy form for this model: %s", exc)
         return None
