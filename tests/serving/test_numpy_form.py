@@ -165,3 +165,19 @@ def test_a_cache_entry_with_a_changed_form_serves_the_estimator(
     assert "not using the numpy form" in caplog.text and "intercept" in caplog.text
     assert isinstance(served.model.model, LinearRegression)
     assert served.model.predict(X).tolist() == model.predict(X).tolist()
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_the_form_refuses_what_the_estimator_refuses(value: float) -> None:
+    model = LINEAR_MODELS["regression"]()
+    form = parse_form(_form(model))
+    rows = X.to_numpy().copy()
+    rows[3, 1] = value
+    with pytest.raises(ValueError) as theirs:
+        model.predict(rows)
+    with pytest.raises(ValueError) as ours:
+        form.predict(rows)
+    assert str(ours.value).splitlines()[0] == str(theirs.value).splitlines()[0]
+    with pytest.raises(ValueError, match="shape"):
+        form.predict(rows[:, :2])

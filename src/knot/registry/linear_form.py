@@ -87,6 +87,14 @@ class LinearForm:
                 f"the input has shape {X.shape}; this model takes a 2-D array of "
                 f"{self.n_features_in_} features"
             )
+        if X.dtype.kind == "f" and not np.isfinite(X).all():  # refused, as the estimator does
+            if np.isnan(X).any():
+                name = self.estimator.rsplit(".", 1)[-1]
+                raise ValueError(
+                    f"Input X contains NaN.\n{name} does not accept missing values encoded "
+                    "as NaN natively; impute them or drop those rows before predicting."
+                )
+            raise ValueError(f"Input X contains infinity or a value too large for {X.dtype!r}.")
         return X
 
     def decision_function(self, X: Any) -> np.ndarray:
