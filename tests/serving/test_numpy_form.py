@@ -181,3 +181,8 @@ def test_the_form_refuses_what_the_estimator_refuses(value: float) -> None:
     assert str(ours.value).splitlines()[0] == str(theirs.value).splitlines()[0]
     with pytest.raises(ValueError, match="shape"):
         form.predict(rows[:, :2])
+    with pytest.raises(ValueError) as theirs:
+        model.predict(rows[:0])
+    with pytest.raises(ValueError) as ours:
+        form.predict(rows[:0])
+    assert str(ours.value) == str(theirs.value)

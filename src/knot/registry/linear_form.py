@@ -87,9 +87,14 @@ class LinearForm:
                 f"the input has shape {X.shape}; this model takes a 2-D array of "
                 f"{self.n_features_in_} features"
             )
+        name = self.estimator.rsplit(".", 1)[-1]
+        if X.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+                f"required by {name}."
+            )
         if X.dtype.kind == "f" and not np.isfinite(X).all():  # refused, as the estimator does
             if np.isnan(X).any():
-                name = self.estimator.rsplit(".", 1)[-1]
                 raise ValueError(
                     f"Input X contains NaN.\n{name} does not accept missing values encoded "
                     "as NaN natively; impute them or drop those rows before predicting."
