@@ -228,11 +228,13 @@ def derive(model: Any, example: Any = None) -> dict[str, Any] | None:
     return None
 
 
-def _rows(model: Any, example: Any) -> list[np.ndarray]:
-    """Inputs to compare the form and `model` on: the example, then rows around it."""
+def _rows(model: Any, example: Any) -> list[Any]:
+    """Inputs to compare the form and `model` on: the example, rows around it and far
+    out (saturated classes), as arrays, and as DataFrames of the example's columns and
+    dtypes when it is one (what `knot predict` gives the model)."""
     width = int(model.coef_.shape[-1])
     base = np.zeros((1, width))
-    out = []
+    out: list[Any] = []
     if example is not None:
         given = np.asarray(example)
         if given.ndim == 2 and given.shape[1] == width and given.dtype.kind in "biuf":
@@ -241,9 +243,11 @@ def _rows(model: Any, example: Any) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     spread = np.maximum(np.abs(base).max(axis=0), 1.0)
     out.append(np.vstack([np.zeros(width), np.ones(width), -np.ones(width)]))
-    noise = rng.normal(size=(32, width)) * spread
-    out.append(base[rng.integers(0, len(base), 32)] + noise)
-    out.append(rng.normal(size=(8, width)) * spread * 100)  # far out: saturated classes
+    out.append(base[rng.integers(0, len(base), 32)] + rng.normal(size=(32, width)) * spread)
+    out.append(rng.normal(size=(8, width)) * spread * 100)
+    dtypes = getattr(example, "dtypes", None)
+    if dtypes is not None and len(out) == 4:  # a DataFrame of `width` numeric columns
+        out += [example, type(example)(out[2], columns=example.columns).astype(dtypes)]
     return out
 
 
@@ -252,7 +256,9 @@ def _same(model: Any, form: LinearForm, example: Any) -> bool:
         # fitted on named columns, given an array: the columns are in the fitted order
         warnings.simplefilter("ignore", UserWarning)
         for X in _rows(model, example):
-            for part in [X, *(X[i : i + 1] for i in range(min(len(X), 4)))]:
+            # one row at a time too, as a service answering lone requests calls it
+            rows = range(2) if isinstance(X, np.ndarray) else range(0)
+            for part in [X, *(X[i : i + 1] for i in rows)]:
                 want, got = np.asarray(model.predict(part)), form.predict(part)
                 if want.dtype != got.dtype or not np.array_equal(want, got):
                     return False
