@@ -345,7 +345,7 @@ def parse(form: Any) -> LinearForm:
     if form["format"] != FORMAT:
         raise _bad(f"format {form['format']!r} is not {FORMAT!r}")
     estimator = form["estimator"]
-    if estimator not in _ESTIMATORS:
+    if not isinstance(estimator, str) or estimator not in _ESTIMATORS:
         raise _bad(f"estimator {estimator!r} is not one Knot has a numpy form of")
     task, probas = _ESTIMATORS[estimator]
     coef = _read_array(form["coef"], "coef")
