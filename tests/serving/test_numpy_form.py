@@ -6,6 +6,8 @@ the registered blob or in the local cache falls back to the estimator with a war
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +188,32 @@ def test_the_form_refuses_what_the_estimator_refuses(value: float) -> None:
     with pytest.raises(ValueError) as ours:
         form.predict(rows[:0])
     assert str(ours.value) == str(theirs.value)
+
+
+PROBE = """
+import json, sys
+import numpy as np
+from knot.serving.columns import model_input
+from knot.serving.service import load_and_warm
+from knot.serving.sources import parse_source
+served = load_and_warm(parse_source("models:/m/1"))
+rows = json.loads(sys.argv[1])
+columns = {k: np.asarray(v) for k, v in rows.items()}
+given = model_input(served.signature, columns, as_array=served.takes_array)
+predicted = served.model.model.predict(given).tolist()
+print(json.dumps([predicted, sorted(m for m in ("pandas", "sklearn") if m in sys.modules)]))
+"""
+
+
+def test_a_model_of_int_and_float_columns_is_served_without_pandas(knot_home: Path) -> None:
+    mixed = X.assign(d=(X["d"] * 10).round().astype("int64"))
+    model = LogisticRegression(max_iter=1000).fit(mixed, THREE)
+    knot.log_model(model, registered_model_name="m", input_example=mixed.head(5))
+    rows = {c: mixed[c].tolist() for c in mixed.columns}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(rows)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    predicted, imported = json.loads(out.stdout)
+    assert imported == []  # the columns became one float block, not a DataFrame
+    assert predicted == model.predict(mixed).tolist()
