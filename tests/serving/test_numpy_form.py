@@ -23,6 +23,7 @@ import knot
 from knot.errors import Invalid
 from knot.registry.entities import ModelVersion, VersionSource
 from knot.registry.fast_load import LINEAR, encode, parse
+from knot.registry.flavors import sklearn as sklearn_flavor
 from knot.registry.fluent import registry
 from knot.registry.linear_form import LinearForm, derive
 from knot.registry.linear_form import parse as parse_form
@@ -217,3 +218,25 @@ def test_a_model_of_int_and_float_columns_is_served_without_pandas(knot_home: Pa
     predicted, imported = json.loads(out.stdout)
     assert imported == []  # the columns became one float block, not a DataFrame
     assert predicted == model.predict(mixed).tolist()
+
+
+def test_a_model_saved_as_a_pickle_gets_the_form_for_serving_only(
+    knot_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sklearn_flavor, "_try_skops", lambda model, path: None)  # no skops
+    model = LINEAR_MODELS["binary"]()
+    version = knot.log_model(model, registered_model_name="m", input_example=X.head(5))
+    header = _header(version)
+    assert header["meta"]["saved"]["format"] == "pickle" and LINEAR in header
+    again = knot.register_model(version.run_id, version.artifact_path, "again")
+    assert again.fast_load_digest is None  # the folder's pickle is not unpickled to see
+    assert isinstance(knot.load_model("models:/m/1").model, LogisticRegression)
+    rows = {c: X[c].tolist() for c in X.columns}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(rows)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [model.predict(X).tolist(), []]
+    other = OTHER_MODELS["pipeline"]()
+    logged = knot.log_model(other, registered_model_name="p", input_example=X.head(5))
+    assert logged.fast_load_digest is None  # a pickle with no numpy form: no form, as before

@@ -23,7 +23,8 @@ Who can write what, and so what the form is trusted for:
   scikit-learn estimators are only valid for the versions that wrote them).
 - The header may hold the model's numpy form (knot.registry.linear_form): coefficients
   as JSON, read strictly, never unpickled; `knot serve` uses it instead of the pickle,
-  under the same digest and version checks.
+  under the same digest and version checks. A model saved as a plain pickle gets a form
+  only when it has a numpy form, and only for that: its pickle is loaded from its folder.
 """
 
 from __future__ import annotations
@@ -103,12 +104,18 @@ def build(folder: Path, meta: ModelMeta, model: Any = None, example: Any = None)
     folder, as before). The header also holds the model's numpy form when it is a linear
     model the form predicts exactly (checked on `example`, its input example, and on
     rows made from it; knot.registry.linear_form)."""
-    if meta.saved.format not in FAST_FORMATS:
+    # a scikit-learn pickle loads fast, but imports scikit-learn: its form is written
+    # for the numpy form alone, when it has one, and only by log_model, which holds the
+    # estimator (register_model does not unpickle a folder logged by anyone to find out)
+    pickled = meta.flavor == "sklearn" and meta.saved.format == "pickle" and model is not None
+    if meta.saved.format not in FAST_FORMATS and not pickled:
         return None
     try:
         estimator = model if model is not None else load_folder(folder, "fast-load").model
         header = header_of(meta)
         linear = _linear(estimator, example) if meta.flavor == "sklearn" else None
+        if linear is None and pickled:
+            return None
         if linear is not None:
             header[LINEAR] = linear
         return encode(estimator, header)

@@ -115,6 +115,8 @@ def cached_model(digest: str, source: str, *, lean: bool = False) -> LoadedModel
         if form is not None:
             _used(_entry(folder, digest, "json"))
             return form
+        if meta.saved.format not in FAST_FORMATS:  # kept for its numpy form only
+            return None
         with _entry(folder, digest, "pkl").open("rb") as f:
             model = pickle.load(f)  # written by remember_model: trusted as KNOT_HOME is
         _used(_entry(folder, digest, "json"))
@@ -193,6 +195,8 @@ def fast_load_model(
     if form is not None:
         _store_entry(digest, header, payload)
         return form
+    if meta.saved.format not in FAST_FORMATS:  # a pickle's form holds its numpy form only
+        return None
     try:
         model = pickle.loads(payload)  # verified against the digest the registry recorded
     except Exception as exc:  # e.g. a class this environment lacks: the folder says why
