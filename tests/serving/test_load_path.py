@@ -63,9 +63,11 @@ class Spy:
         self._real = loading.load_stored_model
         monkeypatch.setattr(loading, "load_stored_model", self)
 
-    def __call__(self, artifacts: Any, digest: str, source: str, fast: str | None = None) -> Any:
+    def __call__(
+        self, artifacts: Any, digest: str, source: str, fast: str | None = None, **kw: bool
+    ) -> Any:
         self.calls.append((digest, source, fast))
-        return self._real(artifacts, digest, source, fast)
+        return self._real(artifacts, digest, source, fast, **kw)
 
 
 @pytest.mark.anyio

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import knot
 from knot.registry import model_cache
@@ -26,7 +28,8 @@ TARGET = [0, 0, 0, 1, 1, 1]
 
 @pytest.fixture
 def logistic(knot_home: Path) -> str:
-    model = LogisticRegression().fit(FRAME, TARGET)
+    # a pipeline has no numpy form (knot.registry.linear_form): served from the pickle
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(FRAME, TARGET)
     version = knot.log_model(model, registered_model_name="lr", input_example=FRAME)
     assert knot.get_model_version("models:/lr/1").flavor == "sklearn"
     return version.artifact_digest

@@ -21,6 +21,10 @@ Who can write what, and so what the form is trusted for:
   the service then loads the skops folder instead; an unverified pickle is never loaded.
 - A form written for other package or Python versions is not used (pickles of
   scikit-learn estimators are only valid for the versions that wrote them).
+- The header may hold the model's numpy form (knot.registry.linear_form): coefficients
+  as JSON, read strictly, never unpickled; `knot serve` uses it instead of the pickle,
+  under the same digest and version checks. A model saved as a plain pickle gets a form
+  only when it has a numpy form, and only for that: its pickle is loaded from its folder.
 """
 
 from __future__ import annotations
@@ -36,12 +40,13 @@ from typing import Any
 from knot.errors import Invalid
 from knot.registry.model_folder import ModelMeta, load_folder
 
-__all__ = ["FAST_FORMATS", "build", "encode", "header_of", "parse", "runtime_versions"]
+__all__ = ["FAST_FORMATS", "LINEAR", "build", "encode", "header_of", "parse", "runtime_versions"]
 
 log = logging.getLogger("knot.registry")
 #: formats whose load costs much more than unpickling -> the module unpickling imports
 FAST_FORMATS = {"skops": "sklearn"}
 _MAGIC = b"knot-fast-load/1\n"
+LINEAR = "linear"  # the header's key of the model's numpy form, when it has one
 
 
 def runtime_versions(packages: list[str]) -> dict[str, str | None]:
@@ -91,17 +96,41 @@ def parse(blob: bytes) -> tuple[dict[str, Any], ModelMeta, bytes]:
     return header, meta, payload
 
 
-def build(folder: Path, meta: ModelMeta, model: Any = None) -> bytes | None:
+def build(folder: Path, meta: ModelMeta, model: Any = None, example: Any = None) -> bytes | None:
     """The fast-load form of the model saved in `folder`: `model` itself when the caller
     has just saved it (its flavor's save checked that the file loads back to it), else
     the folder loaded through its flavor as a service would load it; None for formats
     that load fast anyway, or a model that does not pickle (it is then served from its
-    folder, as before)."""
-    if meta.saved.format not in FAST_FORMATS:
+    folder, as before). The header also holds the model's numpy form when it is a linear
+    model the form predicts exactly (checked on `example`, its input example, and on
+    rows made from it; knot.registry.linear_form)."""
+    # a scikit-learn pickle loads fast, but imports scikit-learn: its form is written
+    # for the numpy form alone, when it has one, and only by log_model, which holds the
+    # estimator (register_model does not unpickle a folder logged by anyone to find out)
+    pickled = meta.flavor == "sklearn" and meta.saved.format == "pickle" and model is not None
+    if meta.saved.format not in FAST_FORMATS and not pickled:
         return None
     try:
         estimator = model if model is not None else load_folder(folder, "fast-load").model
-        return encode(estimator, header_of(meta))
+        header = header_of(meta)
+        linear = _linear(estimator, example) if meta.flavor == "sklearn" else None
+        if linear is None and pickled:
+            return None
+        if linear is not None:
+            header[LINEAR] = linear
+        return encode(estimator, header)
     except Exception as exc:  # an unpicklable estimator: no fast form, same model
         log.info("no fast-load form for this %s model: %s", meta.flavor, exc)
+        return None
+
+
+def _linear(estimator: Any, example: Any) -> dict[str, Any] | None:
+    """The numpy form of `estimator`, or None; a form that fails to build never costs
+    the version its pickle."""
+    from knot.registry.linear_form import derive
+
+    try:
+        return derive(estimator, example)
+    except Exception as exc:
+        log.info("no numpy form for this model: %s", exc)
         return None

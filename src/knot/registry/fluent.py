@@ -114,7 +114,9 @@ def log_model(
         meta = save(model, folder, flavor=flavor, input_example=input_example)
         record = s.log_artifact(run.run_id, folder, artifact_path)
         fast = (
-            _store_fast_load(s, folder, meta, model) if registered_model_name is not None else None
+            _store_fast_load(s, folder, meta, model, input_example)
+            if registered_model_name is not None
+            else None
         )
     logged = LoggedModel(
         run_id=run.run_id,
@@ -139,11 +141,13 @@ def log_model(
     return registry().create_version(registered_model_name, source)
 
 
-def _store_fast_load(s: Session, folder: Path, meta: ModelMeta, model: Any = None) -> str | None:
-    """Put the fast-load form of the model in `folder` (or of `model`, just saved there)
-    in the artifact store (the digest the version records), for formats slow to load;
-    else None."""
-    blob = build_fast_load(folder, meta, model)
+def _store_fast_load(
+    s: Session, folder: Path, meta: ModelMeta, model: Any = None, example: Any = None
+) -> str | None:
+    """Put the fast-load form of the model in `folder` (or of `model`, just saved there,
+    with its input `example`) in the artifact store (the digest the version records), for
+    formats slow to load; else None."""
+    blob = build_fast_load(folder, meta, model, example)
     return s.artifacts.put_bytes(blob) if blob is not None else None
 
 

@@ -31,6 +31,9 @@ cache from it. Who can write what:
   loaded through the helper instead; a form written for other package or Python
   versions is skipped the same way;
 - KNOT_HOME, and so this cache, is writable only by the user who loads the model.
+An entry written from a fast-load form keeps its header, and so its numpy form
+(knot.registry.linear_form): `knot serve` asks for it (`lean`) and then never unpickles
+the estimator nor imports scikit-learn; `knot.load_model` still gives the estimator.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from knot.errors import Corrupted, KnotError
-from knot.registry.fast_load import FAST_FORMATS, header_of, parse, runtime_versions
+from knot.registry.fast_load import FAST_FORMATS, LINEAR, header_of, parse, runtime_versions
 from knot.registry.model_folder import (
     LoadedClassifier,
     LoadedModel,
@@ -82,13 +85,37 @@ def _wrap(model: Any, meta: ModelMeta, source: str) -> LoadedModel:
     return LoadedModel(model, meta, source)
 
 
-def cached_model(digest: str, source: str) -> LoadedModel | None:
-    """The model of folder `digest` from the cache, or None when it has no usable entry."""
+def _numpy_form(
+    header: dict[str, Any], meta: ModelMeta, digest: str, source: str
+) -> LoadedModel | None:
+    """The LoadedModel of the numpy form in `header` (a verified fast-load form's, or a
+    cache entry's written from one), or None when it has none or it cannot be read: the
+    caller then unpickles the estimator, as without a form."""
+    if LINEAR not in header:
+        return None
+    from knot.registry.linear_form import parse as parse_linear
+
+    try:
+        return _wrap(parse_linear(header[LINEAR]), meta, source)
+    except KnotError as exc:
+        log.warning("not using the numpy form of model %s: %s", digest, exc)
+        return None
+
+
+def cached_model(digest: str, source: str, *, lean: bool = False) -> LoadedModel | None:
+    """The model of folder `digest` from the cache, or None when it has no usable entry.
+    `lean`: its numpy form when the entry has one (knot serve), else the estimator."""
     folder = cache_dir()
     try:
         header = json.loads(_entry(folder, digest, "json").read_bytes())
         meta = ModelMeta.model_validate(header["meta"])
         if header["versions"] != runtime_versions(meta.saved.packages):
+            return None
+        form = _numpy_form(header, meta, digest, source) if lean else None
+        if form is not None:
+            _used(_entry(folder, digest, "json"))
+            return form
+        if meta.saved.format not in FAST_FORMATS:  # kept for its numpy form only
             return None
         with _entry(folder, digest, "pkl").open("rb") as f:
             model = pickle.load(f)  # written by remember_model: trusted as KNOT_HOME is
@@ -144,12 +171,13 @@ def _store_entry(digest: str, header: dict[str, Any], payload: bytes) -> None:
 
 
 def fast_load_model(
-    artifacts: ArtifactStore, digest: str, fast_digest: str, source: str
+    artifacts: ArtifactStore, digest: str, fast_digest: str, source: str, *, lean: bool = False
 ) -> LoadedModel | None:
     """The model of folder `digest` from its fast-load form, blob `fast_digest` (read
     verified, then kept in the cache), or None when the form cannot be used: the blob is
     missing, does not match its digest, is not a fast-load form, or was written for
-    other package versions than this environment's."""
+    other package versions than this environment's. `lean`: the numpy form the header
+    holds, if any, instead of unpickling the estimator."""
     try:
         header, meta, payload = parse(artifacts.get_bytes(fast_digest))
     except Corrupted as exc:  # changed in the artifact store: never unpickled
@@ -162,6 +190,12 @@ def fast_load_model(
     if header["versions"] != mine:
         theirs = {k: v for k, v in header["versions"].items() if mine.get(k) != v}
         log.info("the fast-load form of model %s is for other versions (%s)", digest, theirs)
+        return None
+    form = _numpy_form(header, meta, digest, source) if lean else None
+    if form is not None:
+        _store_entry(digest, header, payload)
+        return form
+    if meta.saved.format not in FAST_FORMATS:  # a pickle's form holds its numpy form only
         return None
     try:
         model = pickle.loads(payload)  # verified against the digest the registry recorded

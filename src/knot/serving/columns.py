@@ -367,7 +367,8 @@ def model_input(signature: Signature | None, columns: Columns, *, as_array: bool
     if TENSOR in columns and (signature is None or signature.input_kind == "tensor"):
         return columns[TENSOR]
     dtypes = {v.dtype for v in columns.values()}
-    if len(dtypes) == 1 and next(iter(dtypes)).kind in "fiub":
+    # as_array: numeric columns of several dtypes make one block of their common type
+    if (len(dtypes) == 1 or as_array) and all(d.kind in "fiub" for d in dtypes):
         # one 2-D block: several times faster to build (and to read) than N columns;
         # for a few rows, transposing a stack costs less than interleaving the columns
         values = list(columns.values())

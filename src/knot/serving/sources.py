@@ -160,7 +160,7 @@ def _load_registered(ref: ModelRef, version: ModelVersion | None) -> ServedModel
         assert version is not None
     from knot.serving.inputs.feature_inputs import feature_inputs_for
 
-    model = load_version(session().artifacts, version)
+    model = load_version(session().artifacts, version, lean=True)  # a numpy form, if any
     features = feature_inputs_for(version.name, version.version, model.signature)
     return ServedModel(version.name, version.version, version.artifact_digest, model, features)
 

@@ -30,13 +30,18 @@ def takes_array(loaded: LoadedModel, example: Columns | None) -> bool:
     """True when `loaded` may be given the 2-D block of its signature's columns. Checked
     once, when the model is loaded; `example` is its warm-up input (None: never)."""
     signature = loaded.signature
-    if example is None or loaded.flavor != "sklearn" or not _plain(signature):
+    lean = getattr(loaded.model, "knot_numpy_form", False)
+    if example is None or loaded.flavor != "sklearn" or not _plain(signature, mixed=lean):
         return False
     assert signature is not None
     model = loaded.model
     names = [s.name for s in signature.inputs]
     fitted = getattr(model, "feature_names_in_", None)
-    if fitted is None or list(fitted) != names or not _sklearn_only(model):
+    if fitted is None or list(fitted) != names:
+        return False
+    if lean:
+        return True  # checked against the estimator on arrays when it was registered
+    if not _sklearn_only(model):
         return False
     import pandas as pd
 
@@ -50,15 +55,17 @@ def takes_array(loaded: LoadedModel, example: Columns | None) -> bool:
     return framed.shape == bare.shape and bool(np.array_equal(framed, bare))
 
 
-def _plain(signature: Signature | None) -> bool:
-    """Named numeric columns of one dtype: the block is what the frame would hold."""
+def _plain(signature: Signature | None, *, mixed: bool = False) -> bool:
+    """Named numeric columns of one dtype: the block is what the frame would hold.
+    `mixed`: of any numeric dtypes, which the block promotes to their common type as a
+    frame's values do (for a numpy form, which turns a frame into that array itself)."""
     if signature is None or signature.input_kind == "tensor" or not signature.inputs:
         return False
     types = {s.type for s in signature.inputs}
-    if len(types) != 1 or any(s.name is None for s in signature.inputs):
+    if (len(types) != 1 and not mixed) or any(s.name is None for s in signature.inputs):
         return False
     try:
-        return np.dtype(types.pop()).kind in "fiu"
+        return all(np.dtype(t).kind in "fiu" for t in types)
     except TypeError:
         return False
 
