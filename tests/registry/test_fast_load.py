@@ -1,4 +1,4 @@
-"""The registry records a version's fast-load form (knot.registry.fast_load): the digest
+"""The registry records a version's fast-load form (knot.registry.forms.fast_load): the digest
 round-trips on every backend and is audited; log_model and register_model write the form
 for skops models only."""
 
@@ -18,7 +18,7 @@ from tests.serving.models import Threshold
 import knot
 from knot.errors import Invalid
 from knot.governance.tables import audit_log
-from knot.registry.fast_load import parse, runtime_versions
+from knot.registry.forms.fast_load import parse, runtime_versions
 from knot.tracking.fluent import session
 
 X = [[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]]

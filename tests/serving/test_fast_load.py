@@ -19,9 +19,9 @@ from sklearn.linear_model import LogisticRegression
 import knot
 from knot.artifacts._digest import blob_key
 from knot.registry.entities import ModelVersion, VersionSource
-from knot.registry.fast_load import encode, parse
 from knot.registry.fluent import registry
-from knot.registry.model_cache import cache_dir, cached_model
+from knot.registry.forms.fast_load import encode, parse
+from knot.registry.forms.model_cache import cache_dir, cached_model
 from knot.serving.sources import load_source
 from knot.tracking.fluent import session
 
@@ -66,7 +66,7 @@ class Touch:
 PROBE = """
 import sys
 import pandas as pd
-from knot.registry import model_cache
+from knot.registry.forms import model_cache
 from knot.serving.sources import load_source
 
 def refuse(*args, **kwargs):

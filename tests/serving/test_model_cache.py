@@ -18,8 +18,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import knot
-from knot.registry import model_cache
-from knot.registry.model_cache import cache_dir, cached_model
+from knot.registry.forms import model_cache
+from knot.registry.forms.model_cache import cache_dir, cached_model
 from knot.serving.sources import load_source
 
 FRAME = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "b": [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]})
@@ -28,7 +28,7 @@ TARGET = [0, 0, 0, 1, 1, 1]
 
 @pytest.fixture
 def logistic(knot_home: Path) -> str:
-    # a pipeline has no numpy form (knot.registry.linear_form): served from the pickle
+    # a pipeline has no numpy form (knot.registry.forms.linear_form): served from the pickle
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(FRAME, TARGET)
     version = knot.log_model(model, registered_model_name="lr", input_example=FRAME)
     assert knot.get_model_version("models:/lr/1").flavor == "sklearn"

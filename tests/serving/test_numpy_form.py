@@ -1,4 +1,4 @@
-"""The numpy form of a linear scikit-learn model (knot.registry.linear_form): written at
+"""The numpy form of a linear scikit-learn model (knot.registry.forms.linear_form): written at
 registration only for the linear estimators it predicts exactly, served in place of the
 estimator (same predictions, probabilities to 1e-12), read strictly; a malformed form in
 the registered blob or in the local cache falls back to the estimator with a warning."""
@@ -22,12 +22,12 @@ from sklearn.tree import DecisionTreeClassifier
 import knot
 from knot.errors import Invalid
 from knot.registry.entities import ModelVersion, VersionSource
-from knot.registry.fast_load import LINEAR, encode, parse
 from knot.registry.flavors import sklearn as sklearn_flavor
 from knot.registry.fluent import registry
-from knot.registry.linear_form import LinearForm, derive
-from knot.registry.linear_form import parse as parse_form
-from knot.registry.model_cache import cache_dir
+from knot.registry.forms.fast_load import LINEAR, encode, parse
+from knot.registry.forms.linear_form import LinearForm, derive
+from knot.registry.forms.linear_form import parse as parse_form
+from knot.registry.forms.model_cache import cache_dir
 from knot.serving.sources import load_source
 from knot.tracking.fluent import session
 

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 import knot
-from knot.registry.fast_load import LINEAR
-from knot.registry.model_cache import cache_dir
+from knot.registry.forms.fast_load import LINEAR
+from knot.registry.forms.model_cache import cache_dir
 from tests.servers import free_port
 from tests.serving.live import KNOT, REPO, knot_env
 from tests.serving.test_numpy_form import LINEAR_MODELS, X
@@ -80,7 +80,7 @@ def test_knot_serve_answers_the_same_without_importing_scikit_learn(
     with _serve(tmp_path / "lean.log") as url:
         lean = _predictions(url)
     modules = _imported(tmp_path / "lean.log")
-    assert "knot.registry.linear_form" in modules
+    assert "knot.registry.forms.linear_form" in modules
     assert not {m for m in modules if m.split(".")[0] in ("sklearn", "scipy")}
     # the served-model cache entry the start wrote, without its form: the estimator
     entry = cache_dir() / f"{version.artifact_digest.replace(':', '-')}.json"

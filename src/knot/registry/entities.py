@@ -96,7 +96,7 @@ class VersionSource(_Body):
     signature: Signature | None = None
     environment: Environment
     description: str | None = None
-    # the model's fast-load form, a blob in the artifact store (see knot.registry.fast_load)
+    # the model's fast-load form, a blob in the artifact store (see knot.registry.forms.fast_load)
     fast_load_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
 
 
@@ -141,7 +141,7 @@ class ModelVersion(_Model):
     created_at: int
     created_by: str
     aliases: list[str] = []
-    fast_load_digest: str | None = None  # see knot.registry.fast_load
+    fast_load_digest: str | None = None  # see knot.registry.forms.fast_load
 
     @property
     def uri(self) -> str:

@@ -27,7 +27,7 @@ from knot.registry.entities import (
     VersionStatus,
     VersionUpdate,
 )
-from knot.registry.fast_load import build as build_fast_load
+from knot.registry.forms.fast_load import build as build_fast_load
 from knot.registry.loading import load_stored_model, load_version
 from knot.registry.model_folder import LoadedModel, ModelMeta, read_meta, save
 from knot.registry.protocol import RegistryStore

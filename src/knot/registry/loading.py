@@ -1,6 +1,6 @@
 """The one way a stored model is loaded: `knot.load_model` and `knot serve` both call it.
 
-A model folder already in the served-model cache (knot.registry.model_cache) is read
+A model folder already in the served-model cache (knot.registry.forms.model_cache) is read
 from there without touching the artifact store: its entry was written from a verified
 load. Otherwise every blob of the folder is read and checked against its digest first,
 so a changed file raises Corrupted before anything is unpickled, and then the model is
@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from typing import TYPE_CHECKING
 
-from knot.registry.model_cache import cached_model, fast_load_model, load_model_folder
+from knot.registry.forms.model_cache import cached_model, fast_load_model, load_model_folder
 from knot.registry.model_folder import LoadedModel
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def load_stored_model(
 ) -> LoadedModel:
     """The model in folder `digest` of `artifacts`, labelled `source` (its URI). Raises
     Corrupted when a blob of the folder does not match its digest. `lean`: a model with a
-    numpy form is given as that form (knot.registry.linear_form), not as the estimator."""
+    numpy form is given as that form (knot.registry.forms.linear_form), not as the estimator."""
     model = cached_model(digest, source, lean=lean)
     if model is not None:
         return model

@@ -1,4 +1,4 @@
-"""Registry: the digest of a model version's fast-load form (knot.registry.fast_load).
+"""Registry: the digest of a model version's fast-load form (knot.registry.forms.fast_load).
 
 Revision ID: 0010
 Revises: 0009

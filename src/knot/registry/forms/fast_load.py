@@ -9,7 +9,7 @@ folder's knot-model.json): one
 content-addressed blob in the artifact store, whose digest the version records in the
 metadata store (`ModelVersion.fast_load_digest`). A service serving the version for the
 first time on a machine reads that blob instead of the skops file (see
-knot.registry.model_cache, which keeps the same header and pickle in its local cache).
+knot.registry.forms.model_cache, which keeps the same header and pickle in its local cache).
 
 Who can write what, and so what the form is trusted for:
 - The metadata store is the root of trust. Only a principal allowed to register versions
@@ -21,7 +21,7 @@ Who can write what, and so what the form is trusted for:
   the service then loads the skops folder instead; an unverified pickle is never loaded.
 - A form written for other package or Python versions is not used (pickles of
   scikit-learn estimators are only valid for the versions that wrote them).
-- The header may hold the model's numpy form (knot.registry.linear_form): coefficients
+- The header may hold the model's numpy form (knot.registry.forms.linear_form): coefficients
   as JSON, read strictly, never unpickled; `knot serve` uses it instead of the pickle,
   under the same digest and version checks. A model saved as a plain pickle gets a form
   only when it has a numpy form, and only for that: its pickle is loaded from its folder.
@@ -103,7 +103,7 @@ def build(folder: Path, meta: ModelMeta, model: Any = None, example: Any = None)
     that load fast anyway, or a model that does not pickle (it is then served from its
     folder, as before). The header also holds the model's numpy form when it is a linear
     model the form predicts exactly (checked on `example`, its input example, and on
-    rows made from it; knot.registry.linear_form)."""
+    rows made from it; knot.registry.forms.linear_form)."""
     # a scikit-learn pickle loads fast, but imports scikit-learn: its form is written
     # for the numpy form alone, when it has one, and only by log_model, which holds the
     # estimator (register_model does not unpickle a folder logged by anyone to find out)
@@ -127,7 +127,7 @@ def build(folder: Path, meta: ModelMeta, model: Any = None, example: Any = None)
 def _linear(estimator: Any, example: Any) -> dict[str, Any] | None:
     """The numpy form of `estimator`, or None; a form that fails to build never costs
     the version its pickle."""
-    from knot.registry.linear_form import derive
+    from knot.registry.forms.linear_form import derive
 
     try:
         return derive(estimator, example)

@@ -13,13 +13,13 @@ that does not match (other versions, an unreadable or truncated file) is ignored
 the next load writes it again. The KEEP most recently used entries are kept.
 
 A model not in the cache yet is audited and loaded by a helper process that writes the
-entry (`python -m knot.registry.model_cache FOLDER DIGEST`), while the loading process
+entry (`python -m knot.registry.forms.model_cache FOLDER DIGEST`), while the loading process
 imports what unpickling needs, then reads the entry. So a service never imports
 skops and its trust list, neither on its first start nor when it swaps to a new
 version. If the helper fails, or cannot write the cache, the loading process loads the
 folder itself (and reports the model's own error, if it has one).
 
-A version registered with a fast-load form (knot.registry.fast_load: the same header and
+A version registered with a fast-load form (knot.registry.forms.fast_load: the same header and
 pickle, written by the registering process) does not need the helper even the first
 time: `fast_load_model` reads the blob whose digest the version records, and fills the
 cache from it. Who can write what:
@@ -32,7 +32,7 @@ cache from it. Who can write what:
   versions is skipped the same way;
 - KNOT_HOME, and so this cache, is writable only by the user who loads the model.
 An entry written from a fast-load form keeps its header, and so its numpy form
-(knot.registry.linear_form): `knot serve` asks for it (`lean`) and then never unpickles
+(knot.registry.forms.linear_form): `knot serve` asks for it (`lean`) and then never unpickles
 the estimator nor imports scikit-learn; `knot.load_model` still gives the estimator.
 """
 
@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from knot.errors import Corrupted, KnotError
-from knot.registry.fast_load import FAST_FORMATS, LINEAR, header_of, parse, runtime_versions
+from knot.registry.forms.fast_load import FAST_FORMATS, LINEAR, header_of, parse, runtime_versions
 from knot.registry.model_folder import (
     LoadedClassifier,
     LoadedModel,
@@ -93,7 +93,7 @@ def _numpy_form(
     caller then unpickles the estimator, as without a form."""
     if LINEAR not in header:
         return None
-    from knot.registry.linear_form import parse as parse_linear
+    from knot.registry.forms.linear_form import parse as parse_linear
 
     try:
         return _wrap(parse_linear(header[LINEAR]), meta, source)
@@ -234,7 +234,7 @@ def load_model_folder(folder: Path, digest: str, source: str) -> LoadedModel:
 def _load_in_helper(folder: Path, digest: str, source: str, module: str) -> LoadedModel | None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     helper = subprocess.Popen(
-        [sys.executable, "-m", "knot.registry.model_cache", str(folder), digest],
+        [sys.executable, "-m", "knot.registry.forms.model_cache", str(folder), digest],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
