@@ -56,11 +56,13 @@ def serve(
         import uvicorn
 
         from knot.serving.app import create_app
+        from knot.serving.one_write import http_protocol
 
         uvicorn.run(
             create_app(config, plan),
             host=host,
             port=port,
+            http=http_protocol(),
             log_level="warning",
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
         )
@@ -178,10 +180,12 @@ def _worker(config: ServeConfig, plan: Plan, sock: socket.socket) -> None:
         import uvicorn
 
         from knot.serving.app import create_app
+        from knot.serving.one_write import http_protocol
 
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(config, plan),
+                http=http_protocol(),
                 log_level="warning",
                 timeout_graceful_shutdown=GRACEFUL_SECONDS,
             )
