@@ -42,6 +42,7 @@ __all__ = ["ROUTE_KEY_HEADER", "create_app"]
 log = logging.getLogger("knot.serving")
 ROUTE_KEY_HEADER = "x-knot-route-key"  # requests with the same key hit the same model
 _JSON = "application/json"
+_ROUTE_KEY = ROUTE_KEY_HEADER.encode()
 
 
 def _plain(value: Any) -> Any:
@@ -61,6 +62,16 @@ def _error(status: int, message: str, request_id: str, field: str | None = None)
     return _json({"error": message, "field": field, "request_id": request_id}, status)
 
 
+def _header(request: Request, name: bytes) -> str | None:
+    """The first value of header `name` (lower case), as Starlette's `headers.get` gives
+    it, read from the raw list: building the Headers object for the three or four a
+    prediction needs cost more than reading them."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 class _BadHeader(BadRequest):
     pass
 
@@ -68,7 +79,7 @@ class _BadHeader(BadRequest):
 def _request_id(request: Request) -> str:
     """The caller's x-request-id, or a new one. It is stored with the predictions and
     labels refer to it: 1 to 128 visible ASCII characters."""
-    given = request.headers.get("x-request-id")
+    given = _header(request, b"x-request-id")
     if given is None:
         return uuid.uuid4().hex
     if not 0 < len(given) <= 128 or not all("!" <= c <= "~" for c in given):
@@ -146,7 +157,7 @@ def create_app(config: ServeConfig, plan: Plan | None = None) -> Starlette:
         if not service.ready and not await service.until_ready():
             why = service.failure or "the model is still loading; poll /ready"
             return _error(503, why, request_id)
-        slot = service.route(request.headers.get(ROUTE_KEY_HEADER))
+        slot = service.route(_header(request, _ROUTE_KEY))
         served = slot.served
         if served is None:  # only the champion is left unset, by a failed load
             return _error(503, service.failure or "no model is loaded", request_id)
@@ -154,9 +165,9 @@ def create_app(config: ServeConfig, plan: Plan | None = None) -> Starlette:
         try:
             body = await _read_body(request, config.max_body_bytes)
             if served.features is None:
-                raw = parse_body(request.headers.get("content-type", ""), body, served.signature)
+                raw = parse_body((_header(request, b"content-type") or ""), body, served.signature)
             else:  # entity ids in, features from the online store (a sub-millisecond read)
-                raw = parse_body(request.headers.get("content-type", ""), body, None)
+                raw = parse_body((_header(request, b"content-type") or ""), body, None)
                 raw = served.features.fill(raw)
             columns = check_columns(served.signature, raw)
         except KnotError as exc:
@@ -227,7 +238,7 @@ def create_app(config: ServeConfig, plan: Plan | None = None) -> Starlette:
             return _error(503, service.failure or "the model is still loading", request_id)
         try:
             body = await _read_body(request, config.max_body_bytes)
-            labels = parse_labels(labels_from_body(request.headers.get("content-type", ""), body))
+            labels = parse_labels(labels_from_body((_header(request, b"content-type") or ""), body))
             ids = [label.request_id for label in labels]
             scan = label_scan(name, service.log_store, service.log_root)
             answered = await asyncio.to_thread(find_answered, ids, service.recent, scan)
@@ -312,7 +323,7 @@ def _models(service: Service) -> dict[str, Any]:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+    declared = _header(request, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BadRequest(_too_big(int(declared), limit), status_code=413)
     chunks: list[bytes] = []
