@@ -58,8 +58,12 @@ def serve(
         from knot.serving.app import create_app
         from knot.serving.one_write import http_protocol
 
+        app = create_app(config, plan)
+        # once the model is loaded, what the process holds stays: the collector's full
+        # passes would walk it again and again under load (a few % of the CPU)
+        app.state.service.on_ready = gc.freeze
         uvicorn.run(
-            create_app(config, plan),
+            app,
             host=host,
             port=port,
             http=http_protocol(),
