@@ -171,3 +171,15 @@ def _read_answers(conn: socket.socket, n: int) -> list[tuple[int, dict[str, obje
             raise AssertionError(f"the connection closed after {len(out)} of {n} answers")
         data += chunk
     return out
+
+
+def test_request_ids_made_here_are_random_uuid4s() -> None:
+    import uuid
+
+    from knot.serving.app import _new_id
+
+    ids = [_new_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for made in ids:
+        parsed = uuid.UUID(made)
+        assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, made)
