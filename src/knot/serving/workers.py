@@ -68,6 +68,7 @@ def serve(
             port=port,
             http=http_protocol(),
             log_level="warning",
+            access_log=False,  # never shown at "warning"; its arguments were made per request
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
         )
         return
@@ -191,6 +192,7 @@ def _worker(config: ServeConfig, plan: Plan, sock: socket.socket) -> None:
                 create_app(config, plan),
                 http=http_protocol(),
                 log_level="warning",
+                access_log=False,
                 timeout_graceful_shutdown=GRACEFUL_SECONDS,
             )
         )
