@@ -33,10 +33,12 @@ compile them on every start, which the peers, installed from wheels, never do).
 from __future__ import annotations
 
 import argparse
+import atexit
 import compileall
 import io
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -106,6 +108,7 @@ class Bench:
         self.expected_big = model.predict(big).tolist()
 
         work = self.work = Path(tempfile.mkdtemp(prefix="knot-bench-serving-"))
+        atexit.register(shutil.rmtree, work, ignore_errors=True)  # after the servers stop
         env = {**os.environ, "KNOT_HOME": str(work / "knot"), "BENCH_MODEL": str(work / "m.joblib")}
         env["BENTOML_HOME"] = str(work / "bentoml")
         # mlflow models serve runs `uvicorn` by name: this venv's scripts go first on PATH
