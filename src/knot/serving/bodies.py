@@ -9,6 +9,7 @@ import orjson
 
 from knot.errors import KnotError
 from knot.registry.entities import Signature
+from knot.serving.blocks import float_row
 from knot.serving.columns import TENSOR, column_specs
 
 __all__ = ["ARROW_TYPES", "BadRequest", "parse_body"]
@@ -84,13 +85,18 @@ def _json(body: bytes, signature: Signature | None) -> dict[str, Any]:
 
 def _records(rows: list[dict[str, Any]], signature: Signature | None) -> dict[str, Any]:
     if len(rows) == 1 and signature is not None:
-        specs = column_specs(signature)[0]
+        specs, floats = column_specs(signature)
         if len(specs) == len(signature.inputs):  # every column named, once
             row = rows[0]
             try:  # one record with every column: what the loop below makes, in one pass
-                return {name: [row[name]] for name in specs}
+                values = [row[name] for name in specs]
             except KeyError:
                 pass
+            else:
+                block = float_row(specs, values) if floats else None
+                if block is not None:  # numbers for a model of floats: already checked
+                    return block
+                return {name: [value] for name, value in zip(specs, values, strict=True)}
     names = signature.columns if signature is not None else list(rows[0])
     columns: dict[str, Any] = {}
     for name in names:

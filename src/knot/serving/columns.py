@@ -14,13 +14,13 @@ a null is refused unless the signature says the model takes missing values there
 from __future__ import annotations
 
 import functools
-import itertools
 from typing import Any
 
 import numpy as np
 
 from knot.errors import Invalid
 from knot.registry.entities import ColumnSpec, Signature
+from knot.serving.blocks import Block, float_columns, join_blocks, rows_of
 
 __all__ = [
     "TENSOR",
@@ -218,6 +218,8 @@ def check_columns(signature: Signature | None, given: dict[str, Any]) -> Columns
     if signature.input_kind == "tensor":
         return {TENSOR: _check_tensor(signature.inputs[0], given)}
     specs, floats = column_specs(signature)
+    if type(given) is Block and given.names is specs:
+        return given  # one record of numbers, read and checked by float_row
     missing = [c for c in specs if c not in given]
     if missing:
         spec = specs[missing[0]]
@@ -231,7 +233,7 @@ def check_columns(signature: Signature | None, given: dict[str, Any]) -> Columns
             f"there (it takes {len(specs)} columns{also})",
             field=missing[0],
         )
-    block = _float_block(specs, given) if floats else None
+    block = float_columns(specs, given) if floats else None
     if block is not None:
         return block
     out = {name: _check_one(name, spec, given[name]) for name, spec in specs.items()}
@@ -239,7 +241,6 @@ def check_columns(signature: Signature | None, given: dict[str, Any]) -> Columns
     return out
 
 
-_NUMBERS = frozenset({int, float})
 # id(signature) -> (signature, its named columns, whether all are float64 without nulls):
 # worked out once per served model, not per request
 _SPECS: dict[int, tuple[Signature, dict[str, ColumnSpec], bool]] = {}
@@ -256,22 +257,6 @@ def column_specs(signature: Signature) -> tuple[dict[str, ColumnSpec], bool]:
         _SPECS.clear()
     _SPECS[id(signature)] = (signature, specs, floats)
     return specs, floats
-
-
-def _float_block(specs: dict[str, ColumnSpec], given: dict[str, Any]) -> Columns | None:
-    """JSON lists of numbers for a model of float64 columns, converted in one call (a
-    per-column conversion costs more than the values for a row or two); None sends
-    anything else, and anything wrong, through the column by column check."""
-    lists = [given[name] for name in specs]
-    if set(map(type, lists)) != {list} or len(set(map(len, lists))) != 1:
-        return None
-    if not lists[0] or not set(map(type, itertools.chain.from_iterable(lists))) <= _NUMBERS:
-        return None
-    try:
-        block = np.array(lists, dtype=np.float64)
-    except OverflowError:  # an integer beyond any float: the check names it
-        return None
-    return dict(zip(specs, block, strict=True))
 
 
 def _unchecked(given: dict[str, Any]) -> Columns:
@@ -348,12 +333,17 @@ def _check_tensor(spec: ColumnSpec, given: dict[str, Any]) -> np.ndarray:
 
 
 def row_count(columns: Columns) -> int:
+    if type(columns) is Block:  # asked several times per request: no iterator made
+        return int(columns.array.shape[1])
     return len(next(iter(columns.values()))) if columns else 0
 
 
 def concat(parts: list[Columns]) -> Columns:
     if len(parts) == 1:
         return parts[0]
+    joined = join_blocks(parts)
+    if joined is not None:
+        return joined
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -366,6 +356,8 @@ def model_input(signature: Signature | None, columns: Columns, *, as_array: bool
     model takes the 2-D block of its columns as it is (knot.serving.inputs.array_input)."""
     if TENSOR in columns and (signature is None or signature.input_kind == "tensor"):
         return columns[TENSOR]
+    if as_array and type(columns) is Block:
+        return rows_of(columns)
     dtypes = {v.dtype for v in columns.values()}
     # as_array: numeric columns of several dtypes make one block of their common type
     if (len(dtypes) == 1 or as_array) and all(d.kind in "fiub" for d in dtypes):

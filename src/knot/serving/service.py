@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,7 @@ class Service:
         self._sql = True  # False once the store turned out to be a Knot server
         self._watcher: asyncio.Task[None] | None = None
         self.background: set[asyncio.Task[None]] = set()
+        self.on_ready: Callable[[], object] | None = None  # called once the model is loaded
 
     @property
     def model_name(self) -> str | None:
@@ -227,6 +229,8 @@ class Service:
         await asyncio.to_thread(self._mark_loaded)
         self.ready = True
         self.settled.set()
+        if self.on_ready is not None:
+            self.on_ready()
         log.info("serving %s", self.champion.served.label)
         await self._watch()
 

@@ -56,12 +56,19 @@ def serve(
         import uvicorn
 
         from knot.serving.app import create_app
+        from knot.serving.one_write import http_protocol
 
+        app = create_app(config, plan)
+        # once the model is loaded, what the process holds stays: the collector's full
+        # passes would walk it again and again under load (a few % of the CPU)
+        app.state.service.on_ready = gc.freeze
         uvicorn.run(
-            create_app(config, plan),
+            app,
             host=host,
             port=port,
+            http=http_protocol(),
             log_level="warning",
+            access_log=False,  # never shown at "warning"; its arguments were made per request
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
         )
         return
@@ -178,11 +185,14 @@ def _worker(config: ServeConfig, plan: Plan, sock: socket.socket) -> None:
         import uvicorn
 
         from knot.serving.app import create_app
+        from knot.serving.one_write import http_protocol
 
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(config, plan),
+                http=http_protocol(),
                 log_level="warning",
+                access_log=False,
                 timeout_graceful_shutdown=GRACEFUL_SECONDS,
             )
         )

@@ -18,6 +18,7 @@ import numpy as np
 
 from knot.registry.entities import Signature
 from knot.registry.model_folder import LoadedModel
+from knot.serving.blocks import join_blocks, rows_of
 from knot.serving.columns import Columns, concat, model_input, row_count
 
 __all__ = ["batch_input", "takes_array"]
@@ -100,6 +101,9 @@ def batch_input(
     With `as_array`, requests of as many rows each are stacked in one call (column by
     column concatenation makes a call per column)."""
     if as_array and len(parts) > 1:
+        joined = join_blocks(parts)  # float requests: one concatenate
+        if joined is not None:
+            return rows_of(joined), joined.array.shape[1]
         keys = tuple(parts[0])
         rows = row_count(parts[0])
         dtypes = {v.dtype for p in parts for v in p.values()}
