@@ -17,9 +17,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import knot
-from knot.serving.blocks import Block, join_blocks
 from knot.serving.bodies import parse_body
 from knot.serving.columns import check_columns, concat
+from knot.serving.inputs.blocks import Block, join_blocks
 from knot.serving.logs.predictions import read_prediction_log
 from knot.serving.one_write import _Gathered
 from tests.serving.conftest import serving

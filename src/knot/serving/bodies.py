@@ -9,8 +9,8 @@ import orjson
 
 from knot.errors import KnotError
 from knot.registry.entities import Signature
-from knot.serving.blocks import float_row
 from knot.serving.columns import TENSOR, column_specs
+from knot.serving.inputs.blocks import float_row
 
 __all__ = ["ARROW_TYPES", "BadRequest", "parse_body"]
 

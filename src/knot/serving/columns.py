@@ -20,7 +20,7 @@ import numpy as np
 
 from knot.errors import Invalid
 from knot.registry.entities import ColumnSpec, Signature
-from knot.serving.blocks import Block, float_columns, join_blocks, rows_of
+from knot.serving.inputs.blocks import Block, float_columns, join_blocks, rows_of
 
 __all__ = [
     "TENSOR",

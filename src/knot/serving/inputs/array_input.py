@@ -18,8 +18,8 @@ import numpy as np
 
 from knot.registry.entities import Signature
 from knot.registry.model_folder import LoadedModel
-from knot.serving.blocks import join_blocks, rows_of
 from knot.serving.columns import Columns, concat, model_input, row_count
+from knot.serving.inputs.blocks import join_blocks, rows_of
 
 __all__ = ["batch_input", "takes_array"]
 
