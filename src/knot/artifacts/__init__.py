@@ -10,7 +10,7 @@ write is durable and whole before it returns.
 
 from __future__ import annotations
 
-from knot.artifacts._atomic import fsync_dir
+from knot.artifacts._atomic import EarlyWriteback, fsync_dir
 from knot.artifacts._digest import check_digest, digest_bytes, digest_file, is_digest
 from knot.artifacts._registry import BackendFactory, open_blob_store, register_backend
 from knot.artifacts.local import LocalBlobStore
@@ -24,6 +24,7 @@ __all__ = [
     "BackendFactory",
     "BlobInfo",
     "BlobStore",
+    "EarlyWriteback",
     "LocalBlobStore",
     "Manifest",
     "ManifestEntry",

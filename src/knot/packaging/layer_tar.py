@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from knot.artifacts import EarlyWriteback
 from knot.errors import Invalid
 
 __all__ = ["CHUNK", "LayerFile", "layer_size", "tar_header", "walk_layer", "write_layer"]
@@ -189,8 +190,9 @@ class _Hashing:
     memory stays at a few chunks whatever the layer's size.
     """
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, wrote: Callable[[int], object] | None = None) -> None:
         self.out = out
+        self._wrote = wrote  # told each write's size once it is in `out`
         self.sha = hashlib.sha256()
         self.size = 0
         self._chunks: queue.Queue[tuple[bytes | memoryview, Callable[[], object] | None] | None]
@@ -209,6 +211,8 @@ class _Hashing:
         if done is None and not isinstance(data, bytes):
             data = bytes(data)  # a caller's buffer may change after this returns
         self.out.write(data)
+        if self._wrote is not None:
+            self._wrote(len(data))
         self._chunks.put((data, done))
         self.size += len(data)
         return len(data)
@@ -239,7 +243,8 @@ def write_layer(
     """Write one layer tar (gzipped when `gzip_level` is set) to `dest`, hashing as it goes;
     memory stays at one chunk whatever the layer's size."""
     with dest.open("wb") as raw:
-        blob = _Hashing(raw)
+        # the disk writes the layer while it is packed; the fsync below waits for the tail
+        blob = _Hashing(raw, EarlyWriteback(raw).wrote)
         tar = blob
         try:
             packed = (
