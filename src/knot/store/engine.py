@@ -4,6 +4,14 @@ SQLite runs in WAL mode with a busy timeout and synchronous=FULL (a commit that
 returns is on disk), and every write transaction starts with BEGIN IMMEDIATE so
 concurrent writers queue on the busy timeout instead of failing with
 "database is locked" on a lock upgrade.
+
+A write transaction opened with LAZY_WRITE commits without waiting for the disk: on
+SQLite it runs under synchronous=NORMAL (in WAL mode a commit still survives the
+process being killed; only an OS crash or power loss can lose it), and the connection
+is set back to FULL when it returns to the pool, so the next user gets the default.
+The next durable commit on the database flushes the lazy ones before it (the WAL is
+one ordered file). PostgreSQL's equivalent, `SET LOCAL synchronous_commit = off`, is
+issued by Database.write.
 """
 
 from __future__ import annotations
@@ -17,10 +25,13 @@ from sqlalchemy.exc import ArgumentError
 
 from knot.errors import Invalid, Unavailable
 
-__all__ = ["WRITE", "open_engine", "sqlite_path"]
+__all__ = ["LAZY_WRITE", "WRITE", "open_engine", "sqlite_path"]
 
 #: execution option that makes a SQLite transaction take the write lock up front
 WRITE = {"knot_write": True}
+#: WRITE, committed without waiting for the disk flush (see the module's docstring)
+LAZY_WRITE = {"knot_write": True, "knot_lazy_commit": True}
+_LAZY = "knot_lazy_commit"  # set in a pooled connection's info while it is NORMAL
 BUSY_TIMEOUT_MS = 60_000
 
 
@@ -83,5 +94,16 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("knot_write", False)
+        options = conn.get_execution_options()
+        if options.get(_LAZY, False):
+            # SQLite refuses to change the safety level inside a transaction
+            conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
+            conn.connection.info[_LAZY] = True
+        immediate = options.get("knot_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        # after the pool's own rollback, so no transaction is open here
+        if record.info.pop(_LAZY, False) and dbapi_conn is not None:
+            dbapi_conn.execute("PRAGMA synchronous = FULL")

@@ -166,19 +166,22 @@ class SqlTrackingStore:
         """Write metric points, params and tags for any runs in one transaction, or nothing."""
         self.log_batch_with(batch, None)
 
-    def log_batch_with(self, batch: Batch, also: Callable[[Connection], None] | None) -> None:
+    def log_batch_with(
+        self, batch: Batch, also: Callable[[Connection], None] | None, *, durable: bool = True
+    ) -> None:
         """log_batch, and `also` in the same transaction (after the batch), so a caller's
-        own rows commit with the runs they describe: one commit instead of two."""
+        own rows commit with the runs they describe: one commit instead of two.
+        durable=False commits without waiting for the disk (Database.write)."""
         if not len(batch):
             if also is not None:
-                with self.db.write() as conn:
+                with self.db.write(durable=durable) as conn:
                     also(conn)
             return
         validate.check_keys({m[1] for m in batch.metrics}, "metric")
         validate.check_keys({p[1] for p in batch.params}, "param")
         validate.check_keys({t[1] for t in batch.tags}, "tag")
         validate.check_batch(batch)
-        with self.db.write() as conn:
+        with self.db.write(durable=durable) as conn:
             self._write_batch(conn, batch)
             if also is not None:
                 also(conn)
