@@ -3,8 +3,8 @@ for the disk (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off), the
 execution's end waits for it (FULL / on) and so flushes every step before it, and the
 pooled connection is back at the default for whoever uses it next.
 
-The setting is read from inside each transaction, on its own connection, right after
-the statement that writes the step's row or the execution's end.
+The setting is read inside each transaction just before it commits, with what the
+transaction changed: one more step recorded, or the execution ended.
 """
 
 from __future__ import annotations
@@ -30,32 +30,43 @@ def chain(start: int) -> Any:
     return add_one(add_one(add_one(start)))
 
 
-def _setting(dbapi_conn: Any, dialect: str) -> str:
+def _query(dbapi_conn: Any, sql: str) -> Any:
     cursor = dbapi_conn.cursor()
     try:
-        if dialect == "sqlite":
-            cursor.execute("PRAGMA synchronous")
-            return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[cursor.fetchone()[0]]
-        cursor.execute("SHOW synchronous_commit")
-        return str(cursor.fetchone()[0])
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
     finally:
         cursor.close()
 
 
+def _setting(dbapi_conn: Any, dialect: str) -> str:
+    if dialect == "sqlite":
+        level = _query(dbapi_conn, "PRAGMA synchronous")
+        return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[level]
+    return str(_query(dbapi_conn, "SHOW synchronous_commit"))
+
+
 def _watch(engine: Engine, seen: list[tuple[str, str]]) -> Any:
+    """Just before each commit, inside its transaction: what it changed (one more step
+    done, or one more execution ended) and the setting it commits with."""
     dialect = engine.dialect.name
+    done = "SELECT count(*) FROM pipeline_steps WHERE status <> 'pending'"
+    ended = "SELECT count(*) FROM pipeline_executions WHERE status <> 'running'"
+    before = [-1, -1]
 
-    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        text = " ".join(statement.split())
-        for prefix, what in (
-            ("UPDATE pipeline_steps", "step"),
-            ("UPDATE pipeline_executions", "end"),
-        ):
-            if text.startswith(prefix):
-                seen.append((what, _setting(conn.connection.dbapi_connection, dialect)))
+    def on_commit(conn: Any) -> None:
+        dbapi_conn = conn.connection.dbapi_connection
+        now = [_query(dbapi_conn, done), _query(dbapi_conn, ended)]
+        if before[0] >= 0:
+            setting = _setting(dbapi_conn, dialect)
+            if now[0] > before[0]:
+                seen.append(("step", setting))
+            if now[1] > before[1]:
+                seen.append(("end", setting))
+        before[:] = now
 
-    event.listen(engine, "after_cursor_execute", after)
-    return after
+    event.listen(engine, "commit", on_commit)
+    return on_commit
 
 
 @pytest.mark.parametrize("shape", ["cold", "cached"])
@@ -72,7 +83,7 @@ def test_steps_commit_lazily_and_the_end_durably(
     try:
         result = chain(1)
     finally:
-        event.remove(engine, "after_cursor_execute", listener)
+        event.remove(engine, "commit", listener)
     assert result.output == 4
     expected = "cached" if shape == "cached" else "ran"
     assert [s.status for s in result.steps] == [expected] * 3

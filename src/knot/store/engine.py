@@ -96,9 +96,11 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
         if options.get(_LAZY, False):
-            # SQLite refuses to change the safety level inside a transaction
-            conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
-            conn.connection.info[_LAZY] = True
+            # Before BEGIN: SQLite refuses to change the safety level in a transaction.
+            # On the driver directly: it takes no lock, so it has no error to translate.
+            pooled = conn.connection
+            pooled.dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+            pooled.info[_LAZY] = True
         immediate = options.get("knot_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 

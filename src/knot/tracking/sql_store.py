@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from knot.errors import Conflict, Invalid, NotFound
 from knot.governance import audit
 from knot.store.database import Database, now_ms
+from knot.store.prepared import Prepared
 from knot.tracking import validate
 from knot.tracking.entities import (
     ArtifactRecord,
@@ -211,9 +212,8 @@ class SqlTrackingStore:
             # a run created in this very batch has no stored params to clash with
             new_params = self._check_params(conn, new_params)
         if new_params:
-            conn.execute(
-                _INSERT_PARAM,
-                [{"run_id": r, "key": k, "value": v} for (r, k), v in new_params.items()],
+            _INSERT_PARAM.run(
+                conn, [{"run_id": r, "key": k, "value": v} for (r, k), v in new_params.items()]
             )
         if batch.tags:
             self._upsert_tags(conn, batch.tags)
@@ -323,7 +323,7 @@ _PARAMS_OF = select(params).where(
     params.c.run_id.in_(bindparam("ids", expanding=True)),
     params.c.key.in_(bindparam("keys", expanding=True)),
 )
-_INSERT_PARAM = params.insert()
+_INSERT_PARAM = Prepared(params.insert())
 
 
 def _status(value: str) -> RunStatus:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, literal_column, select, union_all
 
 from knot.errors import Conflict, NotFound
 from knot.governance import audit
+from knot.store.prepared import Prepared
 from knot.tracking import validate
 from knot.tracking.entities import NewRun, RunStatus
 from knot.tracking.tables import experiments, runs
@@ -90,9 +91,9 @@ def insert_runs(
             row = {**row, "status": end[0].value, "end_time": end[1]}
         rows.append(row)
         tag_rows += [{"run_id": new.run_id, "key": k, "value": v} for k, v in new.tags.items()]
-    conn.execute(_INSERT_RUN, rows)
+    _INSERT_RUN.run(conn, rows)
     if tag_rows:
-        conn.execute(_INSERT_TAG, tag_rows)
+        _INSERT_TAG.run(conn, tag_rows)
 
 
 def set_statuses(
@@ -153,5 +154,5 @@ _SET_STATUS = (
     .where(runs.c.run_id == bindparam("rid"))
     .values(status=bindparam("new_status"), end_time=bindparam("new_end"))
 )
-_INSERT_RUN = runs.insert()
-_INSERT_TAG = tags_table.insert()
+_INSERT_RUN = Prepared(runs.insert())
+_INSERT_TAG = Prepared(tags_table.insert())
