@@ -65,14 +65,23 @@ class Prepared:
 
     def first(self, conn: Connection, params: Params | None = None) -> tuple[Any, ...] | None:
         """The first row of a query, as a tuple in its column order; None when empty."""
+        rows = self._query(conn, params, one=True)
+        return rows[0] if rows else None
+
+    def all(self, conn: Connection, params: Params | None = None) -> list[tuple[Any, ...]]:
+        """The rows of a query, as tuples in its column order."""
+        return self._query(conn, params, one=False)
+
+    def _query(self, conn: Connection, params: Params | None, one: bool) -> list[tuple[Any, ...]]:
         if conn.dialect.name != "sqlite":
-            row = conn.execute(self.statement, params or {}).first()
-            return None if row is None else tuple(row)
+            result = conn.execute(self.statement, params or {})
+            rows = [result.first()] if one else list(result)
+            return [tuple(r) for r in rows if r is not None]
         sql, order = self._compiled(conn.dialect)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, self._bind(order, params or {}))
-            row = cursor.fetchone()
+            found = [cursor.fetchone()] if one else cursor.fetchall()
         finally:
             cursor.close()
-        return None if row is None else tuple(row)
+        return [tuple(r) for r in found if r is not None]
