@@ -32,6 +32,18 @@ class Prepared:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._sqlite: tuple[str, list[tuple[str, Any]]] | None = None
+        self._names: frozenset[str] | None = None
+
+    def _checked(self, conn: Connection, params: Params | Sequence[Params]) -> Any:
+        # Other dialects: the same contract as SQLite's path, so a statement that works
+        # on one works on the other (Core would fill a missing column with its default).
+        if self._names is None:
+            self._names = frozenset(self.statement.compile(dialect=conn.dialect).params)  # type: ignore[attr-defined]
+        for one in [params] if isinstance(params, Mapping) else params:
+            missing = sorted(self._names - one.keys())
+            if missing:
+                raise KeyError(missing[0])
+        return params
 
     def _compiled(self, dialect: Dialect) -> tuple[str, list[tuple[str, Any]]]:
         if self._sqlite is None:
@@ -51,7 +63,7 @@ class Prepared:
     def run(self, conn: Connection, params: Params | Sequence[Params] = ()) -> int:
         """Execute with one parameter set (or many, a list of them); the rows changed."""
         if conn.dialect.name != "sqlite":
-            return int(conn.execute(self.statement, params).rowcount)
+            return int(conn.execute(self.statement, self._checked(conn, params)).rowcount)
         sql, order = self._compiled(conn.dialect)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
@@ -74,7 +86,7 @@ class Prepared:
 
     def _query(self, conn: Connection, params: Params | None, one: bool) -> list[tuple[Any, ...]]:
         if conn.dialect.name != "sqlite":
-            result = conn.execute(self.statement, params or {})
+            result = conn.execute(self.statement, self._checked(conn, params or {}))
             rows = [result.first()] if one else list(result)
             return [tuple(r) for r in rows if r is not None]
         sql, order = self._compiled(conn.dialect)
