@@ -1,10 +1,11 @@
-"""How durable each commit of an execution is: a step's record commits without waiting
-for the disk (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off), the
+"""How durable each commit of an execution is: its start and each step's record commit
+without waiting for the disk (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off), the
 execution's end waits for it (FULL / on) and so flushes every step before it, and the
 pooled connection is back at the default for whoever uses it next.
 
 The setting is read inside each transaction just before it commits, with what the
-transaction changed: one more step recorded, or the execution ended.
+transaction changed: an execution started, one more step recorded, or the execution
+ended.
 """
 
 from __future__ import annotations
@@ -50,20 +51,21 @@ def _watch(engine: Engine, seen: list[tuple[str, str]]) -> Any:
     """Just before each commit, inside its transaction: what it changed (one more step
     done, or one more execution ended) and the setting it commits with."""
     dialect = engine.dialect.name
-    done = "SELECT count(*) FROM pipeline_steps WHERE status <> 'pending'"
-    ended = "SELECT count(*) FROM pipeline_executions WHERE status <> 'running'"
-    before = [-1, -1]
+    counts = {
+        "start": "SELECT count(*) FROM pipeline_executions",
+        "step": "SELECT count(*) FROM pipeline_steps WHERE status <> 'pending'",
+        "end": "SELECT count(*) FROM pipeline_executions WHERE status <> 'running'",
+    }
+    with engine.connect() as conn:
+        dbapi_conn = conn.connection.dbapi_connection
+        before = {what: _query(dbapi_conn, sql) for what, sql in counts.items()}
 
     def on_commit(conn: Any) -> None:
         dbapi_conn = conn.connection.dbapi_connection
-        now = [_query(dbapi_conn, done), _query(dbapi_conn, ended)]
-        if before[0] >= 0:
-            setting = _setting(dbapi_conn, dialect)
-            if now[0] > before[0]:
-                seen.append(("step", setting))
-            if now[1] > before[1]:
-                seen.append(("end", setting))
-        before[:] = now
+        now = {what: _query(dbapi_conn, sql) for what, sql in counts.items()}
+        setting = _setting(dbapi_conn, dialect)
+        seen.extend((what, setting) for what in counts if now[what] > before[what])
+        before.update(now)
 
     event.listen(engine, "commit", on_commit)
     return on_commit
@@ -87,7 +89,7 @@ def test_steps_commit_lazily_and_the_end_durably(
     assert result.output == 4
     expected = "cached" if shape == "cached" else "ran"
     assert [s.status for s in result.steps] == [expected] * 3
-    assert seen == [("step", lazy)] * 3 + [("end", durable)]
+    assert seen == [("start", lazy)] + [("step", lazy)] * 3 + [("end", durable)]
     # the pooled connection the steps used is back at the default
     with engine.connect() as conn:
         assert _setting(conn.connection.dbapi_connection, engine.dialect.name) == durable

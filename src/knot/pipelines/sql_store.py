@@ -53,11 +53,39 @@ class SqlPipelineRecords:
                     nodes=nodes,
                 )
         except IntegrityError:
-            raise Conflict(
-                f"pipeline execution {run_id} is already recorded (or names a node twice); "
-                "each execution has its own run id and unique node keys",
-                field="run_id",
-            ) from None
+            raise _already(run_id) from None
+
+    def start_execution_with_runs(
+        self,
+        writer: BatchWriter,
+        *,
+        run_id: str,
+        pipeline: str,
+        executor: str,
+        params: dict[str, Any],
+        resumed_from: str | None,
+        nodes: Sequence[tuple[str, str, Sequence[str]]],
+    ) -> bool:
+        """start_execution in the transaction that flushes `writer` (the execution's run
+        is in its buffer), committed without waiting for the disk like a step's record:
+        the execution's end, committed durably, flushes it. False, having written
+        nothing, when the writer's store is not this database."""
+
+        def start(conn: Connection) -> None:
+            executions.start_execution(
+                conn,
+                run_id=run_id,
+                pipeline=pipeline,
+                executor=executor,
+                params=params,
+                resumed_from=resumed_from,
+                nodes=nodes,
+            )
+
+        try:
+            return self._with_runs(writer, start, durable=False)
+        except IntegrityError:
+            raise _already(run_id) from None
 
     def record_step(
         self,
@@ -144,6 +172,14 @@ def _record_step(
     if cache is not None:
         _cache_record(conn, result, cache)
     add_edges(conn, edges)
+
+
+def _already(run_id: str) -> Conflict:
+    return Conflict(
+        f"pipeline execution {run_id} is already recorded (or names a node twice); "
+        "each execution has its own run id and unique node keys",
+        field="run_id",
+    )
 
 
 def _end_execution(conn: Connection, run_id: str, status: str, error: str | None) -> None:
