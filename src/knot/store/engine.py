@@ -7,8 +7,9 @@ concurrent writers queue on the busy timeout instead of failing with
 
 A write transaction opened with LAZY_WRITE commits without waiting for the disk: on
 SQLite it runs under synchronous=NORMAL (in WAL mode a commit still survives the
-process being killed; only an OS crash or power loss can lose it), and the connection
-is set back to FULL when it returns to the pool, so the next user gets the default.
+process being killed; only an OS crash or power loss can lose it) and checkpoints
+later (LAZY_CHECKPOINT_PAGES), and the connection is set back to FULL and the default
+checkpoint when it returns to the pool, so the next user gets the defaults.
 The next durable commit on the database flushes the lazy ones before it (the WAL is
 one ordered file). PostgreSQL's equivalent, `SET LOCAL synchronous_commit = off`, is
 issued by Database.write.
@@ -32,6 +33,14 @@ WRITE = {"knot_write": True}
 #: WRITE, committed without waiting for the disk flush (see the module's docstring)
 LAZY_WRITE = {"knot_write": True, "knot_lazy_commit": True}
 _LAZY = "knot_lazy_commit"  # set in a pooled connection's info while it is NORMAL
+#: SQLite's default: the commit that takes the WAL past this many pages copies them
+#: back into the database file (a checkpoint, which waits for the disk twice)
+CHECKPOINT_PAGES = 1000
+#: ... and in a lazy transaction: a burst of them (a pipeline's steps) leaves the copy
+#: to the next durable commit (the execution's end), which then copies each of the
+#: pages they rewrote over and over (index edges, the audit head) once, not every few
+#: dozen steps
+LAZY_CHECKPOINT_PAGES = 10_000
 BUSY_TIMEOUT_MS = 60_000
 
 
@@ -89,6 +98,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -100,6 +110,7 @@ def _tune_sqlite(engine: Engine) -> None:
             # On the driver directly: it takes no lock, so it has no error to translate.
             pooled = conn.connection
             pooled.dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+            pooled.dbapi_connection.execute(f"PRAGMA wal_autocheckpoint = {LAZY_CHECKPOINT_PAGES}")
             pooled.info[_LAZY] = True
         immediate = options.get("knot_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -109,3 +120,4 @@ def _tune_sqlite(engine: Engine) -> None:
         # after the pool's own rollback, so no transaction is open here
         if record.info.pop(_LAZY, False) and dbapi_conn is not None:
             dbapi_conn.execute("PRAGMA synchronous = FULL")
+            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
