@@ -15,13 +15,16 @@ import getpass
 import os
 import re
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from knot.errors import Invalid
 
-__all__ = ["KNOWN_KEYS", "Settings", "redact", "settings"]
+__all__ = ["KNOWN_KEYS", "Settings", "pinned", "redact", "settings"]
 
 #: the keys ./knot.toml may set (at its top level or under [knot])
 KNOWN_KEYS = ("home", "store", "artifacts", "user")
@@ -61,8 +64,26 @@ def _read_toml(path: Path, _mtime: int) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), str(v)) for k, v in section.items() if not isinstance(v, dict))
 
 
+_pinned: ContextVar[Settings | None] = ContextVar("knot_settings", default=None)
+
+
+@contextmanager
+def pinned(value: Settings) -> Iterator[None]:
+    """settings() returns `value` in this context: for a burst of Knot's own writes that
+    would each read the environment and ./knot.toml again (a pipeline records every
+    step with audit rows, and each needs the user and the home folder)."""
+    token = _pinned.set(value)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def settings() -> Settings:
     """Read settings now (not at import), so tests and users can change the environment."""
+    fixed = _pinned.get()
+    if fixed is not None:
+        return fixed
     toml = _from_toml(Path.cwd() / "knot.toml")
     home = Path(os.environ.get("KNOT_HOME") or toml.get("home") or Path.home() / ".knot")
     home = home.expanduser()

@@ -39,19 +39,24 @@ from knot.governance.audit_key import AuditKey, load_key
 from knot.governance.identity import current_actor
 from knot.governance.tables import audit_head, audit_log
 from knot.store.database import now_ms
+from knot.store.prepared import Prepared
 
 __all__ = ["AuditRecord", "ChainBreak", "Entry", "record", "record_many", "verify"]
 
 GENESIS = "0" * 64
 # Built once: statement construction costs more than execution on this hot path.
-_INSERT = audit_log.insert()
+_INSERT = Prepared(audit_log.insert())
 _LAST_SEQ = select(func.max(audit_log.c.seq))
-_CHAIN_STATE = select(
-    _LAST_SEQ.scalar_subquery().label("last"),
-    select(audit_head.c.seq).scalar_subquery().label("head_seq"),
-    select(audit_head.c.hash).scalar_subquery().label("head_hash"),
+_CHAIN_STATE = Prepared(
+    select(
+        _LAST_SEQ.scalar_subquery().label("last"),
+        select(audit_head.c.seq).scalar_subquery().label("head_seq"),
+        select(audit_head.c.hash).scalar_subquery().label("head_hash"),
+    )
 )
-_MOVE_HEAD = audit_head.update().values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_MOVE_HEAD = Prepared(
+    audit_head.update().values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,10 @@ def record_many(conn: Connection, entries: list[Entry], actor: str | None = None
     # One statement for the head and the last seq (this is on the logging hot path).
     # A row added behind Knot's back must not make the real change fail on its seq;
     # verify names that row, and this one still chains onto the head Knot wrote.
-    state = conn.execute(_CHAIN_STATE).one()
-    has_head = state.head_hash is not None
-    seq = max(state.last or 0, state.head_seq if has_head else 0)
-    prev = state.head_hash if has_head else GENESIS
+    last, head_seq, head_hash = _CHAIN_STATE.first(conn) or (None, None, None)
+    has_head = head_hash is not None
+    seq = max(last or 0, head_seq if has_head else 0)
+    prev = head_hash if has_head else GENESIS
     at = now_ms()
     who = actor or current_actor()
     key = load_key()
@@ -174,11 +179,11 @@ def record_many(conn: Connection, entries: list[Entry], actor: str | None = None
             }
         )
         prev = digest
-    conn.execute(_INSERT, rows)
+    _INSERT.run(conn, rows)
     if not has_head:
         conn.execute(audit_head.insert(), {"id": 1, "seq": seq, "hash": prev})
     else:
-        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+        _MOVE_HEAD.run(conn, {"new_seq": seq, "new_hash": prev})
 
 
 def verify(conn: Connection, sealed_after: int | None = None) -> list[ChainBreak]:

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from knot.governance.tables import lineage_edges
 from knot.store.database import now_ms
+from knot.store.prepared import Prepared
 
 __all__ = ["Edge", "add_edges", "edges_from", "edges_to"]
 
@@ -45,12 +46,12 @@ def add_edges(conn: Connection, edges: Iterable[Edge]) -> None:
     if not rows:
         return
     statement = _PG_ADD if conn.dialect.name == "postgresql" else _SQLITE_ADD
-    conn.execute(statement, rows)
+    statement.run(conn, rows)
 
 
 # Built once: a pipeline adds edges for every step.
-_PG_ADD = postgresql.insert(lineage_edges).on_conflict_do_nothing()
-_SQLITE_ADD = sqlite.insert(lineage_edges).on_conflict_do_nothing()
+_PG_ADD = Prepared(postgresql.insert(lineage_edges).on_conflict_do_nothing())
+_SQLITE_ADD = Prepared(sqlite.insert(lineage_edges).on_conflict_do_nothing())
 
 
 def _rows_to_edges(rows: Iterable[object]) -> list[Edge]:

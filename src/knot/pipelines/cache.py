@@ -30,6 +30,7 @@ from knot.errors import Corrupted, Invalid, NotFound
 from knot.pipelines.tables import pipeline_cache
 from knot.pipelines.values import StoredValue, encode_value
 from knot.store.database import now_ms
+from knot.store.prepared import Prepared
 
 if TYPE_CHECKING:
     from knot.artifacts import ArtifactStore
@@ -133,15 +134,16 @@ def _sort_key(item: Any) -> str:
 
 
 def lookup(conn: Connection, key: str) -> CacheEntry | None:
-    row = conn.execute(_LOOKUP, {"key": key}).first()
+    row = _LOOKUP.first(conn, {"key": key})
     if row is None:
         return None
+    cache_key, step, digest, kind, run_id, created_at = row
     return CacheEntry(
-        cache_key=row.cache_key,
-        step=row.step,
-        output=StoredValue(row.output_digest, row.output_kind),
-        run_id=row.run_id,
-        created_at=row.created_at,
+        cache_key=cache_key,
+        step=step,
+        output=StoredValue(digest, kind),
+        run_id=run_id,
+        created_at=created_at,
     )
 
 
@@ -156,11 +158,20 @@ def record(conn: Connection, key: str, step: str, output: StoredValue, run_id: s
         "created_at": now_ms(),
     }
     statement = _PG_RECORD if conn.dialect.name == "postgresql" else _SQLITE_RECORD
-    conn.execute(statement, values)
+    statement.run(conn, values)
 
 
 # Built once: the per-step path of a pipeline runs these.
-_LOOKUP = select(pipeline_cache).where(pipeline_cache.c.cache_key == bindparam("key"))
+_LOOKUP = Prepared(
+    select(
+        pipeline_cache.c.cache_key,
+        pipeline_cache.c.step,
+        pipeline_cache.c.output_digest,
+        pipeline_cache.c.output_kind,
+        pipeline_cache.c.run_id,
+        pipeline_cache.c.created_at,
+    ).where(pipeline_cache.c.cache_key == bindparam("key"))
+)
 
 
 def _upsert(dialect: Any) -> Any:
@@ -171,8 +182,8 @@ def _upsert(dialect: Any) -> Any:
     )
 
 
-_PG_RECORD = _upsert(postgresql)
-_SQLITE_RECORD = _upsert(sqlite)
+_PG_RECORD = Prepared(_upsert(postgresql))
+_SQLITE_RECORD = Prepared(_upsert(sqlite))
 
 
 def usable(output: StoredValue, store: ArtifactStore, step: str) -> bool:

@@ -15,6 +15,7 @@ from knot.pipelines.result import PipelineResult, StepResult
 from knot.pipelines.tables import pipeline_executions, pipeline_steps
 from knot.pipelines.values import StoredValue
 from knot.store.database import now_ms
+from knot.store.prepared import Prepared
 from knot.tracking import validate
 
 __all__ = [
@@ -75,8 +76,8 @@ def record_step(conn: Connection, pipeline_run_id: str, result: StepResult) -> i
     ended = None
     if result.started_at is not None:
         ended = result.started_at + round(result.seconds * 1000)
-    done = conn.execute(
-        _RECORD_STEP,
+    return _RECORD_STEP.run(
+        conn,
         {
             "pid": pipeline_run_id,
             "nid": result.name,
@@ -92,7 +93,6 @@ def record_step(conn: Connection, pipeline_run_id: str, result: StepResult) -> i
             "v_ended_at": ended,
         },
     )
-    return done.rowcount
 
 
 def end_execution(conn: Connection, run_id: str, status: str, error: str | None) -> int:
@@ -170,7 +170,7 @@ def _execution_row(conn: Connection, run_id: str) -> Any:
 
 # Built once: on a pipeline's per-step path, building a statement costs more than
 # running it on SQLite.
-_RECORD_STEP = (
+_RECORD_STEP = Prepared(
     update(pipeline_steps)
     .where(
         pipeline_steps.c.pipeline_run_id == bindparam("pid"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from knot.config import pinned, settings
 from knot.governance.lineage import Edge
 from knot.pipelines.graph import Node, map_nested
 from knot.pipelines.result import StepResult
@@ -48,6 +49,8 @@ class ExecutionRecord:
         if progress is not None:
             self._bar = progress.add_task(pipeline, total=len(caching))
         self._nodes: dict[str, tuple[str, str]] = {}
+        # read once: each step's records need the user and home (audit rows, audit key)
+        self._settings = settings()
 
     def step_run(
         self, node: Node, key: str, bound: inspect.BoundArguments, tags: dict[str, str]
@@ -96,6 +99,18 @@ class ExecutionRecord:
             edges.append(Edge(*step_run, relation, *self._node_of(output)))
         caches = result.status == "ran" and output is not None and self.caching[result.name]
         cache = output if caches else None
+        with pinned(self._settings):
+            self._write(result, cache, edges, ending)
+        if self.progress is not None and self._bar is not None:
+            self.progress.update(self._bar, advance=1, description=f"{result.name} {result.status}")
+
+    def _write(
+        self,
+        result: StepResult,
+        cache: StoredValue | None,
+        edges: list[Edge],
+        ending: ActiveRun | None,
+    ) -> None:
         if ending is None:
             self.records.record_step(self.root_run_id, result, cache, edges)
         else:
@@ -106,8 +121,6 @@ class ExecutionRecord:
             if together is None or not together(writer, self.root_run_id, result, cache, edges):
                 writer.flush()
                 self.records.record_step(self.root_run_id, result, cache, edges)
-        if self.progress is not None and self._bar is not None:
-            self.progress.update(self._bar, advance=1, description=f"{result.name} {result.status}")
 
     def _input_nodes(self, bound: inspect.BoundArguments) -> list[tuple[str, str]]:
         from knot.data.entities import DatasetVersion

@@ -103,15 +103,19 @@ class Execution:
         )
         params = {k: text(v) for k, v in self.params.items()}
         root.log_params(params)
-        root.flush()
-        self.records.start_execution(
-            run_id=root.run_id,
-            pipeline=self.pipeline,
-            executor=self.executor.name,
-            params=params,
-            resumed_from=self.resume,
-            nodes=[(n.key, n.step.name, _upstream(n)) for n in self.trace.nodes],
-        )
+        start: dict[str, Any] = {
+            "run_id": root.run_id,
+            "pipeline": self.pipeline,
+            "executor": self.executor.name,
+            "params": params,
+            "resumed_from": self.resume,
+            "nodes": [(n.key, n.step.name, _upstream(n)) for n in self.trace.nodes],
+        }
+        # the run and the execution's record commit together when they can
+        together = getattr(self.records, "start_execution_with_runs", None)
+        if together is None or not together(self.session.writer, **start):
+            root.flush()
+            self.records.start_execution(**start)
         try:
             self._schedule()
             output = map_handles(self.output, self._load) if self.failed is None else None

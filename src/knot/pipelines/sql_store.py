@@ -53,11 +53,39 @@ class SqlPipelineRecords:
                     nodes=nodes,
                 )
         except IntegrityError:
-            raise Conflict(
-                f"pipeline execution {run_id} is already recorded (or names a node twice); "
-                "each execution has its own run id and unique node keys",
-                field="run_id",
-            ) from None
+            raise _already(run_id) from None
+
+    def start_execution_with_runs(
+        self,
+        writer: BatchWriter,
+        *,
+        run_id: str,
+        pipeline: str,
+        executor: str,
+        params: dict[str, Any],
+        resumed_from: str | None,
+        nodes: Sequence[tuple[str, str, Sequence[str]]],
+    ) -> bool:
+        """start_execution in the transaction that flushes `writer` (the execution's run
+        is in its buffer), committed without waiting for the disk like a step's record:
+        the execution's end, committed durably, flushes it. False, having written
+        nothing, when the writer's store is not this database."""
+
+        def start(conn: Connection) -> None:
+            executions.start_execution(
+                conn,
+                run_id=run_id,
+                pipeline=pipeline,
+                executor=executor,
+                params=params,
+                resumed_from=resumed_from,
+                nodes=nodes,
+            )
+
+        try:
+            return self._with_runs(writer, start, durable=False)
+        except IntegrityError:
+            raise _already(run_id) from None
 
     def record_step(
         self,
@@ -78,11 +106,16 @@ class SqlPipelineRecords:
         edges: Sequence[Edge],
     ) -> bool:
         """record_step in the transaction that flushes `writer` (the step's run, ended,
-        is in its buffer): one commit per step, and the run and the step's record are
-        durable together. False, having written nothing, when the writer's store is not
-        this database (the caller flushes and calls record_step)."""
+        is in its buffer): one commit per step, the run and the step's record together.
+        The commit does not wait for the disk: a killed process loses nothing, an OS
+        crash can lose the steps of a running execution (they run again), and the
+        execution's end, committed durably, flushes them all. False, having written
+        nothing, when the writer's store is not this database (the caller flushes and
+        calls record_step)."""
         return self._with_runs(
-            writer, lambda conn: _record_step(conn, pipeline_run_id, result, cache, edges)
+            writer,
+            lambda conn: _record_step(conn, pipeline_run_id, result, cache, edges),
+            durable=False,
         )
 
     def end_execution_with_runs(
@@ -93,12 +126,14 @@ class SqlPipelineRecords:
         written nothing, when the writer's store is not this database."""
         return self._with_runs(writer, lambda conn: _end_execution(conn, run_id, status, error))
 
-    def _with_runs(self, writer: BatchWriter, also: Callable[[Connection], None]) -> bool:
+    def _with_runs(
+        self, writer: BatchWriter, also: Callable[[Connection], None], durable: bool = True
+    ) -> bool:
         store = writer.store
         log_batch_with = getattr(store, "log_batch_with", None)
         if log_batch_with is None or getattr(store, "db", None) is not self.db:
             return False
-        writer.flush_with(lambda batch: log_batch_with(batch, also))
+        writer.flush_with(lambda batch: log_batch_with(batch, also, durable=durable))
         return True
 
     def end_execution(self, run_id: str, status: str, error: str | None) -> None:
@@ -137,6 +172,14 @@ def _record_step(
     if cache is not None:
         _cache_record(conn, result, cache)
     add_edges(conn, edges)
+
+
+def _already(run_id: str) -> Conflict:
+    return Conflict(
+        f"pipeline execution {run_id} is already recorded (or names a node twice); "
+        "each execution has its own run id and unique node keys",
+        field="run_id",
+    )
 
 
 def _end_execution(conn: Connection, run_id: str, status: str, error: str | None) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from knot.errors import Invalid, Unavailable
-from knot.store.engine import WRITE, open_engine
+from knot.store.engine import LAZY_WRITE, WRITE, open_engine
 from knot.store.schema import ensure_schema
 
 __all__ = ["Database", "database_of", "now_ms"]
@@ -44,11 +44,20 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite): commit on exit, or roll back."""
+    def write(self, *, durable: bool = True) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite): commit on exit, or roll back.
+
+        durable=False commits without waiting for the disk flush: the commit survives the
+        process being killed, and an OS crash can lose it (with every lazy commit after
+        the last durable one, never one before). For records whose loss costs only redoing
+        work, like a pipeline step's, until a durable commit (the execution's end) that
+        flushes them all.
+        """
         with self.engine.connect() as conn:
-            conn = conn.execution_options(**WRITE)
+            conn = conn.execution_options(**(WRITE if durable else LAZY_WRITE))
             with conn.begin():
+                if not durable and conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 yield conn
 
     @contextmanager

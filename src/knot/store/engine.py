@@ -4,6 +4,15 @@ SQLite runs in WAL mode with a busy timeout and synchronous=FULL (a commit that
 returns is on disk), and every write transaction starts with BEGIN IMMEDIATE so
 concurrent writers queue on the busy timeout instead of failing with
 "database is locked" on a lock upgrade.
+
+A write transaction opened with LAZY_WRITE commits without waiting for the disk: on
+SQLite it runs under synchronous=NORMAL (in WAL mode a commit still survives the
+process being killed; only an OS crash or power loss can lose it) and checkpoints
+later (LAZY_CHECKPOINT_PAGES), and the connection is set back to FULL and the default
+checkpoint when it returns to the pool, so the next user gets the defaults.
+The next durable commit on the database flushes the lazy ones before it (the WAL is
+one ordered file). PostgreSQL's equivalent, `SET LOCAL synchronous_commit = off`, is
+issued by Database.write.
 """
 
 from __future__ import annotations
@@ -17,10 +26,21 @@ from sqlalchemy.exc import ArgumentError
 
 from knot.errors import Invalid, Unavailable
 
-__all__ = ["WRITE", "open_engine", "sqlite_path"]
+__all__ = ["LAZY_WRITE", "WRITE", "open_engine", "sqlite_path"]
 
 #: execution option that makes a SQLite transaction take the write lock up front
 WRITE = {"knot_write": True}
+#: WRITE, committed without waiting for the disk flush (see the module's docstring)
+LAZY_WRITE = {"knot_write": True, "knot_lazy_commit": True}
+_LAZY = "knot_lazy_commit"  # set in a pooled connection's info while it is NORMAL
+#: SQLite's default: the commit that takes the WAL past this many pages copies them
+#: back into the database file (a checkpoint, which waits for the disk twice)
+CHECKPOINT_PAGES = 1000
+#: ... and in a lazy transaction: a burst of them (a pipeline's steps) leaves the copy
+#: to the next durable commit (the execution's end), which then copies each of the
+#: pages they rewrote over and over (index edges, the audit head) once, not every few
+#: dozen steps
+LAZY_CHECKPOINT_PAGES = 10_000
 BUSY_TIMEOUT_MS = 60_000
 
 
@@ -78,10 +98,26 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("knot_write", False)
+        options = conn.get_execution_options()
+        if options.get(_LAZY, False):
+            # Before BEGIN: SQLite refuses to change the safety level in a transaction.
+            # On the driver directly: it takes no lock, so it has no error to translate.
+            pooled = conn.connection
+            pooled.dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+            pooled.dbapi_connection.execute(f"PRAGMA wal_autocheckpoint = {LAZY_CHECKPOINT_PAGES}")
+            pooled.info[_LAZY] = True
+        immediate = options.get("knot_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        # after the pool's own rollback, so no transaction is open here
+        if record.info.pop(_LAZY, False) and dbapi_conn is not None:
+            dbapi_conn.execute("PRAGMA synchronous = FULL")
+            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")

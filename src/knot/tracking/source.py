@@ -40,10 +40,18 @@ def _git(args: list[str], cwd: Path) -> str | None:
 
 
 def _caller_dir() -> Path:
-    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if script is not None and script.is_file():
-        return script.resolve().parent
-    return Path.cwd()
+    script = sys.argv[0] if sys.argv and sys.argv[0] else None
+    return _folder_of(script, os.getcwd())
+
+
+@lru_cache(maxsize=8)
+def _folder_of(script: str | None, cwd: str) -> Path:
+    # Cached by (argv[0], working folder): resolving the script's path takes a syscall
+    # per path component, and a pipeline starts a run per step.
+    path = Path(script) if script else None
+    if path is not None and path.is_file():
+        return path.resolve().parent
+    return Path(cwd)
 
 
 def capture_source() -> RunSource:

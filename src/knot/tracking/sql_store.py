@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from knot.errors import Conflict, Invalid, NotFound
 from knot.governance import audit
 from knot.store.database import Database, now_ms
+from knot.store.prepared import Prepared
 from knot.tracking import validate
 from knot.tracking.entities import (
     ArtifactRecord,
@@ -166,19 +167,22 @@ class SqlTrackingStore:
         """Write metric points, params and tags for any runs in one transaction, or nothing."""
         self.log_batch_with(batch, None)
 
-    def log_batch_with(self, batch: Batch, also: Callable[[Connection], None] | None) -> None:
+    def log_batch_with(
+        self, batch: Batch, also: Callable[[Connection], None] | None, *, durable: bool = True
+    ) -> None:
         """log_batch, and `also` in the same transaction (after the batch), so a caller's
-        own rows commit with the runs they describe: one commit instead of two."""
+        own rows commit with the runs they describe: one commit instead of two.
+        durable=False commits without waiting for the disk (Database.write)."""
         if not len(batch):
             if also is not None:
-                with self.db.write() as conn:
+                with self.db.write(durable=durable) as conn:
                     also(conn)
             return
         validate.check_keys({m[1] for m in batch.metrics}, "metric")
         validate.check_keys({p[1] for p in batch.params}, "param")
         validate.check_keys({t[1] for t in batch.tags}, "tag")
         validate.check_batch(batch)
-        with self.db.write() as conn:
+        with self.db.write(durable=durable) as conn:
             self._write_batch(conn, batch)
             if also is not None:
                 also(conn)
@@ -208,9 +212,8 @@ class SqlTrackingStore:
             # a run created in this very batch has no stored params to clash with
             new_params = self._check_params(conn, new_params)
         if new_params:
-            conn.execute(
-                _INSERT_PARAM,
-                [{"run_id": r, "key": k, "value": v} for (r, k), v in new_params.items()],
+            _INSERT_PARAM.run(
+                conn, [{"run_id": r, "key": k, "value": v} for (r, k), v in new_params.items()]
             )
         if batch.tags:
             self._upsert_tags(conn, batch.tags)
@@ -320,7 +323,7 @@ _PARAMS_OF = select(params).where(
     params.c.run_id.in_(bindparam("ids", expanding=True)),
     params.c.key.in_(bindparam("keys", expanding=True)),
 )
-_INSERT_PARAM = params.insert()
+_INSERT_PARAM = Prepared(params.insert())
 
 
 def _status(value: str) -> RunStatus:

@@ -62,7 +62,11 @@ class BatchWriter:
         self._delivery = Delivery(
             store, self.spool, self.writer_id, retries=retries, max_backoff=max_backoff
         )
-        self._cond = threading.Condition()
+        lock = threading.RLock()
+        self._cond = threading.Condition(lock)  # the thread waits here: work, timer, close
+        # Loggers held back by back-pressure wait here for batches to be written. Apart
+        # from _cond so a direct write (one per pipeline step) does not wake the thread.
+        self._progress = threading.Condition(lock)
         # Held for every store write, taken before the buffer is swapped, so batches
         # reach the store in the order they were logged (tags are last-write-wins).
         self._write_lock = threading.Lock()
@@ -125,7 +129,7 @@ class BatchWriter:
             self._cond.notify_all()
         while self._appended - self._written > self.max_pending and self._error is None:
             # back-pressure: the loop produces faster than the store can write
-            self._cond.wait(0.1)
+            self._progress.wait(0.1)
 
     def _start_thread(self) -> None:
         if self._thread is None:
@@ -209,7 +213,7 @@ class BatchWriter:
             raise
         with self._cond:
             self._written += len(batch)
-            self._cond.notify_all()
+            self._progress.notify_all()
 
     def sync(self) -> tuple[int, int]:
         """Send every spooled batch now, this writer's and those exited processes left for
@@ -236,6 +240,7 @@ class BatchWriter:
             with self._cond:
                 self._closed = True
                 self._cond.notify_all()
+                self._progress.notify_all()
             if self._thread is not None:
                 self._thread.join(timeout=5)
             if self.spool is not None:
@@ -301,6 +306,7 @@ class BatchWriter:
             self._backlog = delivery.backlog()
             self._retry_at = delivery.retry_at
             self._cond.notify_all()
+            self._progress.notify_all()
 
 
 @atexit.register

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from knot.store.database import now_ms
+from knot.store.prepared import Prepared
 from knot.tracking.tables import writer_marks
 
 __all__ = ["first_delivery"]
@@ -25,22 +26,20 @@ def first_delivery(conn: Connection, writer_id: str, seq: int) -> bool:
     at = now_ms()
     # The conditional UPDATE locks the writer's row, so two deliveries of one batch in
     # flight at once (a slow original and its retry) are serialized and only one wins.
-    moved = conn.execute(_MOVE, {"wid": writer_id, "new_seq": seq, "at": at})
-    if moved.rowcount:
+    if _MOVE.run(conn, {"wid": writer_id, "new_seq": seq, "at": at}):
         return True
     row = {"writer_id": writer_id, "seq": seq, "updated_at": at}
     if conn.dialect.name == "postgresql":
         # psycopg reports no row count for ON CONFLICT DO NOTHING: ask for the new row
         return conn.execute(_PG_CREATE, row).first() is not None
-    created = conn.execute(_SQLITE_CREATE, row)
-    return bool(created.rowcount)
+    return bool(_SQLITE_CREATE.run(conn, row))
 
 
 # Built once: on the logging hot path, building a statement costs more than running it.
-_MOVE = (
+_MOVE = Prepared(
     update(writer_marks)
     .where(writer_marks.c.writer_id == bindparam("wid"), writer_marks.c.seq < bindparam("new_seq"))
     .values(seq=bindparam("new_seq"), updated_at=bindparam("at"))
 )
 _PG_CREATE = postgresql.insert(writer_marks).on_conflict_do_nothing().returning(writer_marks.c.seq)
-_SQLITE_CREATE = sqlite.insert(writer_marks).on_conflict_do_nothing()
+_SQLITE_CREATE = Prepared(sqlite.insert(writer_marks).on_conflict_do_nothing())

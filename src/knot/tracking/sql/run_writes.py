@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from sqlalchemy import Connection, bindparam, literal_column, select, union_all
 
 from knot.errors import Conflict, NotFound
 from knot.governance import audit
+from knot.store.prepared import Prepared
 from knot.tracking import validate
 from knot.tracking.entities import NewRun, RunStatus
 from knot.tracking.tables import experiments, runs
@@ -33,13 +35,15 @@ def check_new_runs(conn: Connection, starts: Sequence[NewRun]) -> None:
             validate.check_name(new.name, "run")
         validate.check_keys(new.tags, "tag")
     exp_ids = list({new.experiment_id for new in starts})
-    asked = {new.run_id for new in starts} | {
-        new.parent_run_id for new in starts if new.parent_run_id is not None
-    }
+    asked = list(
+        {new.run_id for new in starts}
+        | {new.parent_run_id for new in starts if new.parent_run_id is not None}
+    )
     # one statement for both lookups (a short run's batch is on the logging hot path)
     known_exps: set[str] = set()
     stored: set[str] = set()
-    for kind, found in conn.execute(_PRESENT, {"exps": exp_ids, "ids": list(asked)}):
+    values = {f"e{i}": e for i, e in enumerate(exp_ids)} | {f"r{i}": r for i, r in enumerate(asked)}
+    for kind, found in _present(len(exp_ids), len(asked)).all(conn, values):
         (known_exps if kind == "e" else stored).add(found)
     earlier: set[str] = set()
     for new in starts:
@@ -90,9 +94,9 @@ def insert_runs(
             row = {**row, "status": end[0].value, "end_time": end[1]}
         rows.append(row)
         tag_rows += [{"run_id": new.run_id, "key": k, "value": v} for k, v in new.tags.items()]
-    conn.execute(_INSERT_RUN, rows)
+    _INSERT_RUN.run(conn, rows)
     if tag_rows:
-        conn.execute(_INSERT_TAG, tag_rows)
+        _INSERT_TAG.run(conn, tag_rows)
 
 
 def set_statuses(
@@ -140,18 +144,28 @@ _STATUSES_OF = select(runs.c.run_id, runs.c.status, runs.c.end_time).where(
 )
 
 RUNS_PRESENT = select(runs.c.run_id).where(runs.c.run_id.in_(bindparam("ids", expanding=True)))
-_PRESENT = union_all(
-    select(literal_column("'e'"), experiments.c.experiment_id).where(
-        experiments.c.experiment_id.in_(bindparam("exps", expanding=True))
-    ),
-    select(literal_column("'r'"), runs.c.run_id).where(
-        runs.c.run_id.in_(bindparam("ids", expanding=True))
-    ),
-)
+
+
+@lru_cache(maxsize=32)
+def _present(exps: int, ids: int) -> Prepared:
+    """Which of `exps` experiment ids (e0, e1, ...) and `ids` run ids (r0, r1, ...)
+    exist, as ('e', id) and ('r', id) rows; one statement per shape, built once."""
+    return Prepared(
+        union_all(
+            select(literal_column("'e'"), experiments.c.experiment_id).where(
+                experiments.c.experiment_id.in_([bindparam(f"e{i}") for i in range(exps)])
+            ),
+            select(literal_column("'r'"), runs.c.run_id).where(
+                runs.c.run_id.in_([bindparam(f"r{i}") for i in range(ids)])
+            ),
+        )
+    )
+
+
 _SET_STATUS = (
     runs.update()
     .where(runs.c.run_id == bindparam("rid"))
     .values(status=bindparam("new_status"), end_time=bindparam("new_end"))
 )
-_INSERT_RUN = runs.insert()
-_INSERT_TAG = tags_table.insert()
+_INSERT_RUN = Prepared(runs.insert())
+_INSERT_TAG = Prepared(tags_table.insert())
