@@ -74,6 +74,12 @@ def _cpu_ticks(pid: int) -> int:
         return 0
 
 
+def tree_ticks(pid: int | None = None) -> int:
+    """CPU clock ticks (user + system) used so far by `pid` (default: this process) and
+    its descendants; os.sysconf("SC_CLK_TCK") of them make a second."""
+    return sum(_cpu_ticks(p) for p in tree_pids(os.getpid() if pid is None else pid))
+
+
 def wait_idle(pid: int, busy: float = 0.1, limit: float = 120) -> float:
     """Wait (at least 1 s) until the tree used under `busy` of a core over 1 s; seconds waited."""
     hz = os.sysconf("SC_CLK_TCK")

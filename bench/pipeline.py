@@ -7,7 +7,11 @@ orchestrator's own: a chain (each step reads the one before; strictly sequential
 fan (100 independent steps, then one that sums them). Each is timed cold (a new start
 value: every step misses the cache and runs) and fully cached (the same value again:
 every step is a cache hit); the two sides take turns (bench/interleave.py), --rounds
-times each, and the table shows medians, min, max and the ratio of medians.
+times each, and the table shows medians, min, max and the ratio of medians. Before each
+timed round the process tree (Prefect's API server included) is let go idle, so one
+side's leftover work never lands in the other's round; a second table gives the CPU
+seconds each pipeline cost the whole tree until it was idle again (Prefect's server
+records task runs after the flow has returned; that work counts there).
 
 Both sides do comparable work per step: Knot records a child run, a cache entry and
 lineage edges and stores the output by digest; Prefect records a task run in its API
@@ -33,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import RESULTS_DIR, console
+from _servers import tree_ticks, wait_idle
 from interleave import DEFAULT_N, Interleaved, interleave, print_interleaved
 
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -115,15 +120,31 @@ def expected(shape: str, start: int, steps: int) -> int:
 
 
 def timed(
-    flows: dict[str, Callable[[int], Any]], shape: str, side: str, steps: int, base: int
+    flows: dict[str, Callable[[int], Any]],
+    shape: str,
+    side: str,
+    steps: int,
+    base: int,
+    cpu: list[float] | None = None,
 ) -> Callable[[int], float]:
-    """A round function for `interleave`: run one flow from start `base + i`, check it."""
+    """A round function for `interleave`: run one flow from start `base + i`, check it.
+    `cpu` gets each round's CPU seconds: the whole process tree's (Prefect's API server
+    included) from the start until it is idle again, so work a side defers counts."""
 
     def one_round(i: int) -> float:
-        start = base + i
+        # rounds far enough apart that no step of one is a step of another: a cold
+        # round misses the cache at every step (its cached twin repeats it exactly)
+        start = base + i * (steps + 1)
+        # Prefect's API server (a subprocess) and both sides' background threads finish
+        # the last round's work first, so it is not billed to the next side's round
+        wait_idle(os.getpid(), busy=0.05, limit=60)
+        ticks = tree_ticks()
         began = time.perf_counter()
         value = flows[shape](start)
         seconds = time.perf_counter() - began
+        if cpu is not None:
+            wait_idle(os.getpid(), busy=0.05, limit=60)
+            cpu.append((tree_ticks() - ticks) / os.sysconf("SC_CLK_TCK"))
         if value != expected(shape, start, steps):
             raise RuntimeError(f"{side} {shape} from {start} returned {value!r}")
         return seconds
@@ -136,28 +157,32 @@ def measure(
     prefect: dict[str, Callable[[int], Any]],
     rounds: int,
     steps: int,
-) -> list[Interleaved]:
+) -> tuple[list[Interleaved], list[Interleaved]]:
     """Per shape: the cold rounds (new start values) interleaved, then the cached rounds
     (the same start values again, so every step is a cache hit), interleaved."""
     for shape in ("chain", "fan"):  # warm-up: imports, first connection, schema; not timed
         for side, flows in (("knot", knot), ("prefect", prefect)):
             timed(flows, shape, side, steps, 10_000)(0)
-    out = []
+    out: list[Interleaved] = []
+    cpu: list[Interleaved] = []
     for shape in ("chain", "fan"):
-        base = 1 + 1000 * len(out)
+        base = 1 + 100_000 * len(out)
         for phase in ("cold", "cached"):
+            used = Interleaved(f"{shape} {phase}, CPU", "s", False, "prefect")
             out.append(
                 interleave(
                     f"{shape} {phase}",
                     "s",
-                    timed(prefect, shape, "prefect", steps, base),
-                    timed(knot, shape, "knot", steps, base),
+                    timed(prefect, shape, "prefect", steps, base, used.peer.values),
+                    timed(knot, shape, "knot", steps, base, used.knot.values),
                     n=rounds,
                     peer_name="prefect",
                     progress=lambda line: console.print(f"[dim]{line}[/]"),
                 )
             )
-    return out
+            used.load_before, used.load_after = out[-1].load_before, out[-1].load_after
+            cpu.append(used)
+    return out, cpu
 
 
 def main() -> None:
@@ -186,16 +211,19 @@ def main() -> None:
     for name in ("KNOT_STORE", "KNOT_ARTIFACTS"):
         os.environ.pop(name, None)
     prefect_environment(root / "prefect")
-    rows = measure(knot_flows(args.steps), prefect_flows(args.steps), rounds, args.steps)
-    report(rows, args.steps, prefect_version)
+    rows, cpu = measure(knot_flows(args.steps), prefect_flows(args.steps), rounds, args.steps)
+    report(rows, cpu, args.steps, prefect_version)
 
 
-def report(rows: list[Interleaved], steps: int, prefect_version: str) -> None:
+def report(
+    rows: list[Interleaved], cpu: list[Interleaved], steps: int, prefect_version: str
+) -> None:
     print_interleaved(
         f"{steps}-step pipelines of trivial steps, Knot vs Prefect {prefect_version}",
         rows,
         {r.scenario: 20.0 for r in rows},
     )
+    print_interleaved("CPU seconds per pipeline, the process tree until idle", cpu, {})
     for r in rows:
         console.print(f"  [dim]{r.scenario}: knot {r.knot.median / steps * 1000:.2f} ms/step[/]")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -206,6 +234,7 @@ def report(rows: list[Interleaved], steps: int, prefect_version: str) -> None:
         "prefect": prefect_version,
         "cpus": os.cpu_count(),
         "interleaved": [r.as_json() for r in rows],
+        "cpu": [r.as_json() for r in cpu],
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")
     console.print(f"  [dim]results: {path}[/]")
