@@ -143,6 +143,17 @@ def test_tags_overwrite_and_ends_set_status(tracking_store: TrackingStore) -> No
         tracking_store.set_run_status("0" * 32, RunStatus.FINISHED)
 
 
+def test_a_batch_tagging_two_runs_keeps_their_other_tags(tracking_store: TrackingStore) -> None:
+    exp = _exp(tracking_store)
+    first, second = _run(tracking_store, exp), _run(tracking_store, exp)
+    tracking_store.log_batch(Batch(tags=[(first, "owner", "ana"), (second, "stage", "dev")]))
+    # one batch sets `stage` on the first run and `owner` on the second: neither run's
+    # other tag may go (only the (run, key) pairs written are replaced)
+    tracking_store.log_batch(Batch(tags=[(first, "stage", "prod"), (second, "owner", "bo")]))
+    assert tracking_store.get_run(first).tags == {"owner": "ana", "stage": "prod"}
+    assert tracking_store.get_run(second).tags == {"stage": "dev", "owner": "bo"}
+
+
 def _population(store: TrackingStore) -> tuple[str, list[str]]:
     exp = _exp(store)
     ids = []

@@ -245,17 +245,12 @@ class SqlTrackingStore:
         return new
 
     def _upsert_tags(self, conn: Connection, items: list[tuple[str, str, str]]) -> None:
+        """Each (run, key) written takes its last value in `items`; every other tag stays
+        (pair by pair: a batch of many runs' tags must not clear one run's key because
+        another run in the batch sets it)."""
         latest = {(r, k): v for r, k, v in items}
-        conn.execute(
-            tags_table.delete().where(
-                tags_table.c.run_id.in_({r for r, _ in latest}),
-                tags_table.c.key.in_({k for _, k in latest}),
-            )
-        )
-        conn.execute(
-            tags_table.insert(),
-            [{"run_id": r, "key": k, "value": v} for (r, k), v in latest.items()],
-        )
+        _DELETE_TAG.run(conn, [{"run_id": r, "tag_key": k} for r, k in latest])
+        _INSERT_TAG.run(conn, [{"run_id": r, "key": k, "value": v} for (r, k), v in latest.items()])
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         with self.db.read() as conn:
@@ -324,6 +319,12 @@ _PARAMS_OF = select(params).where(
     params.c.key.in_(bindparam("keys", expanding=True)),
 )
 _INSERT_PARAM = Prepared(params.insert())
+_DELETE_TAG = Prepared(
+    tags_table.delete().where(
+        tags_table.c.run_id == bindparam("run_id"), tags_table.c.key == bindparam("tag_key")
+    )
+)
+_INSERT_TAG = Prepared(tags_table.insert())
 
 
 def _status(value: str) -> RunStatus:
