@@ -4,6 +4,7 @@ server serves the pipeline routes with this class."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -41,17 +42,18 @@ class SqlPipelineRecords:
         resumed_from: str | None,
         nodes: Sequence[tuple[str, str, Sequence[str]]],
     ) -> None:
+        start = functools.partial(
+            executions.start_execution,
+            run_id=run_id,
+            pipeline=pipeline,
+            executor=executor,
+            params=params,
+            resumed_from=resumed_from,
+            nodes=nodes,
+        )
         try:
             with self.db.write() as conn:
-                executions.start_execution(
-                    conn,
-                    run_id=run_id,
-                    pipeline=pipeline,
-                    executor=executor,
-                    params=params,
-                    resumed_from=resumed_from,
-                    nodes=nodes,
-                )
+                start(conn)
         except IntegrityError:
             raise _already(run_id) from None
 
@@ -70,18 +72,15 @@ class SqlPipelineRecords:
         is in its buffer), committed without waiting for the disk like a step's record:
         the execution's end, committed durably, flushes it. False, having written
         nothing, when the writer's store is not this database."""
-
-        def start(conn: Connection) -> None:
-            executions.start_execution(
-                conn,
-                run_id=run_id,
-                pipeline=pipeline,
-                executor=executor,
-                params=params,
-                resumed_from=resumed_from,
-                nodes=nodes,
-            )
-
+        start = functools.partial(
+            executions.start_execution,
+            run_id=run_id,
+            pipeline=pipeline,
+            executor=executor,
+            params=params,
+            resumed_from=resumed_from,
+            nodes=nodes,
+        )
         try:
             return self._with_runs(writer, start, durable=False)
         except IntegrityError:
