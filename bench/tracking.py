@@ -6,7 +6,9 @@
 Each scenario runs MLflow and Knot interleaved (bench/interleave.py), `--rounds` times each,
 every writing round against a fresh store, and the table shows each side's median, min and
 max, the ratio of the medians (how many times better Knot is) and the load average before
-and after. Every timing stops only when all points are durable: MLflow's calls are
+and after. Each round starts once this process and its servers are idle, so work one
+side left running is not billed to the other. Every timing stops only when all points
+are durable: MLflow's calls are
 synchronous; Knot's clock runs until the run has ended and `knot.flush()` returned. Where
 MLflow is slow it logs fewer points and the two are compared as rates; the 200-run job is
 timed on fewer MLflow runs and scaled to 200. Search populates each store once, untimed,
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import Result, console, print_table, require_mlflow, venv_script, write_json
-from _servers import free_port, run_server
+from _servers import free_port, run_server, wait_idle
 from interleave import DEFAULT_N, Interleaved, interleave, print_interleaved
 
 KEYS = [f"m{i}" for i in range(10)]  # batched scenario: 10 metrics per step
@@ -271,6 +273,9 @@ class Sides:
 
         def one_round(i: int) -> float:
             target = shared if shared is not None else fresh(name, i)
+            # both servers (children of this process) and both sides' writer threads
+            # finish what the last round left first, so it is not billed to this one
+            wait_idle(os.getpid(), busy=0.05, limit=60)
             seconds, seen = fn(target, n)
             if search:
                 self.check(name, seen)

@@ -87,6 +87,18 @@ def create_app(
         # before the error handlers, so their catch-all wraps the auth middleware too
         access.install_auth(app, read_only=["POST /api/v1/runs/search", *MLFLOW_READS])
     install_error_handlers(app)
+
+    # first in the route list: probes call it every few seconds, and a route is found by
+    # trying the routes in order
+    @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
+    def health() -> Response:
+        try:
+            holder.get()
+        except KnotError as exc:
+            body = {"status": "unavailable", **exc.to_dict()}
+            return Response(orjson.dumps(body), status_code=503, media_type="application/json")
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
     app.include_router(tracking_routes.router, prefix="/api/v1")
     app.include_router(batch_routes.router, prefix="/api/v1")
     app.include_router(governance_routes.router, prefix="/api/v1")
@@ -100,15 +112,6 @@ def create_app(
     app.include_router(ui.router)
     app.include_router(mlflow_router)  # MLflow's REST API, for MLflow's own clients
     install_fast_path(app)  # MLflow's exact paths first: one request per logged metric
-
-    @app.get("/health", tags=["server"], summary="200 once the tracking store is open")
-    def health() -> Response:
-        try:
-            holder.get()
-        except KnotError as exc:
-            body = {"status": "unavailable", **exc.to_dict()}
-            return Response(orjson.dumps(body), status_code=503, media_type="application/json")
-        return Response(b'{"status":"ok"}', media_type="application/json")
 
     batch_routes.document(app)
     document_errors(app)
