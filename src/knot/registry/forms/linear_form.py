@@ -7,9 +7,10 @@ ElasticNet, SGDClassifier/Regressor, LinearSVC/SVR; no subclass, no pipeline) is
 registered, `derive` writes what its predict (and predict_proba) compute from, and keeps
 it only if `LinearForm` gives exactly the model's predictions (and its probabilities to
 1e-12) on the input example and on synthetic rows built from it, batch and one row at a
-time. The form travels in the header of the version's fast-load form (knot.registry
-.fast_load: one digest-checked blob), and `knot serve` uses it instead of the estimator
-(knot.registry.forms.model_cache), so a service of such a model never imports scikit-learn.
+time. The form travels in the header of the version's fast-load form
+(knot.registry.forms.fast_load: one digest-checked blob), and `knot serve` uses it instead
+of the estimator (knot.registry.forms.model_cache), so a service of such a model never
+imports scikit-learn.
 
 `parse` reads a form strictly (known keys, dtypes and shapes, finite numbers, no
 pickle): one it cannot read is refused with Invalid, and the caller loads the estimator.
