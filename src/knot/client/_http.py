@@ -4,6 +4,7 @@ KNOT_TOKEN as a bearer token, and Knot's error shape turned back into Knot error
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,12 @@ def make_client(uri: str, *, timeout: float = 60.0, connect_timeout: float = 5.0
     token = os.environ.get(TOKEN_ENV, "").strip()
     if token:
         headers["authorization"] = f"Bearer {token}"
+    # httpx builds a verifying TLS context for every client, loading the CA bundle (20-30
+    # ms). A plain-HTTP server never uses it, so it gets a bare one that verifies nothing
+    # against no CAs: were a request ever sent over https with it, it would fail closed.
+    tls: ssl.SSLContext | bool = True
+    if uri.lower().startswith("http://"):
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     return httpx.Client(
         base_url=uri.rstrip("/"),
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
@@ -36,7 +43,7 @@ def make_client(uri: str, *, timeout: float = 60.0, connect_timeout: float = 5.0
         # connection is dropped well before `knot server` closes it (75 s), so a request is
         # never sent on a connection the server is closing at that moment
         transport=httpx.HTTPTransport(
-            retries=2, limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
+            verify=tls, retries=2, limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
         ),
         headers=headers,
     )

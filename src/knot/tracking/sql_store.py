@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +39,8 @@ from knot.tracking.sql.run_writes import (
     run_not_found,
     set_statuses,
 )
-from knot.tracking.sql.summaries import aggregate, upsert_summaries
+from knot.tracking.sql.series import find_cycle, in_series_order
+from knot.tracking.sql.summaries import summary_rows, upsert_summaries
 from knot.tracking.tables import artifacts, experiments, metrics, params, runs
 from knot.tracking.tables import tags as tags_table
 
@@ -178,9 +180,10 @@ class SqlTrackingStore:
                 with self.db.write(durable=durable) as conn:
                     also(conn)
             return
-        validate.check_keys({m[1] for m in batch.metrics}, "metric")
-        validate.check_keys({p[1] for p in batch.params}, "param")
-        validate.check_keys({t[1] for t in batch.tags}, "tag")
+        key = itemgetter(1)
+        validate.check_keys(set(map(key, batch.metrics)), "metric")
+        validate.check_keys(set(map(key, batch.params)), "param")
+        validate.check_keys(set(map(key, batch.tags)), "tag")
         validate.check_batch(batch)
         with self.db.write(durable=durable) as conn:
             self._write_batch(conn, batch)
@@ -218,8 +221,10 @@ class SqlTrackingStore:
         if batch.tags:
             self._upsert_tags(conn, batch.tags)
         if batch.metrics:
-            self._points.insert(conn, batch.metrics)
-            upsert_summaries(conn, aggregate(batch.metrics))
+            period = find_cycle(batch.metrics)
+            points = batch.metrics if period is None else in_series_order(batch.metrics, period)
+            self._points.insert(conn, points)
+            upsert_summaries(conn, summary_rows(batch.metrics, period))
         set_statuses(conn, ends, {r: None for r in started}, entries)
         audit.record_many(conn, entries)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from operator import itemgetter
 
 from knot.errors import Invalid
 from knot.tracking.entities import Batch
@@ -106,22 +107,32 @@ def param_value(key: str, value: object, what: str = "param") -> str:
     return text
 
 
+def _plain_points(points: list[tuple[str, str, float, int, int]]) -> bool:
+    """Every value a float, every step and timestamp an int within 64 bits: proven a
+    column at a time in C (a loop over 100k points in Python costs tens of ms)."""
+    values, steps, stamps = (list(map(itemgetter(i), points)) for i in (2, 3, 4))
+    kinds = set(map(type, values)), set(map(type, steps)) | set(map(type, stamps))
+    if kinds != ({float}, {int}):
+        return False
+    return min(min(steps), min(stamps)) >= -_INT64 and max(max(steps), max(stamps)) <= _INT64
+
+
 def is_nan(value: float) -> bool:
     return math.isnan(value)
 
 
 def check_batch(batch: Batch) -> None:
     """Types and ranges the database would otherwise reject halfway through a batch."""
-    for run_id, key, value, step, ts in batch.metrics:
-        if type(value) is not float or type(step) is not int or type(ts) is not int:
-            metric_value(key, value)
-            step_value(key, step)
-            step_value(key, ts)
-            raise Invalid(f"metric {key!r} of run {run_id} has a malformed point", field="metrics")
-    if batch.metrics:
-        steps = [m[3] for m in batch.metrics] + [m[4] for m in batch.metrics]
-        if min(steps) < -_INT64 or max(steps) > _INT64:
-            raise Invalid("a metric step or timestamp does not fit in 64 bits", field="step")
+    if batch.metrics and not _plain_points(batch.metrics):
+        for run_id, key, value, step, ts in batch.metrics:
+            if type(value) is not float or type(step) is not int or type(ts) is not int:
+                metric_value(key, value)
+                step_value(key, step)
+                step_value(key, ts)
+                raise Invalid(
+                    f"metric {key!r} of run {run_id} has a malformed point", field="metrics"
+                )
+        raise Invalid("a metric step or timestamp does not fit in 64 bits", field="step")
     for _, key, text in batch.params:
         param_value(key, text)
     for _, key, text in batch.tags:

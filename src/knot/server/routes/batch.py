@@ -20,6 +20,7 @@ written is answered as written and not written again (knot.tracking.sql.replays)
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -85,7 +86,7 @@ def decode_batch(body: bytes) -> Batch:
     if plain is not None:  # the usual body: its metric columns proven whole, in C
         rest, metrics = plain
         parsed = BatchBody.model_validate_json(rest)
-        _check_keys(list({m[1] for m in metrics}), "metrics", "metric")  # metrics first
+        _check_keys(list(set(map(itemgetter(1), metrics))), "metrics", "metric")  # metrics first
         batch = _sections(parsed)
         batch.metrics = metrics
         return batch

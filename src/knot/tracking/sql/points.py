@@ -33,9 +33,8 @@ class PointWriter:
     def insert(self, conn: Connection, points: list[Point]) -> None:
         whole = len(points) - len(points) % ROWS
         if whole:
-            flat = list(chain.from_iterable(points[:whole]))
-            width = 5 * ROWS
-            groups = [tuple(flat[i : i + width]) for i in range(0, len(flat), width)]
+            rows = range(0, whole, ROWS)
+            groups = [tuple(chain.from_iterable(points[i : i + ROWS])) for i in rows]
             conn.exec_driver_sql(self.many, groups)
         if whole < len(points):
             conn.exec_driver_sql(self.one, points[whole:])

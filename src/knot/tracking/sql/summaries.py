@@ -5,19 +5,49 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, case
 from sqlalchemy.dialects import postgresql, sqlite
 
+from knot.tracking.sql.series import Point, find_cycle
 from knot.tracking.tables import metric_summaries
 
-__all__ = ["aggregate", "upsert_summaries"]
+__all__ = ["aggregate", "summary_rows", "upsert_summaries"]
 
 
-def aggregate(points: list[tuple[str, str, float, int, int]]) -> list[dict[str, Any]]:
+Fold = list[Any]  # [latest value, its step, its timestamp, min, max, count]
+
+
+def aggregate(points: list[Point]) -> list[dict[str, Any]]:
     """Fold (run_id, key, value, step, ts) points into one summary row per (run, key)."""
-    acc: dict[tuple[str, str], list[Any]] = {}
+    return summary_rows(points, find_cycle(points))
+
+
+def summary_rows(points: list[Point], period: int | None) -> list[dict[str, Any]]:
+    """aggregate, for points whose cycle (series.find_cycle) the caller has found."""
+    folds = _fold(points) if period is None else _periodic(points, period)
+    isnan = math.isnan
+    return [
+        {
+            "run_id": run_id,
+            "key": key,
+            "latest": None if isnan(a[0]) else a[0],
+            "latest_step": a[1],
+            "latest_timestamp": a[2],
+            "min": a[3],
+            "max": a[4],
+            "count": a[5],
+        }
+        for (run_id, key), a in folds.items()
+    ]
+
+
+def _fold(points: list[Point]) -> dict[tuple[str, str], Fold]:
+    """The reference fold, a point at a time: the latest point is the one with the
+    greatest (step, timestamp), the later one on a tie; min and max skip NaN."""
+    acc: dict[tuple[str, str], Fold] = {}
     isnan = math.isnan
     for run_id, key, value, step, ts in points:
         a = acc.get((run_id, key))
@@ -34,19 +64,27 @@ def aggregate(points: list[tuple[str, str, float, int, int]]) -> list[dict[str, 
             if a[4] is None or value > a[4]:
                 a[4] = value
         a[5] += 1
-    return [
-        {
-            "run_id": run_id,
-            "key": key,
-            "latest": None if isnan(a[0]) else a[0],
-            "latest_step": a[1],
-            "latest_timestamp": a[2],
-            "min": a[3],
-            "max": a[4],
-            "count": a[5],
-        }
-        for (run_id, key), a in acc.items()
-    ]
+    return acc
+
+
+def _periodic(points: list[Point], p: int) -> dict[tuple[str, str], Fold]:
+    """_fold's answer for points in a cycle of p series (knot.tracking.sql.series): series
+    j is every p-th point from j, and its min, max and latest come from C-level builtins
+    over slices; a series whose last point is not its latest is folded point by point."""
+    runs, keys = list(map(itemgetter(0), points[:p])), list(map(itemgetter(1), points[:p]))
+    values, steps, stamps = (list(map(itemgetter(i), points)) for i in (2, 3, 4))
+    folds: dict[tuple[str, str], Fold] = {}
+    for j in range(p):
+        vs, ss, ts = values[j::p], steps[j::p], stamps[j::p]
+        last = len(vs) - 1
+        if ss[last] != max(ss) or ts[last] != max(ts):
+            folds.update(_fold(points[j::p]))
+            continue
+        total = sum(vs)
+        finite = vs if total - total == 0 else [v for v in vs if v == v]  # v == v: not NaN
+        low, high = (min(finite), max(finite)) if finite else (None, None)
+        folds[(runs[j], keys[j])] = [vs[last], ss[last], ts[last], low, high, len(vs)]
+    return folds
 
 
 def upsert_summaries(conn: Connection, rows: list[dict[str, Any]]) -> None:
