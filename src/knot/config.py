@@ -43,14 +43,6 @@ def redact(uri: str) -> str:
     return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", uri)
 
 
-def _from_toml(path: Path) -> dict[str, str]:
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError:
-        return {}
-    return dict(_read_toml(path, mtime))
-
-
 @lru_cache(maxsize=16)
 def _read_toml(path: Path, _mtime: int) -> tuple[tuple[str, str], ...]:
     # Cached by modification time: settings() runs on every run start and audit record.
@@ -84,19 +76,35 @@ def settings() -> Settings:
     fixed = _pinned.get()
     if fixed is not None:
         return fixed
-    toml = _from_toml(Path.cwd() / "knot.toml")
-    home = Path(os.environ.get("KNOT_HOME") or toml.get("home") or Path.home() / ".knot")
+    cwd = os.getcwd()
+    try:
+        mtime = os.stat(os.path.join(cwd, "knot.toml")).st_mtime_ns
+    except OSError:
+        mtime = None
+    env = os.environ.get
+    # every run start and audit record asks: the same inputs give the same answer
+    knot = (env("KNOT_HOME"), env("KNOT_STORE"), env("KNOT_ARTIFACTS"), env("KNOT_USER"))
+    return _settings(cwd, mtime, env("HOME"), *knot)
+
+
+@lru_cache(maxsize=16)
+def _settings(
+    cwd: str,
+    toml_mtime: int | None,
+    _home: str | None,  # Path.home() and "~" read HOME
+    home_env: str | None,
+    store_env: str | None,
+    artifacts_env: str | None,
+    user_env: str | None,
+) -> Settings:
+    toml = dict(_read_toml(Path(cwd) / "knot.toml", toml_mtime)) if toml_mtime is not None else {}
+    home = Path(home_env or toml.get("home") or Path.home() / ".knot")
     home = home.expanduser()
-    store = os.environ.get("KNOT_STORE") or toml.get("store") or f"sqlite:///{home / 'knot.db'}"
+    store = store_env or toml.get("store") or f"sqlite:///{home / 'knot.db'}"
     # a client of a Knot server keeps its artifacts on that server (knot.client.rest_artifacts)
     server = store if store.split(":", 1)[0].lower() in ("http", "https") else None
-    artifacts = (
-        os.environ.get("KNOT_ARTIFACTS")
-        or toml.get("artifacts")
-        or server
-        or f"file://{home / 'artifacts'}"
-    )
-    user = os.environ.get("KNOT_USER") or toml.get("user") or _os_user()
+    artifacts = artifacts_env or toml.get("artifacts") or server or f"file://{home / 'artifacts'}"
+    user = user_env or toml.get("user") or _os_user()
     return Settings(home=home, store_uri=store, artifacts_uri=artifacts, user=user)
 
 
