@@ -33,6 +33,7 @@ __all__ = ["run_json"]
 _RUN_FIELDS = ("run_id", "experiment_id", "name", "status", "start_time", "end_time", "user")
 _SUMMARY_FIELDS = ("latest_step", "latest_timestamp", "count")
 _LARGEST = "1.7976931348623157e308"
+_SECOND: ColumnElement[Any] = literal_column("2")  # substr() counts from 1: all but the leading {
 
 
 @lru_cache(maxsize=8)
@@ -72,7 +73,7 @@ def _sqlite_number(column: KeyedColumnElement[Any]) -> ColumnElement[Any]:
     return case(
         (func.abs(column) <= literal_column(_LARGEST), column),
         (column.is_(None), _sql_text("NaN")),
-        (column > 0, _sql_text("Infinity")),
+        (column > literal_column("0"), _sql_text("Infinity")),
         else_=_sql_text("-Infinity"),
     )
 
@@ -93,7 +94,10 @@ def _sqlite(runs: Table) -> ColumnElement[Any]:
             ("max", _sqlite_number(s.c.max)),
         ]
     )
-    dirty = case((runs.c.git_dirty == 1, "true"), (runs.c.git_dirty == 0, "false"))
+    dirty = case(
+        (runs.c.git_dirty == literal_column("1"), _sql_text("true")),
+        (runs.c.git_dirty == literal_column("0"), _sql_text("false")),
+    )
     source = _sqlite_object(
         [
             ("git_commit", runs.c.git_commit),
@@ -110,7 +114,7 @@ def _sqlite(runs: Table) -> ColumnElement[Any]:
         _sql_text('{"source":{"packages":'),
         func.coalesce(runs.c.packages, _sql_text("{}")),
         _sql_text(","),
-        func.substr(source, 2),
+        func.substr(source, _SECOND),
         _sql_text(',"params":'),
         _sqlite_group(params.c.key, params.c.value, params.c.run_id == runs.c.run_id),
         _sql_text(',"tags":'),
@@ -118,7 +122,7 @@ def _sqlite(runs: Table) -> ColumnElement[Any]:
         _sql_text(',"metrics":'),
         _sqlite_group(s.c.key, summary, s.c.run_id == runs.c.run_id),
         _sql_text(","),
-        func.substr(scalars, 2),
+        func.substr(scalars, _SECOND),
     )
 
 
