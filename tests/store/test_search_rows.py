@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import uuid
 
-from knot.tracking.entities import Batch, Run, RunSource, RunStatus
+from knot.tracking.entities import Batch, NewRun, Run, RunSource, RunStatus
 from knot.tracking.protocol import TrackingStore
 
 TRICKY_TEXT = 'quote " backslash \\ newline \n tab \t nul-ish \x01 brace } ünïcødé ✓ 🧪'
@@ -108,3 +108,21 @@ def test_search_pages_and_filters_return_the_same_runs(tracking_store: TrackingS
     ordered = tracking_store.search_runs([exp], order_by=["metrics.extremes DESC"]).runs
     assert ordered[0].run_id == ids["full"]
     assert sorted(_dump(r) for r in ordered) == sorted(whole)
+
+
+def test_a_page_of_more_than_a_thousand_runs_keeps_its_order(
+    tracking_store: TrackingStore,
+) -> None:
+    # a page's runs are fetched by one statement however many there are
+    exp = tracking_store.create_experiment(f"big-{uuid.uuid4().hex[:10]}").experiment_id
+    starts = [
+        NewRun(run_id=uuid.uuid4().hex, experiment_id=exp, user="u", start_time=1000 + i)
+        for i in range(1100)
+    ]
+    params = [(new.run_id, "i", str(i)) for i, new in enumerate(starts)]
+    tracking_store.log_batch(Batch(starts=starts, params=params))
+    first = tracking_store.search_runs([exp], max_results=1050)
+    assert [r.params["i"] for r in first.runs] == [str(i) for i in range(1099, 49, -1)]
+    rest = tracking_store.search_runs([exp], max_results=1050, page_token=first.next_page_token)
+    assert [r.params["i"] for r in rest.runs] == [str(i) for i in range(49, -1, -1)]
+    assert rest.next_page_token is None
