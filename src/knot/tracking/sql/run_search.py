@@ -75,8 +75,8 @@ def search_runs(
             query = select(runs.c.run_id).where(*where).order_by(*order)
             ids = conn.execute(query.offset(offset).limit(max_results + 1)).scalars().all()
         shown = list(ids[:max_results])
-        found = conn.execute(_fetch(db.dialect), {"ids": json.dumps(shown)}).scalars().all()
-    page = _RUNS.validate_json("[" + ",".join(found) + "]")
+        texts = conn.execute(_fetch(db.dialect), {"ids": json.dumps(shown)}).scalars().all()
+    page = _RUNS.validate_json("[" + ",".join(texts) + "]")
     token = _encode_token(offset + max_results) if len(ids) > max_results else None
     return RunPage(runs=page, next_page_token=token)
 
