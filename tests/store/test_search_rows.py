@@ -61,7 +61,10 @@ def test_search_returns_each_run_as_get_run_does(tracking_store: TrackingStore) 
     found = tracking_store.search_runs([exp]).runs
     assert {r.run_id for r in found} == set(ids.values())
     for run in found:
-        assert _dump(run) == _dump(tracking_store.get_run(run.run_id))
+        got = tracking_store.get_run(run.run_id)
+        assert type(run) is Run and _dump(run) == _dump(got)
+        assert run.model_fields_set == got.model_fields_set
+        assert type(run.source) is RunSource and run.source == got.source
     by_id = {r.run_id: r for r in found}
 
     full = by_id[ids["full"]]

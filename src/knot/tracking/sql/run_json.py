@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 
 from knot.tracking.tables import metric_summaries, params, tags
 
-__all__ = ["run_json"]
+__all__ = ["run_json", "run_json_parts"]
 
 _RUN_FIELDS = ("run_id", "experiment_id", "name", "status", "start_time", "end_time", "user")
 _SUMMARY_FIELDS = ("latest_step", "latest_timestamp", "count")
@@ -39,6 +39,16 @@ _SECOND: ColumnElement[Any] = literal_column("2")  # substr() counts from 1: all
 @lru_cache(maxsize=8)
 def run_json(dialect: str, runs: Table) -> ColumnElement[Any]:
     """A column holding each run as JSON text in the shape of knot.tracking.entities.Run."""
+    source, rest = run_json_parts(dialect, runs)
+    return _splice(_sql_text('{"source":'), source, _sql_text(","), rest)
+
+
+@lru_cache(maxsize=8)
+def run_json_parts(dialect: str, runs: Table) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """Two columns: each run's source as a JSON object, and the rest of the run's object
+    without its opening brace, so '{"source":' + source + ',' + rest is the whole run.
+    Apart, so a page validates each distinct source (nearly always one per process that
+    logged) once instead of once per run."""
     return _postgres(runs) if dialect == "postgresql" else _sqlite(runs)
 
 
@@ -83,7 +93,7 @@ def _sqlite_group(key: Any, value: Any, where: Any) -> ColumnElement[Any]:
     return select(func.json_group_object(key, value)).where(where).scalar_subquery()
 
 
-def _sqlite(runs: Table) -> ColumnElement[Any]:
+def _sqlite(runs: Table) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     s = metric_summaries
     summary = _sqlite_object(
         [
@@ -110,12 +120,14 @@ def _sqlite(runs: Table) -> ColumnElement[Any]:
         [*[(name, runs.c[name]) for name in _RUN_FIELDS], ("parent_run_id", runs.c.parent_run_id)]
     )
     # '{"a":..,' + the rest of an object without its '{': no lengths to count
-    return _splice(
-        _sql_text('{"source":{"packages":'),
+    whole_source = _splice(
+        _sql_text('{"packages":'),
         func.coalesce(runs.c.packages, _sql_text("{}")),
         _sql_text(","),
         func.substr(source, _SECOND),
-        _sql_text(',"params":'),
+    )
+    rest = _splice(
+        _sql_text('"params":'),
         _sqlite_group(params.c.key, params.c.value, params.c.run_id == runs.c.run_id),
         _sql_text(',"tags":'),
         _sqlite_group(tags.c.key, tags.c.value, tags.c.run_id == runs.c.run_id),
@@ -124,6 +136,7 @@ def _sqlite(runs: Table) -> ColumnElement[Any]:
         _sql_text(","),
         func.substr(scalars, _SECOND),
     )
+    return whole_source, rest
 
 
 # --- PostgreSQL -------------------------------------------------------------------------
@@ -144,7 +157,7 @@ def _pg_group(key: Any, value: Any, where: Any) -> ColumnElement[Any]:
     return select(agg).where(where).scalar_subquery()
 
 
-def _postgres(runs: Table) -> ColumnElement[Any]:
+def _postgres(runs: Table) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     s = metric_summaries
     summary = _pg_object(
         [
@@ -166,14 +179,13 @@ def _postgres(runs: Table) -> ColumnElement[Any]:
             ("packages", cast(func.coalesce(runs.c.packages, "{}"), JSON)),
         ]
     )
-    run = _pg_object(
+    rest = _pg_object(
         [
             *[(name, runs.c[name]) for name in _RUN_FIELDS],
             ("parent_run_id", runs.c.parent_run_id),
-            ("source", source),
             ("params", _pg_group(params.c.key, params.c.value, params.c.run_id == runs.c.run_id)),
             ("tags", _pg_group(tags.c.key, tags.c.value, tags.c.run_id == runs.c.run_id)),
             ("metrics", _pg_group(s.c.key, summary, s.c.run_id == runs.c.run_id)),
         ]
     )
-    return cast(run, Text)
+    return cast(source, Text), func.substr(cast(rest, Text), _SECOND)

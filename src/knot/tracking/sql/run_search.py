@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import (
     JSON,
     Connection,
@@ -25,16 +24,15 @@ from sqlalchemy import (
 
 from knot.errors import Invalid
 from knot.store.database import Database
-from knot.tracking.entities import Run, RunPage
+from knot.tracking.entities import RunPage
 from knot.tracking.filters import order_item, parse_filter, parse_order_by
-from knot.tracking.sql.run_json import run_json
+from knot.tracking.sql.run_json import run_json_parts
+from knot.tracking.sql.run_page import validate_page
 from knot.tracking.tables import metric_summaries, runs
 
 __all__ = ["MAX_RESULTS", "count_runs", "search_runs"]
 
 MAX_RESULTS = 50_000
-
-_RUNS = TypeAdapter(list[Run])
 
 
 def search_runs(
@@ -75,15 +73,16 @@ def search_runs(
             query = select(runs.c.run_id).where(*where).order_by(*order)
             ids = conn.execute(query.offset(offset).limit(max_results + 1)).scalars().all()
         shown = list(ids[:max_results])
-        texts = conn.execute(_fetch(db.dialect), {"ids": json.dumps(shown)}).scalars().all()
-    page = _RUNS.validate_json("[" + ",".join(texts) + "]")
+        rows = conn.execute(_fetch(db.dialect), {"ids": json.dumps(shown)}).all()
+    page = validate_page(rows)
     token = _encode_token(offset + max_results) if len(ids) > max_results else None
     return RunPage(runs=page, next_page_token=token)
 
 
 @lru_cache(maxsize=4)
 def _fetch(dialect: str) -> Select[Any]:
-    """The runs whose ids the JSON array parameter `ids` lists, as JSON, in that order.
+    """The runs whose ids the JSON array parameter `ids` lists, in that order, as
+    (source, rest of the run) JSON (run_json_parts; knot.tracking.sql.run_page reads them).
     One parameter for a whole page: an IN list of 1,000 bound values cost SQLAlchemy
     more to render on every call than the database took to look the runs up."""
     ids: Any = bindparam("ids", type_=String)
@@ -94,7 +93,7 @@ def _fetch(dialect: str) -> Select[Any]:
         page = func.json_each(ids).table_valued("value", "key").alias("page")
     position = page.c.position if dialect == "postgresql" else page.c.key
     joined = page.join(runs, runs.c.run_id == page.c.value)
-    return select(run_json(dialect, runs)).select_from(joined).order_by(position)
+    return select(*run_json_parts(dialect, runs)).select_from(joined).order_by(position)
 
 
 def _by_metric(
