@@ -1,10 +1,11 @@
 """Runs rendered as JSON by the database itself, for search over thousands of runs.
 
-Each row of the search query is one run as a JSON object (params, tags and metric
-summaries nested by aggregate subqueries), so Python does no per-row work: the rows
-are joined into one JSON array and validated by pydantic-core in one call. SQLite and
-PostgreSQL spell the JSON functions differently; this module is the only place that
-knows both.
+Each row of the search query is one run as JSON (params, tags and metric summaries
+nested by aggregate subqueries, its source apart: run_json_parts), so Python does next
+to no per-row work: knot.tracking.sql.run_page joins the rows into one JSON array that
+pydantic-core validates in one call. get_run reads the same JSON as one object. SQLite
+and PostgreSQL spell the JSON functions differently; this module is the only place
+that knows both.
 """
 
 from __future__ import annotations
