@@ -2,7 +2,8 @@
 PostgreSQL: a page of one experiment and a page of all runs need no sort of the runs,
 however many there are. And the setting that keeps PostgreSQL from starting parallel
 workers for a page stays with the search's own transaction, never with the pooled
-connection the next caller gets."""
+connection the next caller gets. On SQLite, the page's runs are rendered by primary-key
+lookups only."""
 
 from __future__ import annotations
 
@@ -55,4 +56,38 @@ def test_a_filtered_page_is_read_off_an_index_in_order(sql_backend: StoreBackend
     with store.db.read() as conn:
         setting = conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar()
     assert setting != "0"  # the server's default came back with the connection
+    store.close()
+
+
+SQLITE = pytest.mark.parametrize("sql_backend", [SQL[0]], indirect=True)
+
+
+@SQLITE
+def test_a_page_is_rendered_by_index_lookups_on_sqlite(sql_backend: StoreBackend) -> None:
+    """The statement that renders a page's runs as JSON reads each run, its params, tags
+    and metric summaries by primary key, never a whole table: its cost follows the page,
+    not the store."""
+    store = open_tracking_store(sql_backend.uri)
+    assert isinstance(store, SqlTrackingStore)
+    exp = store.create_experiment("plans").experiment_id
+    for i in range(3):
+        run = store.create_run(exp, user="u", tags={"t": str(i)}).run_id
+        store.log_batch(Batch(params=[(run, "p", "1")], metrics=[(run, "m", 1.0, 0, 1)]))
+    executed: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        executed.append((statement, parameters))
+
+    event.listen(store.db.engine, "before_cursor_execute", seen)
+    assert len(store.search_runs([exp]).runs) == 3
+    event.remove(store.db.engine, "before_cursor_execute", seen)
+    (statement, parameters), *_ = [(s, p) for s, p in executed if "json_each" in s]
+    with store.db.read() as conn:
+        plan = [
+            row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        ]
+    text_plan = "\n".join(plan)
+    for table in ("runs", "params", "tags", "metric_summaries"):
+        assert any(step.startswith(f"SEARCH {table} USING") for step in plan), text_plan
+        assert not any(step.startswith(f"SCAN {table}") for step in plan), text_plan
     store.close()
