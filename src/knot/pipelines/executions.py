@@ -70,9 +70,11 @@ def start_execution(
         conn.execute(pipeline_steps.insert(), rows)
 
 
-def record_step(conn: Connection, pipeline_run_id: str, result: StepResult) -> int:
-    """Store the final state of one step of an execution; the rows changed (0 when the
-    execution has no such step)."""
+def record_step(
+    conn: Connection, pipeline_run_id: str, result: StepResult, inline: bytes | None = None
+) -> int:
+    """Store the final state of one step of an execution, with its output's bytes when
+    they are inline; the rows changed (0 when the execution has no such step)."""
     ended = None
     if result.started_at is not None:
         ended = result.started_at + round(result.seconds * 1000)
@@ -85,6 +87,7 @@ def record_step(conn: Connection, pipeline_run_id: str, result: StepResult) -> i
             "v_cache_key": result.cache_key,
             "v_output_digest": result.output_digest,
             "v_output_kind": result.output_kind,
+            "v_output_data": inline,
             "v_run_id": result.run_id,
             "v_from_run": result.from_run,
             "v_attempts": result.attempts,
@@ -117,7 +120,10 @@ def finished_steps(conn: Connection, run_id: str) -> dict[str, FinishedStep]:
     )
     return {
         r.node: FinishedStep(
-            r.node, r.cache_key, StoredValue(r.output_digest, r.output_kind), r.run_id
+            r.node,
+            r.cache_key,
+            StoredValue(r.output_digest, r.output_kind, r.output_data),
+            r.run_id,
         )
         for r in rows
     }
@@ -184,6 +190,7 @@ _RECORD_STEP = Prepared(
                 "cache_key",
                 "output_digest",
                 "output_kind",
+                "output_data",
                 "run_id",
                 "from_run",
                 "attempts",

@@ -99,8 +99,9 @@ class ExecutionRecord:
             edges.append(Edge(*step_run, relation, *self._node_of(output)))
         caches = result.status == "ran" and output is not None and self.caching[result.name]
         cache = output if caches else None
+        inline = output.data if output is not None else None
         with pinned(self._settings):
-            self._write(result, cache, edges, ending)
+            self._write(result, cache, edges, ending, inline)
         if self.progress is not None and self._bar is not None:
             self.progress.update(self._bar, advance=1, description=f"{result.name} {result.status}")
 
@@ -110,17 +111,19 @@ class ExecutionRecord:
         cache: StoredValue | None,
         edges: list[Edge],
         ending: ActiveRun | None,
+        inline: bytes | None,
     ) -> None:
         if ending is None:
-            self.records.record_step(self.root_run_id, result, cache, edges)
+            self.records.record_step(self.root_run_id, result, cache, edges, inline)
         else:
             failed = result.status == "failed"
             ending.end(RunStatus.FAILED if failed else RunStatus.FINISHED, flush=False)
             together = getattr(self.records, "record_step_with_runs", None)
             writer = self.session.writer
-            if together is None or not together(writer, self.root_run_id, result, cache, edges):
+            step = (self.root_run_id, result, cache, edges, inline)
+            if together is None or not together(writer, *step):
                 writer.flush()
-                self.records.record_step(self.root_run_id, result, cache, edges)
+                self.records.record_step(*step)
 
     def _input_nodes(self, bound: inspect.BoundArguments) -> list[tuple[str, str]]:
         from knot.data.entities import DatasetVersion
@@ -140,7 +143,7 @@ class ExecutionRecord:
     def _node_of(self, value: StoredValue) -> tuple[str, str]:
         node = self._nodes.get(value.digest)
         if node is None:
-            node = self._nodes[value.digest] = lineage_node(value.digest, value.kind, self.store)
+            node = self._nodes[value.digest] = lineage_node(value, self.store)
         return node
 
 

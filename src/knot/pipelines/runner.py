@@ -306,7 +306,7 @@ class Execution:
     # the end ------------------------------------------------------------------------
     def _load(self, handle: Handle) -> Any:
         value = self.outputs[handle.node.key]
-        return load_value(value.digest, value.kind, self.store)
+        return load_value(value, self.store)
 
     def _result(self, status: ExecutionStatus) -> PipelineResult:
         steps = [self.results[n.key] for n in self.trace.nodes]

@@ -92,9 +92,10 @@ class SqlPipelineRecords:
         result: StepResult,
         cache: StoredValue | None,
         edges: Sequence[Edge],
+        inline: bytes | None = None,
     ) -> None:
         with self.db.write() as conn:
-            _record_step(conn, pipeline_run_id, result, cache, edges)
+            _record_step(conn, pipeline_run_id, result, cache, edges, inline)
 
     def record_step_with_runs(
         self,
@@ -103,6 +104,7 @@ class SqlPipelineRecords:
         result: StepResult,
         cache: StoredValue | None,
         edges: Sequence[Edge],
+        inline: bytes | None = None,
     ) -> bool:
         """record_step in the transaction that flushes `writer` (the step's run, ended,
         is in its buffer): one commit per step, the run and the step's record together.
@@ -113,7 +115,7 @@ class SqlPipelineRecords:
         calls record_step)."""
         return self._with_runs(
             writer,
-            lambda conn: _record_step(conn, pipeline_run_id, result, cache, edges),
+            lambda conn: _record_step(conn, pipeline_run_id, result, cache, edges, inline),
             durable=False,
         )
 
@@ -161,8 +163,9 @@ def _record_step(
     result: StepResult,
     cache: StoredValue | None,
     edges: Sequence[Edge],
+    inline: bytes | None,
 ) -> None:
-    if not executions.record_step(conn, pipeline_run_id, result):
+    if not executions.record_step(conn, pipeline_run_id, result, inline):
         raise NotFound(
             f"pipeline execution {pipeline_run_id} has no step {result.name!r}; "
             "record the steps of an execution that was started with them",
