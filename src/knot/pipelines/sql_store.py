@@ -97,17 +97,15 @@ class SqlPipelineRecords:
         with self.db.write() as conn:
             _record_step(conn, pipeline_run_id, result, cache, edges, inline)
 
-    def record_step_with_runs(
+    def record_steps_with_runs(
         self,
         writer: BatchWriter,
         pipeline_run_id: str,
-        result: StepResult,
-        cache: StoredValue | None,
-        edges: Sequence[Edge],
-        inline: bytes | None = None,
+        steps: Sequence[tuple[StepResult, StoredValue | None, Sequence[Edge], bytes | None]],
     ) -> bool:
-        """record_step in the transaction that flushes `writer` (the step's run, ended,
-        is in its buffer): one commit per step, the run and the step's record together.
+        """record_step of each of `steps` (result, cache, edges, inline) in the
+        transaction that flushes `writer` (their runs, ended, are in its buffer): one
+        commit for the runs and the steps' records together.
         The commit does not wait for the disk: a killed process loses nothing, an OS
         crash can lose the steps of a running execution (they run again), and the
         execution's end, committed durably, flushes them all. False, having written
@@ -115,7 +113,7 @@ class SqlPipelineRecords:
         calls record_step)."""
         return self._with_runs(
             writer,
-            lambda conn: _record_step(conn, pipeline_run_id, result, cache, edges, inline),
+            lambda conn: _record_steps(conn, pipeline_run_id, steps),
             durable=False,
         )
 
@@ -174,6 +172,15 @@ def _record_step(
     if cache is not None:
         _cache_record(conn, result, cache)
     add_edges(conn, edges)
+
+
+def _record_steps(
+    conn: Connection,
+    pipeline_run_id: str,
+    steps: Sequence[tuple[StepResult, StoredValue | None, Sequence[Edge], bytes | None]],
+) -> None:
+    for result, output, edges, inline in steps:
+        _record_step(conn, pipeline_run_id, result, output, edges, inline)
 
 
 def _already(run_id: str) -> Conflict:
