@@ -163,15 +163,7 @@ def _record_step(
     edges: Sequence[Edge],
     inline: bytes | None,
 ) -> None:
-    if not executions.record_step(conn, pipeline_run_id, result, inline):
-        raise NotFound(
-            f"pipeline execution {pipeline_run_id} has no step {result.name!r}; "
-            "record the steps of an execution that was started with them",
-            field="name",
-        )
-    if cache is not None:
-        _cache_record(conn, result, cache)
-    add_edges(conn, edges)
+    _record_steps(conn, pipeline_run_id, [(result, cache, edges, inline)])
 
 
 def _record_steps(
@@ -179,8 +171,18 @@ def _record_steps(
     pipeline_run_id: str,
     steps: Sequence[tuple[StepResult, StoredValue | None, Sequence[Edge], bytes | None]],
 ) -> None:
-    for result, output, edges, inline in steps:
-        _record_step(conn, pipeline_run_id, result, output, edges, inline)
+    """Each step's state, cache entry and edges: one statement per table for them all."""
+    missing = executions.record_steps(conn, pipeline_run_id, [(s[0], s[3]) for s in steps])
+    if missing is not None:
+        raise NotFound(
+            f"pipeline execution {pipeline_run_id} has no step {missing!r}; "
+            "record the steps of an execution that was started with them",
+            field="name",
+        )
+    for result, output, _, _ in steps:
+        if output is not None:
+            _cache_record(conn, result, output)
+    add_edges(conn, [edge for step in steps for edge in step[2]])
 
 
 def _already(run_id: str) -> Conflict:
