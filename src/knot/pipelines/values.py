@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import pickle
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -133,12 +134,15 @@ def encode_value(value: Any) -> tuple[str, bytes]:
 
 
 def _arrow_table(value: Any) -> Any:
-    import pandas as pd
-    import pyarrow as pa
-
-    if isinstance(value, pa.Table):
+    # A frame or table exists only once its library is imported: a step returning plain
+    # values never pays for importing pandas and pyarrow (most of a second).
+    arrow: Any = sys.modules.get("pyarrow")
+    if arrow is not None and isinstance(value, arrow.Table):
         return value
-    if isinstance(value, pd.DataFrame):
+    pandas: Any = sys.modules.get("pandas")
+    if pandas is not None and isinstance(value, pandas.DataFrame):
+        import pyarrow as pa
+
         try:
             return pa.Table.from_pandas(value)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
@@ -147,9 +151,8 @@ def _arrow_table(value: Any) -> Any:
 
 
 def _numeric_array(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+    numpy: Any = sys.modules.get("numpy")  # as above: an array means NumPy is imported
+    if numpy is not None and isinstance(value, numpy.ndarray) and not value.dtype.hasobject:
         return value
     return None
 
