@@ -7,6 +7,8 @@ metadata store are a cache miss with a warning, never a wrong value."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +189,38 @@ def test_changed_inline_bytes_are_a_miss_with_a_warning(store: StoreBackend) -> 
     third = small(3)  # the fresh run's entry replaced the damaged one
     assert third.cached == ["plus", "times"]
     assert third["plus"].from_run == second["plus"].run_id
+
+
+PLAIN = """
+import sys
+
+import knot
+
+
+@knot.step
+def one(x: int) -> int:
+    return x + 1
+
+
+@knot.pipeline
+def plain(x: int):
+    return one(one(x))
+
+
+print(plain(1).output, plain(1).cached)
+print(sorted(m for m in ("pandas", "pyarrow", "numpy") if m in sys.modules))
+"""
+
+
+def test_plain_outputs_never_import_pandas_pyarrow_or_numpy(
+    knot_home: Path, tmp_path: Path
+) -> None:
+    """Storing an int is not a reason to import the DataFrame libraries (most of a
+    second in a fresh process): a frame exists only once its library is imported."""
+    script = tmp_path / "plain.py"
+    script.write_text(PLAIN)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["3 ['one', 'one-2']", "[]"]
