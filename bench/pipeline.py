@@ -14,12 +14,14 @@ seconds each pipeline cost the whole tree until it was idle again (Prefect's ser
 records task runs after the flow has returned; that work counts there).
 
 Both sides do comparable work per step: Knot records a child run, a cache entry and
-lineage edges and stores the output by digest; Prefect records a task run in its API
-database and persists the result, with `cache_policy=TASK_SOURCE + INPUTS` (the same
-ingredients as Knot's key: the code and the inputs). Knot runs in-process; Prefect runs
-its tasks with its default task runner, called directly (the chain) or submitted (the
-fan), against its ephemeral local API server. One warm-up flow per side (imports,
-server start, database creation) is not timed. Nothing here asserts a time.
+lineage edges and stores the output by digest (these, a few bytes each, inline in the
+step's record rather than as a blob file: knot.pipelines.values); Prefect records a
+task run in its API database and persists the result, with
+`cache_policy=TASK_SOURCE + INPUTS` (the same ingredients as Knot's key: the code and
+the inputs). Knot runs in-process; Prefect runs its tasks with its default task runner,
+called directly (the chain) or submitted (the fan), against its ephemeral local API
+server. One warm-up flow per side (imports, server start, database creation) is not
+timed. Nothing here asserts a time.
 """
 
 from __future__ import annotations

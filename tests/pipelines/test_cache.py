@@ -18,6 +18,8 @@ from knot.pipelines.cache import CacheWarning
 from tests.backends import StoreBackend
 
 CALLS: list[str] = []
+ADULTS = 548  # of the people.csv below: ages 18 and up
+OVER_20 = 507
 
 
 @knot.step(cache=False)
@@ -53,7 +55,12 @@ def adults(path: str, min_age: int = 18) -> object:
 @pytest.fixture
 def csv(tmp_path: Path) -> Path:
     path = tmp_path / "people.csv"
-    pd.DataFrame({"age": [12, 18, 30, 45], "name": list("abcd")}).to_csv(path, index=False)
+    # enough rows that the frames and the array are blobs (over the inline limit), so
+    # the tests below can damage and delete them; the count is inline
+    ages = [i % 60 for i in range(800)]
+    pd.DataFrame({"age": ages, "name": [f"person{i}" for i in range(800)]}).to_csv(
+        path, index=False
+    )
     CALLS.clear()
     return path
 
@@ -72,11 +79,11 @@ def statuses(result: knot.PipelineResult) -> dict[str, str]:
 
 def test_an_unchanged_pipeline_comes_from_the_cache(store: str, csv: Path) -> None:
     first = adults(str(csv))
-    assert first.output == 3
+    assert first.output == ADULTS
     assert statuses(first) == dict.fromkeys(["read_csv", "clean", "features", "count"], "ran")
     CALLS.clear()
     second = adults(str(csv))
-    assert second.output == 3
+    assert second.output == ADULTS
     # read_csv opted out, so it runs; its output has the same digest, so the rest is cached
     assert statuses(second) == {
         "read_csv": "ran",
@@ -95,7 +102,7 @@ def test_an_unchanged_pipeline_comes_from_the_cache(store: str, csv: Path) -> No
 def test_a_changed_parameter_misses_from_that_step_on(store: str, csv: Path) -> None:
     adults(str(csv))
     result = adults(str(csv), min_age=21)
-    assert result.output == 2
+    assert result.output == OVER_20
     assert statuses(result) == dict.fromkeys(["read_csv", "clean", "features", "count"], "ran")
     # back to the first value: every entry is still there
     assert adults(str(csv)).cached == ["clean", "features", "count"]
@@ -129,7 +136,7 @@ def test_a_corrupted_cached_output_is_a_miss_with_a_warning(knot_home: Path, csv
         second = adults(str(csv))
     assert second["features"].status == "ran"
     assert second["count"].status == "cached"  # the fresh output has the same digest
-    assert second.output == 3
+    assert second.output == ADULTS
     assert blob.read_bytes() != b"not the array"  # stored whole again
 
 
@@ -161,7 +168,7 @@ def test_a_missing_cached_output_is_a_miss_with_a_warning(knot_home: Path, csv: 
     with pytest.warns(CacheWarning, match="missing"):
         second = adults(str(csv))
     assert second["clean"].status == "ran"
-    assert second.output == 3
+    assert second.output == ADULTS
 
 
 def _module(path: Path, body: str) -> ModuleType:
@@ -214,7 +221,7 @@ def test_every_execution_is_a_run_with_a_child_run_per_step(store: str, csv: Pat
     assert step_run.parent_run_id == result.run_id
     assert step_run.tags["knot.cache"] == "miss"
     assert step_run.tags["knot.output_digest"] == result["features"].output_digest
-    assert step_run.metrics["rows"].latest == 2  # logged inside the step, on its run
+    assert step_run.metrics["rows"].latest == OVER_20  # logged inside the step, on its run
     assert knot.get_run(result["clean"].run_id or "").params["min_age"] == "21"
     cached = adults(str(csv), min_age=21)
     assert knot.get_run(cached["clean"].run_id or "").tags["knot.cache"] == "hit"

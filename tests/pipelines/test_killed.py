@@ -2,7 +2,10 @@
 before is recorded with its run and its cache entry, and resuming runs only the rest.
 
 Each step's record, the end of its run and its cache entry commit in one transaction,
-so what a step finished is durable before the next step starts.
+so what a step finished is durable before the next step starts: its output too, whether
+inline in those rows (a small one) or a blob written before the commit (a large one).
+Cache hits wait to commit together, but never past the start of a step's code: killed
+there, an execution still has its hits recorded.
 """
 
 from __future__ import annotations
@@ -30,22 +33,21 @@ SCRIPT = textwrap.dedent(
     @knot.step
     def first(n: int) -> int:
         called("first")
-        run = knot.active_run()
-        (folder / "execution.txt").write_text(run.info.parent_run_id)
         return n + 1
 
     @knot.step
-    def second(x: int) -> int:
+    def second(x: int) -> list:
         called("second")
-        return x * 10
+        return [x * 10] * 5000  # past the inline limit: a blob
 
     @knot.step
-    def third(x: int) -> int:
+    def third(x: list) -> int:
         called("third")
-        if not (folder / "killed").exists():
-            (folder / "killed").touch()
+        if not (folder / "spare").exists():
+            run = knot.active_run()
+            (folder / "execution.txt").write_text(run.info.parent_run_id)
             os.kill(os.getpid(), signal.SIGKILL)
-        return x + 3
+        return x[0] + 3
 
     @knot.pipeline(name="killed_etl")
     def etl(n: int):
@@ -81,9 +83,25 @@ def test_a_killed_execution_keeps_its_finished_steps_and_resume_runs_the_rest(
     assert [s.status for s in record.steps] == ["ran", "ran", "skipped"]
     for step in record.steps[:2]:
         assert knot.get_run(step.run_id or "").status.value == "FINISHED"
+    blobs = knot_home / "artifacts" / "blobs" / "sha256"
+    inline, blob = (s.output_digest or "" for s in record.steps[:2])
+    assert not (blobs / inline[7:9] / inline[7:]).exists()  # in the step's rows only
+    assert (blobs / blob[7:9] / blob[7:]).exists()
 
-    resumed = _run(script, tmp_path, execution)
+    # again, without resume: the first two are cache hits, the third is killed again
+    hits = _run(script, tmp_path)
+    assert hits.returncode == -9, hits.stderr
+    assert (tmp_path / "calls.txt").read_text() == "first\nsecond\nthird\nthird\n"
+    second = (tmp_path / "execution.txt").read_text()
+    assert second != execution
+    record = knot.get_pipeline_run(second)
+    assert [s.status for s in record.steps] == ["cached", "cached", "skipped"]
+    for step in record.steps[:2]:
+        assert knot.get_run(step.run_id or "").status.value == "FINISHED"
+
+    (tmp_path / "spare").touch()
+    resumed = _run(script, tmp_path, second)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.split() == ["53", "cached", "cached", "ran"]
-    # the finished steps ran once, in the killed execution; only the killed one again
-    assert (tmp_path / "calls.txt").read_text() == "first\nsecond\nthird\nthird\n"
+    # the finished steps ran once, in the first execution; only the killed one again
+    assert (tmp_path / "calls.txt").read_text() == "first\nsecond\nthird\nthird\nthird\n"

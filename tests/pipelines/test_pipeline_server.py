@@ -116,6 +116,22 @@ HOSTILE = [
         422,
         "does not touch the run of step 'greet'",
     ),
+    (
+        "/steps",
+        {**step(), "cache": {"digest": DIGEST, "kind": "pickle", "data": "aGVsbG8="}},
+        422,
+        "not the output's",
+    ),
+    ("/steps", {**step(), "inline": "aGVsbG8="}, 422, "not the output's"),
+    ("/steps", {**step(), "inline": "aGVsbG8"}, 422, "not valid base64"),
+    ("/steps", {**step(), "inline": "<script>"}, 422, "inline"),
+    ("/steps", {**step(), "inline": "A" * 8000}, 422, "inline"),
+    (
+        "/steps",
+        {**step(output_digest=None, output_kind=None), "cache": None, "inline": "aGVsbG8="},
+        422,
+        "no output_digest",
+    ),
     ("/end", {"status": "exploded"}, 422, "status"),
     ("/end", {"status": "finished", "extra": 1}, 422, "extra"),
 ]

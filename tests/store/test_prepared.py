@@ -32,6 +32,7 @@ _DIRTY = Prepared(
     .where(runs.c.experiment_id == bindparam("exp"))
     .order_by(runs.c.run_id)
 )
+_BY_DIRTY = Prepared(select(runs.c.run_id).where(runs.c.git_dirty == bindparam("dirty")))
 _FINISH = Prepared(
     runs.update().where(runs.c.status == bindparam("old")).values(status=bindparam("new"))
 )
@@ -65,6 +66,9 @@ def test_rows_written_and_read_as_connection_execute_would(db: Database) -> None
         found = _DIRTY.all(conn, {"exp": "e1"})
         expected = [tuple(r) for r in conn.execute(_DIRTY.statement, {"exp": "e1"})]
         assert _DIRTY.first(conn, {"exp": "nope"}) is None
+        # one bound value, through its column's processor
+        assert _BY_DIRTY.all(conn, {"dirty": True}) == [("a" * 32,)]
+        assert _BY_DIRTY.all(conn, {"dirty": False}) == [("b" * 32,)]
     # the Boolean column's bind processor applied: stored as the dialect stores booleans
     assert [(r, bool(d) if d is not None else None) for r, d in found] == [
         ("a" * 32, True),

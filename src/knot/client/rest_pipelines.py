@@ -1,10 +1,12 @@
 """RestPipelines: pipeline executions, step records and the step cache through a Knot
 server's /api/v1/pipelines routes; each step's record, cache entry and lineage edges
 are one request, one transaction on the server. Step outputs are blobs in the artifact
-store the session names (KNOT_ARTIFACTS), which the workers write directly."""
+store the session names (KNOT_ARTIFACTS), which the workers write directly, or, when
+small, inline bytes sent with the step's record (base64 in the JSON)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
@@ -60,11 +62,13 @@ class RestPipelines(ServerClient):
         result: StepResult,
         cache: StoredValue | None,
         edges: Sequence[Edge],
+        inline: bytes | None = None,
     ) -> None:
         validate.check_run_id(pipeline_run_id)
         body = {
             "result": _STEP.dump_python(result, mode="json"),
-            "cache": dataclasses.asdict(cache) if cache is not None else None,
+            "cache": _output(cache) if cache is not None else None,
+            "inline": _base64(inline),
             "edges": [
                 {k: v for k, v in dataclasses.asdict(e).items() if k != "created_at"} for e in edges
             ],
@@ -85,6 +89,14 @@ class RestPipelines(ServerClient):
 
     def lookup(self, key: str) -> CacheEntry | None:
         return _ENTRY.validate_json(self._call("GET", f"/cache/{key}"))
+
+
+def _output(value: StoredValue) -> dict[str, str | None]:
+    return {"digest": value.digest, "kind": value.kind, "data": _base64(value.data)}
+
+
+def _base64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode("ascii") if data is not None else None
 
 
 def open_rest_pipelines(tracking: object, uri: str) -> RestPipelines:

@@ -7,8 +7,9 @@ defaults included; see knot.pipelines.steps), to any parameter value, or to the
 content of any input (an upstream output with another digest). The digests in the
 key are the same ones lineage records, so caching and lineage are one mechanism.
 
-A cached output is read through before it is reused: a blob that is missing or whose
-bytes no longer match its digest is a cache miss with a warning, never a wrong value.
+A cached output is read through before it is reused: a blob that is missing, or bytes
+(inline or a blob) that no longer match its digest, are a cache miss with a warning,
+never a wrong value.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from knot.errors import Corrupted, Invalid, NotFound
 from knot.pipelines.tables import pipeline_cache
-from knot.pipelines.values import StoredValue, encode_value
+from knot.pipelines.values import StoredValue, encode_value, stored_bytes
 from knot.store.database import now_ms
 from knot.store.prepared import Prepared
 
@@ -137,11 +138,11 @@ def lookup(conn: Connection, key: str) -> CacheEntry | None:
     row = _LOOKUP.first(conn, {"key": key})
     if row is None:
         return None
-    cache_key, step, digest, kind, run_id, created_at = row
+    cache_key, step, digest, kind, run_id, created_at, data = row
     return CacheEntry(
         cache_key=cache_key,
         step=step,
-        output=StoredValue(digest, kind),
+        output=StoredValue(digest, kind, data),
         run_id=run_id,
         created_at=created_at,
     )
@@ -154,6 +155,7 @@ def record(conn: Connection, key: str, step: str, output: StoredValue, run_id: s
         "step": step,
         "output_digest": output.digest,
         "output_kind": output.kind,
+        "output_data": output.data,
         "run_id": run_id,
         "created_at": now_ms(),
     }
@@ -170,13 +172,14 @@ _LOOKUP = Prepared(
         pipeline_cache.c.output_kind,
         pipeline_cache.c.run_id,
         pipeline_cache.c.created_at,
+        pipeline_cache.c.output_data,
     ).where(pipeline_cache.c.cache_key == bindparam("key"))
 )
 
 
 def _upsert(dialect: Any) -> Any:
     statement = dialect.insert(pipeline_cache)
-    columns = ("step", "output_digest", "output_kind", "run_id", "created_at")
+    columns = ("step", "output_digest", "output_kind", "output_data", "run_id", "created_at")
     return statement.on_conflict_do_update(
         index_elements=["cache_key"], set_={c: statement.excluded[c] for c in columns}
     )
@@ -187,16 +190,22 @@ _SQLITE_RECORD = Prepared(_upsert(sqlite))
 
 
 def usable(output: StoredValue, store: ArtifactStore, step: str) -> bool:
-    """True if the stored output is intact. A missing or corrupted blob warns; a corrupted
-    one is deleted so the step's fresh output can be stored under its digest again."""
+    """True if the stored output is intact. A missing or corrupted output warns; a
+    corrupted blob is deleted so the step's fresh output can be stored under its digest
+    again (a corrupted inline one is replaced by the fresh output's cache entry)."""
     try:
-        store.verify(output.digest)
+        if output.data is None:
+            store.verify(output.digest)
+        else:
+            stored_bytes(output, store)
         return True
     except NotFound:
         problem = "is missing from the artifact store"
     except Corrupted:
-        problem = "is corrupted in the artifact store (its bytes no longer match the digest)"
-        store.delete(output.digest)
+        where = "artifact" if output.data is None else "metadata"
+        problem = f"is corrupted in the {where} store (its bytes no longer match the digest)"
+        if output.data is None:
+            store.delete(output.digest)
     warnings.warn(
         f"the cached output {output.digest} of step {step!r} {problem}; running the step again",
         CacheWarning,

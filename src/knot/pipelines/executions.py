@@ -70,29 +70,49 @@ def start_execution(
         conn.execute(pipeline_steps.insert(), rows)
 
 
-def record_step(conn: Connection, pipeline_run_id: str, result: StepResult) -> int:
-    """Store the final state of one step of an execution; the rows changed (0 when the
-    execution has no such step)."""
+def record_step(
+    conn: Connection, pipeline_run_id: str, result: StepResult, inline: bytes | None = None
+) -> int:
+    """Store the final state of one step of an execution, with its output's bytes when
+    they are inline; the rows changed (0 when the execution has no such step)."""
+    return _RECORD_STEP.run(conn, _step_values(pipeline_run_id, result, inline))
+
+
+def record_steps(
+    conn: Connection, pipeline_run_id: str, steps: Sequence[tuple[StepResult, bytes | None]]
+) -> str | None:
+    """record_step of each (result, inline bytes) in `steps`, in one statement where the
+    database counts the rows of each; the node of a step the execution does not have (the
+    first), or None when every step was recorded."""
+    if conn.dialect.name == "sqlite":  # executemany sums the rows changed
+        rows = [_step_values(pipeline_run_id, r, inline) for r, inline in steps]
+        if _RECORD_STEP.run(conn, rows) == len(rows):
+            return None
+    for result, inline in steps:
+        if not record_step(conn, pipeline_run_id, result, inline):
+            return result.name
+    return None
+
+
+def _step_values(pipeline_run_id: str, result: StepResult, inline: bytes | None) -> dict[str, Any]:
     ended = None
     if result.started_at is not None:
         ended = result.started_at + round(result.seconds * 1000)
-    return _RECORD_STEP.run(
-        conn,
-        {
-            "pid": pipeline_run_id,
-            "nid": result.name,
-            "v_status": result.status,
-            "v_cache_key": result.cache_key,
-            "v_output_digest": result.output_digest,
-            "v_output_kind": result.output_kind,
-            "v_run_id": result.run_id,
-            "v_from_run": result.from_run,
-            "v_attempts": result.attempts,
-            "v_error": result.error,
-            "v_started_at": result.started_at,
-            "v_ended_at": ended,
-        },
-    )
+    return {
+        "pid": pipeline_run_id,
+        "nid": result.name,
+        "v_status": result.status,
+        "v_cache_key": result.cache_key,
+        "v_output_digest": result.output_digest,
+        "v_output_kind": result.output_kind,
+        "v_output_data": inline,
+        "v_run_id": result.run_id,
+        "v_from_run": result.from_run,
+        "v_attempts": result.attempts,
+        "v_error": result.error,
+        "v_started_at": result.started_at,
+        "v_ended_at": ended,
+    }
 
 
 def end_execution(conn: Connection, run_id: str, status: str, error: str | None) -> int:
@@ -117,7 +137,10 @@ def finished_steps(conn: Connection, run_id: str) -> dict[str, FinishedStep]:
     )
     return {
         r.node: FinishedStep(
-            r.node, r.cache_key, StoredValue(r.output_digest, r.output_kind), r.run_id
+            r.node,
+            r.cache_key,
+            StoredValue(r.output_digest, r.output_kind, r.output_data),
+            r.run_id,
         )
         for r in rows
     }
@@ -184,6 +207,7 @@ _RECORD_STEP = Prepared(
                 "cache_key",
                 "output_digest",
                 "output_kind",
+                "output_data",
                 "run_id",
                 "from_run",
                 "attempts",

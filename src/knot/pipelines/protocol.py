@@ -36,9 +36,11 @@ class PipelineRecords(Protocol):
         result: StepResult,
         cache: StoredValue | None,
         edges: Sequence[Edge],
+        inline: bytes | None = None,
     ) -> None:
-        """One transaction: the step's final state, its cache entry (`cache`, the output
-        stored under the result's cache key; None records none) and its lineage edges."""
+        """One transaction: the step's final state (with `inline`, the bytes of its output
+        when they are inline), its cache entry (`cache`, the output stored under the
+        result's cache key; None records none) and its lineage edges."""
         ...
 
     def end_execution(self, run_id: str, status: str, error: str | None) -> None: ...

@@ -1,6 +1,13 @@
 """What an execution writes as it goes: a child run per step, the step's row in
 pipeline_steps, its cache entry, and its lineage edges (inputs -> step run -> output),
-each step's rows in one transaction."""
+each step's rows in one transaction.
+
+A step that ran commits as it finishes. Steps reused without running (cache hits,
+resumed steps) wait and commit together with the next write: before any step's code
+starts, before the driver waits for running steps, and at the end. Nothing can kill the
+process between them but a signal from outside in the moment between two lookups, and
+redoing a reuse costs a lookup; a burst of hits is then one commit, not one each.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +29,9 @@ if TYPE_CHECKING:
     from knot.tracking.session import Session
 
 __all__ = ["PARAM_TEXT", "ExecutionRecord", "text"]
+
+#: one step's records: its result, its cache entry, its lineage edges, inline output bytes
+StepRecord = tuple[StepResult, StoredValue | None, list[Edge], bytes | None]
 
 PARAM_TEXT = 500  # longer parameter values and errors are cut in the step runs
 
@@ -49,6 +59,7 @@ class ExecutionRecord:
         if progress is not None:
             self._bar = progress.add_task(pipeline, total=len(caching))
         self._nodes: dict[str, tuple[str, str]] = {}
+        self._pending: list[StepRecord] = []  # ended runs' steps not yet written
         # read once: each step's records need the user and home (audit rows, audit key)
         self._settings = settings()
 
@@ -85,10 +96,12 @@ class ExecutionRecord:
         output: StoredValue | None = None,
         cached: bool = False,
         ending: ActiveRun | None = None,
+        defer: bool = False,
     ) -> None:
         """One transaction: the step's state, its cache entry and its lineage edges, and
         the end of its run `ending` (with the run's buffered rows) when the tracking
-        store is the same database; otherwise the run ends first."""
+        store is the same database; otherwise the run ends first. With `defer` (a step
+        reused without running) the write waits for the next one, or for flush()."""
         edges: list[Edge] = []
         if bound is not None and output is not None and result.run_id is not None:
             step_run = ("run", result.run_id)
@@ -99,28 +112,34 @@ class ExecutionRecord:
             edges.append(Edge(*step_run, relation, *self._node_of(output)))
         caches = result.status == "ran" and output is not None and self.caching[result.name]
         cache = output if caches else None
-        with pinned(self._settings):
-            self._write(result, cache, edges, ending)
-        if self.progress is not None and self._bar is not None:
-            self.progress.update(self._bar, advance=1, description=f"{result.name} {result.status}")
-
-    def _write(
-        self,
-        result: StepResult,
-        cache: StoredValue | None,
-        edges: list[Edge],
-        ending: ActiveRun | None,
-    ) -> None:
+        inline = output.data if output is not None else None
         if ending is None:
-            self.records.record_step(self.root_run_id, result, cache, edges)
+            self.flush()
+            with pinned(self._settings):
+                self.records.record_step(self.root_run_id, result, cache, edges, inline)
         else:
             failed = result.status == "failed"
             ending.end(RunStatus.FAILED if failed else RunStatus.FINISHED, flush=False)
-            together = getattr(self.records, "record_step_with_runs", None)
-            writer = self.session.writer
-            if together is None or not together(writer, self.root_run_id, result, cache, edges):
+            self._pending.append((result, cache, edges, inline))
+            if not defer:
+                self.flush()
+        if self.progress is not None and self._bar is not None:
+            self.progress.update(self._bar, advance=1, description=f"{result.name} {result.status}")
+
+    def flush(self) -> None:
+        """Write the steps waiting (deferred reuses, and the step just recorded) and the
+        ends of their runs: one transaction when the tracking store is the same database,
+        otherwise the runs first, then each step's records."""
+        if not self._pending:
+            return
+        steps, self._pending = self._pending, []
+        together = getattr(self.records, "record_steps_with_runs", None)
+        writer = self.session.writer
+        with pinned(self._settings):
+            if together is None or not together(writer, self.root_run_id, steps):
                 writer.flush()
-                self.records.record_step(self.root_run_id, result, cache, edges)
+                for step in steps:
+                    self.records.record_step(self.root_run_id, *step)
 
     def _input_nodes(self, bound: inspect.BoundArguments) -> list[tuple[str, str]]:
         from knot.data.entities import DatasetVersion
@@ -140,7 +159,7 @@ class ExecutionRecord:
     def _node_of(self, value: StoredValue) -> tuple[str, str]:
         node = self._nodes.get(value.digest)
         if node is None:
-            node = self._nodes[value.digest] = lineage_node(value.digest, value.kind, self.store)
+            node = self._nodes[value.digest] = lineage_node(value, self.store)
         return node
 
 

@@ -161,6 +161,7 @@ class Execution:
                         finished(node)
                 if not inflight:
                     break
+                self.book.flush()  # before waiting, maybe for long
                 done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                 for future in done:
                     running = inflight.pop(future)
@@ -207,7 +208,8 @@ class Execution:
                 upstream=_upstream(node),
             )
             self.outputs[node.key] = output
-            self._record(result, bound, output, cached=True, ending=run)
+            # written with the next write: before a step's code runs, or at the end
+            self._record(result, bound, output, cached=True, ending=run, defer=True)
             return result
         state = "miss" if node.step.cache and not self.no_cache else "off"
         run = self.book.step_run(node, key, bound, {"knot.cache": state})
@@ -227,6 +229,7 @@ class Execution:
             artifacts_uri=self.session.artifacts_uri,
             user=self.session.user,
         )
+        self.book.flush()  # what finished is on the store before this step's code runs
         try:
             future = self.executor.submit(node.step, task)
         except Exception as exc:  # e.g. Ray pickles the arguments right away
@@ -299,14 +302,15 @@ class Execution:
         output: StoredValue | None = None,
         cached: bool = False,
         ending: ActiveRun | None = None,
+        defer: bool = False,
     ) -> None:
         self.results[result.name] = result
-        self.book.record(result, bound, output, cached=cached, ending=ending)
+        self.book.record(result, bound, output, cached=cached, ending=ending, defer=defer)
 
     # the end ------------------------------------------------------------------------
     def _load(self, handle: Handle) -> Any:
         value = self.outputs[handle.node.key]
-        return load_value(value.digest, value.kind, self.store)
+        return load_value(value, self.store)
 
     def _result(self, status: ExecutionStatus) -> PipelineResult:
         steps = [self.results[n.key] for n in self.trace.nodes]
@@ -319,6 +323,7 @@ class Execution:
         )
 
     def _end(self, status: RunStatus, error: str | None) -> None:
+        self.book.flush()
         # the run's end and the execution's end commit together when they can
         self.root.end(status, flush=False)
         state, writer = status.value.lower(), self.session.writer

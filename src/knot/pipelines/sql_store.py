@@ -92,20 +92,20 @@ class SqlPipelineRecords:
         result: StepResult,
         cache: StoredValue | None,
         edges: Sequence[Edge],
+        inline: bytes | None = None,
     ) -> None:
         with self.db.write() as conn:
-            _record_step(conn, pipeline_run_id, result, cache, edges)
+            _record_step(conn, pipeline_run_id, result, cache, edges, inline)
 
-    def record_step_with_runs(
+    def record_steps_with_runs(
         self,
         writer: BatchWriter,
         pipeline_run_id: str,
-        result: StepResult,
-        cache: StoredValue | None,
-        edges: Sequence[Edge],
+        steps: Sequence[tuple[StepResult, StoredValue | None, Sequence[Edge], bytes | None]],
     ) -> bool:
-        """record_step in the transaction that flushes `writer` (the step's run, ended,
-        is in its buffer): one commit per step, the run and the step's record together.
+        """record_step of each of `steps` (result, cache, edges, inline) in the
+        transaction that flushes `writer` (their runs, ended, are in its buffer): one
+        commit for the runs and the steps' records together.
         The commit does not wait for the disk: a killed process loses nothing, an OS
         crash can lose the steps of a running execution (they run again), and the
         execution's end, committed durably, flushes them all. False, having written
@@ -113,7 +113,7 @@ class SqlPipelineRecords:
         calls record_step)."""
         return self._with_runs(
             writer,
-            lambda conn: _record_step(conn, pipeline_run_id, result, cache, edges),
+            lambda conn: _record_steps(conn, pipeline_run_id, steps),
             durable=False,
         )
 
@@ -161,16 +161,28 @@ def _record_step(
     result: StepResult,
     cache: StoredValue | None,
     edges: Sequence[Edge],
+    inline: bytes | None,
 ) -> None:
-    if not executions.record_step(conn, pipeline_run_id, result):
+    _record_steps(conn, pipeline_run_id, [(result, cache, edges, inline)])
+
+
+def _record_steps(
+    conn: Connection,
+    pipeline_run_id: str,
+    steps: Sequence[tuple[StepResult, StoredValue | None, Sequence[Edge], bytes | None]],
+) -> None:
+    """Each step's state, cache entry and edges: one statement per table for them all."""
+    missing = executions.record_steps(conn, pipeline_run_id, [(s[0], s[3]) for s in steps])
+    if missing is not None:
         raise NotFound(
-            f"pipeline execution {pipeline_run_id} has no step {result.name!r}; "
+            f"pipeline execution {pipeline_run_id} has no step {missing!r}; "
             "record the steps of an execution that was started with them",
             field="name",
         )
-    if cache is not None:
-        _cache_record(conn, result, cache)
-    add_edges(conn, edges)
+    for result, output, _, _ in steps:
+        if output is not None:
+            _cache_record(conn, result, output)
+    add_edges(conn, [edge for step in steps for edge in step[2]])
 
 
 def _already(run_id: str) -> Conflict:

@@ -93,7 +93,7 @@ def execute_task(task: StepTask) -> StepOutcome:
 
 
 def _load(value: StoredValue, store: ArtifactStore) -> Any:
-    return load_value(value.digest, value.kind, store)
+    return load_value(value, store)
 
 
 def _failed(

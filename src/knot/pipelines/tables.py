@@ -1,13 +1,24 @@
-"""The pipelines' tables (migration 0008), on the shared metadata of knot.store.schema.
+"""The pipelines' tables (migrations 0008 and 0014), on the shared metadata of knot.store.schema.
 
-pipeline_cache maps a step's cache key to the digest of the output it produced;
+pipeline_cache maps a step's cache key to the digest of the output it produced (and,
+for a small output, its bytes: output_data, see knot.pipelines.values);
 pipeline_executions and pipeline_steps record what each pipeline run did, step by
 step, so `resume=` can reuse finished steps even with caching off.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 
 from knot.store.schema import metadata
 
@@ -22,6 +33,7 @@ pipeline_cache = Table(
     Column("output_kind", String(16), nullable=False),
     Column("run_id", String(32), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("output_data", LargeBinary, nullable=True),  # an inline output's bytes
     Index("ix_pipeline_cache_step", "step"),
 )
 
@@ -63,4 +75,5 @@ pipeline_steps = Table(
     Column("error", Text, nullable=True),
     Column("started_at", BigInteger, nullable=True),
     Column("ended_at", BigInteger, nullable=True),
+    Column("output_data", LargeBinary, nullable=True),  # an inline output's bytes
 )

@@ -1,4 +1,4 @@
-"""Step outputs as content-addressed blobs: how each kind of value is stored and loaded.
+"""Step outputs, content-addressed: how each kind of value is stored and loaded.
 
   pandas DataFrame, pyarrow Table   -> Parquet           (kind "parquet")
   NumPy array (not of objects)      -> .npy              (kind "npy")
@@ -6,6 +6,13 @@
                                        JSON; loading it reads the registry or the
                                        dataset store  (kinds "model_version", "dataset")
   anything else                     -> pickle            (kind "pickle")
+
+An output's identity is the sha256 digest of its encoded bytes, wherever they are kept.
+Bytes up to INLINE_LIMIT stay inline: in the StoredValue, and from there in the step's
+row and cache entry of the metadata store, durable with the step's commit and with no
+file to write and flush (a trivial step's output is a few bytes; a file of its own, made
+durable, cost more than the rest of the step). Larger outputs are blobs in the artifact
+store. Either way the bytes are checked against the digest on every read.
 
 Trust boundary: loading a "pickle" output runs whatever code the pickle names, like any
 pickle. Blobs are checked against their digest on every read, so nobody can swap the
@@ -16,34 +23,78 @@ to those stores only to people you would let run code in your pipelines.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import pickle
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from knot.errors import Invalid
+from pydantic import ConfigDict
+
+from knot.errors import Corrupted, Invalid
 
 if TYPE_CHECKING:
     from knot.artifacts import ArtifactStore
 
-__all__ = ["KINDS", "StoredValue", "encode_value", "lineage_node", "load_value", "store_value"]
+__all__ = [
+    "INLINE_LIMIT",
+    "KINDS",
+    "StoredValue",
+    "encode_value",
+    "lineage_node",
+    "load_value",
+    "store_value",
+    "stored_bytes",
+]
 
 KINDS = ("parquet", "npy", "pickle", "model_version", "dataset")
+#: encoded outputs of at most this many bytes are kept inline, not as blobs
+INLINE_LIMIT = 4096
 
 
 @dataclass(frozen=True)
 class StoredValue:
-    """Where a value went: its blob digest and how to read it back."""
+    """Where a value went: its digest, how to read it back, and its bytes when they are
+    inline (None: a blob in the artifact store under `digest`)."""
 
     digest: str
     kind: str
+    data: bytes | None = field(default=None, repr=False)
+
+    # over HTTP (a Knot server's pipeline routes) the bytes travel as base64
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(
+        ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
 
 def store_value(value: Any, store: ArtifactStore) -> StoredValue:
-    """Serialise `value` by its kind and put it in the artifact store."""
+    """Serialise `value` by its kind; keep the bytes inline when they are small enough,
+    put them in the artifact store otherwise."""
     kind, data = encode_value(value)
+    if len(data) <= INLINE_LIMIT:
+        return StoredValue(_digest(data), kind, data)
     return StoredValue(store.put_bytes(data), kind)
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def stored_bytes(value: StoredValue, store: ArtifactStore) -> bytes:
+    """The bytes of a stored value, verified against its digest; raises Corrupted if they
+    changed (and NotFound for a blob missing from the artifact store)."""
+    if value.data is None:
+        return store.get_bytes(value.digest)
+    if _digest(value.data) != value.digest:
+        raise Corrupted(
+            f"the inline output {value.digest} no longer matches its digest (its bytes in "
+            "the metadata store changed); run the step again (knot pipeline run ... "
+            "--no-cache) to store it anew",
+            field="digest",
+        )
+    return value.data
 
 
 def encode_value(value: Any) -> tuple[str, bytes]:
@@ -83,12 +134,15 @@ def encode_value(value: Any) -> tuple[str, bytes]:
 
 
 def _arrow_table(value: Any) -> Any:
-    import pandas as pd
-    import pyarrow as pa
-
-    if isinstance(value, pa.Table):
+    # A frame or table exists only once its library is imported: a step returning plain
+    # values never pays for importing pandas and pyarrow (most of a second).
+    arrow: Any = sys.modules.get("pyarrow")
+    if arrow is not None and isinstance(value, arrow.Table):
         return value
-    if isinstance(value, pd.DataFrame):
+    pandas: Any = sys.modules.get("pandas")
+    if pandas is not None and isinstance(value, pandas.DataFrame):
+        import pyarrow as pa
+
         try:
             return pa.Table.from_pandas(value)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
@@ -97,16 +151,15 @@ def _arrow_table(value: Any) -> Any:
 
 
 def _numeric_array(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+    numpy: Any = sys.modules.get("numpy")  # as above: an array means NumPy is imported
+    if numpy is not None and isinstance(value, numpy.ndarray) and not value.dtype.hasobject:
         return value
     return None
 
 
-def load_value(digest: str, kind: str, store: ArtifactStore) -> Any:
-    """The value stored under `digest`, verified; raises Corrupted if the bytes changed."""
-    data = store.get_bytes(digest)
+def load_value(value: StoredValue, store: ArtifactStore) -> Any:
+    """The stored value, verified; raises Corrupted if the bytes changed."""
+    data, kind = stored_bytes(value, store), value.kind
     if kind == "parquet":
         import pyarrow.parquet as pq
 
@@ -131,11 +184,12 @@ def load_value(digest: str, kind: str, store: ArtifactStore) -> Any:
     raise Invalid(f"unknown output kind {kind!r}; known: {', '.join(KINDS)}", field="kind")
 
 
-def lineage_node(digest: str, kind: str, store: ArtifactStore) -> tuple[str, str]:
-    """The lineage node an output is: the model version or dataset it names, or its blob."""
-    if kind not in ("model_version", "dataset"):
-        return "artifact", digest
-    ref = json.loads(store.get_bytes(digest))
-    if kind == "model_version":
+def lineage_node(value: StoredValue, store: ArtifactStore) -> tuple[str, str]:
+    """The lineage node an output is: the model version or dataset it names, or its
+    content (an "artifact" node named by its digest, inline or a blob alike)."""
+    if value.kind not in ("model_version", "dataset"):
+        return "artifact", value.digest
+    ref = json.loads(stored_bytes(value, store))
+    if value.kind == "model_version":
         return "model_version", f"{ref['model']}/{ref['version']}"
     return "dataset", f"{ref['dataset']}@{ref['version']}"

@@ -5,6 +5,9 @@ recording an editor (the app-wide rule for non-GET routes)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import math
 from typing import Annotated, Literal, Self
 
@@ -25,7 +28,7 @@ from knot.pipelines.cache import CacheEntry
 from knot.pipelines.executions import FinishedStep
 from knot.pipelines.result import PipelineResult, StepResult
 from knot.pipelines.sql_store import SqlPipelineRecords
-from knot.pipelines.values import StoredValue
+from knot.pipelines.values import INLINE_LIMIT, StoredValue
 from knot.server.deps import get_governance
 
 __all__ = ["router"]
@@ -40,6 +43,11 @@ Key = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 Kind = Literal["parquet", "npy", "pickle", "model_version", "dataset"]  # values.KINDS
 Text = Annotated[str, StringConstraints(max_length=100_000)]
+#: an inline output's bytes, base64 (standard alphabet, padded)
+Inline = Annotated[
+    str,
+    StringConstraints(max_length=4 * ((INLINE_LIMIT + 2) // 3), pattern=r"^[A-Za-z0-9+/]*={0,2}$"),
+]
 MAX_NODES = 10_000
 
 
@@ -109,6 +117,12 @@ class StepBody(_Body):
 class OutputBody(_Body):
     digest: Digest
     kind: Kind
+    data: Inline | None = None  # the output's bytes when they are inline
+
+    @model_validator(mode="after")
+    def _data(self) -> Self:
+        _check_inline(self.data, self.digest, "cache.data")
+        return self
 
 
 class EdgeBody(_Body):
@@ -123,6 +137,49 @@ class RecordBody(_Body):
     result: StepBody
     cache: OutputBody | None = None
     edges: list[EdgeBody] = Field(default_factory=list, max_length=MAX_NODES)
+    inline: Inline | None = None  # the bytes of the step's output when they are inline
+
+    @model_validator(mode="after")
+    def _inline(self) -> Self:
+        if self.inline is not None and self.result.output_digest is None:
+            raise ValueError(
+                f"step {self.result.name!r} sends inline output bytes but no output_digest; "
+                "send the output's digest and kind with its bytes, or no bytes"
+            )
+        _check_inline(self.inline, self.result.output_digest or "", "inline")
+        return self
+
+
+def _check_inline(data: str | None, digest: str, name: str) -> None:
+    """Inline bytes must be valid base64 of at most INLINE_LIMIT bytes whose sha256 is
+    the output's digest: the digest is the output's identity, so bytes under another
+    digest would be a wrong value served from the cache."""
+    raw = _decode(data, name)
+    if raw is None:
+        return
+    if len(raw) > INLINE_LIMIT:
+        raise ValueError(
+            f"{name} holds {len(raw)} bytes, over the inline limit of {INLINE_LIMIT}; "
+            "store a larger output as a blob in the artifact store"
+        )
+    actual = "sha256:" + hashlib.sha256(raw).hexdigest()
+    if actual != digest:
+        raise ValueError(
+            f"{name}'s bytes have digest {actual}, not the output's {digest}; send the "
+            "bytes the digest was computed from"
+        )
+
+
+def _decode(data: str | None, name: str) -> bytes | None:
+    if data is None:
+        return None
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            f"{name} is not valid base64 ({data[:20]!r}...); encode the bytes with "
+            "standard, padded base64"
+        ) from None
 
 
 class EndBody(_Body):
@@ -164,9 +221,12 @@ def record_step(run_id: PathRunId, body: RecordBody, records: Records) -> None:
                 field="edges",
             )
     result = StepResult(**{**r.model_dump(), "upstream": tuple(r.upstream)})
-    output = StoredValue(body.cache.digest, body.cache.kind) if body.cache is not None else None
+    output = None
+    if body.cache is not None:
+        data = _decode(body.cache.data, "cache.data")
+        output = StoredValue(body.cache.digest, body.cache.kind, data)
     edges = [Edge(**e.model_dump()) for e in body.edges]
-    records.record_step(run_id, result, output, edges)
+    records.record_step(run_id, result, output, edges, _decode(body.inline, "inline"))
 
 
 @router.post("/executions/{run_id}/end", status_code=status.HTTP_204_NO_CONTENT)
