@@ -11,7 +11,10 @@ times each, and the table shows medians, min, max and the ratio of medians. Befo
 timed round the process tree (Prefect's API server included) is let go idle, so one
 side's leftover work never lands in the other's round; a second table gives the CPU
 seconds each pipeline cost the whole tree until it was idle again (Prefect's server
-records task runs after the flow has returned; that work counts there).
+records task runs after the flow has returned; that work counts there), and a third the
+time until every step is recorded: Knot's records are committed when `run()` returns,
+Prefect's once its API database holds every task run in a final state (read straight
+from that SQLite file: bench/_prefect_records.py).
 
 Both sides do comparable work per step: Knot records a child run, a cache entry and
 lineage edges and stores the output by digest (these, a few bytes each, inline in the
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import RESULTS_DIR, console
+from _prefect_records import recorded_after
 from _servers import tree_ticks, wait_idle
 from interleave import DEFAULT_N, Interleaved, interleave, print_interleaved
 
@@ -128,10 +132,12 @@ def timed(
     steps: int,
     base: int,
     cpu: list[float] | None = None,
+    recorded: list[float] | None = None,
 ) -> Callable[[int], float]:
     """A round function for `interleave`: run one flow from start `base + i`, check it.
     `cpu` gets each round's CPU seconds: the whole process tree's (Prefect's API server
-    included) from the start until it is idle again, so work a side defers counts."""
+    included) from the start until it is idle again, so work a side defers counts.
+    `recorded` gets the seconds until every step's record is in the side's store."""
 
     def one_round(i: int) -> float:
         # rounds far enough apart that no step of one is a step of another: a cold
@@ -142,8 +148,18 @@ def timed(
         wait_idle(os.getpid(), busy=0.05, limit=60)
         ticks = tree_ticks()
         began = time.perf_counter()
-        value = flows[shape](start)
+        if side == "prefect":
+            state = flows[shape](start, return_state=True)  # type: ignore[call-arg]
+            value = state.result()
+        else:
+            value = flows[shape](start)
         seconds = time.perf_counter() - began
+        if recorded is not None:
+            if side == "prefect":
+                run_id = state.state_details.flow_run_id
+                recorded.append(recorded_after(run_id, steps, began))
+            else:
+                recorded.append(seconds)  # committed before run() returned
         if cpu is not None:
             wait_idle(os.getpid(), busy=0.05, limit=60)
             cpu.append((tree_ticks() - ticks) / os.sysconf("SC_CLK_TCK"))
@@ -159,32 +175,38 @@ def measure(
     prefect: dict[str, Callable[[int], Any]],
     rounds: int,
     steps: int,
-) -> tuple[list[Interleaved], list[Interleaved]]:
+) -> tuple[list[Interleaved], list[Interleaved], list[Interleaved]]:
     """Per shape: the cold rounds (new start values) interleaved, then the cached rounds
-    (the same start values again, so every step is a cache hit), interleaved."""
+    (the same start values again, so every step is a cache hit), interleaved. Returns
+    the wall times, the CPU times and the times until every step was recorded."""
     for shape in ("chain", "fan"):  # warm-up: imports, first connection, schema; not timed
         for side, flows in (("knot", knot), ("prefect", prefect)):
             timed(flows, shape, side, steps, 10_000)(0)
     out: list[Interleaved] = []
     cpu: list[Interleaved] = []
+    until: list[Interleaved] = []
     for shape in ("chain", "fan"):
         base = 1 + 100_000 * len(out)
         for phase in ("cold", "cached"):
             used = Interleaved(f"{shape} {phase}, CPU", "s", False, "prefect")
+            kept = Interleaved(f"{shape} {phase}, recorded", "s", False, "prefect")
             out.append(
                 interleave(
                     f"{shape} {phase}",
                     "s",
-                    timed(prefect, shape, "prefect", steps, base, used.peer.values),
-                    timed(knot, shape, "knot", steps, base, used.knot.values),
+                    timed(
+                        prefect, shape, "prefect", steps, base, used.peer.values, kept.peer.values
+                    ),
+                    timed(knot, shape, "knot", steps, base, used.knot.values, kept.knot.values),
                     n=rounds,
                     peer_name="prefect",
                     progress=lambda line: console.print(f"[dim]{line}[/]"),
                 )
             )
-            used.load_before, used.load_after = out[-1].load_before, out[-1].load_after
-            cpu.append(used)
-    return out, cpu
+            for extra, into in ((used, cpu), (kept, until)):
+                extra.load_before, extra.load_after = out[-1].load_before, out[-1].load_after
+                into.append(extra)
+    return out, cpu, until
 
 
 def main() -> None:
@@ -213,12 +235,18 @@ def main() -> None:
     for name in ("KNOT_STORE", "KNOT_ARTIFACTS"):
         os.environ.pop(name, None)
     prefect_environment(root / "prefect")
-    rows, cpu = measure(knot_flows(args.steps), prefect_flows(args.steps), rounds, args.steps)
-    report(rows, cpu, args.steps, prefect_version)
+    rows, cpu, until = measure(
+        knot_flows(args.steps), prefect_flows(args.steps), rounds, args.steps
+    )
+    report(rows, cpu, until, args.steps, prefect_version)
 
 
 def report(
-    rows: list[Interleaved], cpu: list[Interleaved], steps: int, prefect_version: str
+    rows: list[Interleaved],
+    cpu: list[Interleaved],
+    until: list[Interleaved],
+    steps: int,
+    prefect_version: str,
 ) -> None:
     print_interleaved(
         f"{steps}-step pipelines of trivial steps, Knot vs Prefect {prefect_version}",
@@ -226,6 +254,11 @@ def report(
         {r.scenario: 20.0 for r in rows},
     )
     print_interleaved("CPU seconds per pipeline, the process tree until idle", cpu, {})
+    print_interleaved(
+        "Seconds until every step is recorded (Knot: at return; Prefect: in its API database)",
+        until,
+        {r.scenario: 20.0 for r in until},
+    )
     for r in rows:
         console.print(f"  [dim]{r.scenario}: knot {r.knot.median / steps * 1000:.2f} ms/step[/]")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -237,6 +270,7 @@ def report(
         "cpus": os.cpu_count(),
         "interleaved": [r.as_json() for r in rows],
         "cpu": [r.as_json() for r in cpu],
+        "recorded": [r.as_json() for r in until],
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")
     console.print(f"  [dim]results: {path}[/]")
