@@ -23,7 +23,8 @@ METRICS: dict[str, list[float]] = {
     "nan_last": [0.5, math.nan],
     "inf": [1.0, math.inf],
     "neg_inf": [-math.inf, -2.5],
-    # at most 15 significant digits: SQLite's JSON functions write no more (get_run too)
+    # doubles that need 17 significant digits (SQLite's JSON functions write 15)
+    "seventeen": [0.1 + 0.2, 1 / 3, 123456.78901234567, -9.87654321012345e-99, 0.8841133850033113],
     # past 1e308 but finite: SQLite searches once wrote these as infinities
     "extremes": [1.5e308, -1.5e308, 5e-324, 2.5e-308],
     "whole": [3.0, 0.0, -0.0],
@@ -129,3 +130,17 @@ def test_a_page_of_more_than_a_thousand_runs_keeps_its_order(
     rest = tracking_store.search_runs([exp], max_results=1050, page_token=first.next_page_token)
     assert [r.params["i"] for r in rest.runs] == [str(i) for i in range(49, -1, -1)]
     assert rest.next_page_token is None
+
+
+def test_summaries_are_the_doubles_logged(tracking_store: TrackingStore) -> None:
+    """Every digit: a search and get_run give back the very double that was logged."""
+    exp, ids = _populate(tracking_store)
+    (found,) = [r for r in tracking_store.search_runs([exp]).runs if r.run_id == ids["full"]]
+    values = METRICS["seventeen"]
+    for run in (found, tracking_store.get_run(ids["full"])):
+        summary = run.metrics["seventeen"]
+        assert (summary.latest, summary.min, summary.max) == (
+            values[-1],
+            min(values),
+            max(values),
+        )

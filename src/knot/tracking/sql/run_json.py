@@ -78,15 +78,56 @@ def _sqlite_object(pairs: list[tuple[str, Any]]) -> ColumnElement[Any]:
 
 
 def _sqlite_number(column: KeyedColumnElement[Any]) -> ColumnElement[Any]:
-    # NaN is stored as NULL; the infinities would come out as a bare Inf, which is not
-    # JSON: the entities' validators read all three as strings. Finite values, nearly
-    # every row, pass the first test.
+    """A REAL as JSON text that reads back as the same double. SQLite's JSON functions
+    write 15 significant digits (0.8841133850033113 came back as 0.884113385003311);
+    printf's 17 round-trip every double below 1e100 (past that SQLite's printf rounds
+    wrongly now and then, so those keep CAST's 15). NaN is stored as NULL; the
+    infinities would come out as a bare Inf, which is not JSON: the entities' validators
+    read all three as strings."""
+    size = func.abs(column)
     return case(
-        (func.abs(column) <= literal_column(_LARGEST), column),
-        (column.is_(None), _sql_text("NaN")),
-        (column > literal_column("0"), _sql_text("Infinity")),
-        else_=_sql_text("-Infinity"),
+        (size < literal_column("1e100"), func.printf(_sql_text("%!.17g"), column)),
+        (size <= literal_column(_LARGEST), cast(column, Text)),
+        (column.is_(None), _sql_text('"NaN"')),
+        (column > literal_column("0"), _sql_text('"Infinity"')),
+        else_=_sql_text('"-Infinity"'),
     )
+
+
+def _sqlite_summaries(where: Any) -> ColumnElement[Any]:
+    """A run's metric summaries, {"key": {...}, ...}, spelled as text: no JSON function
+    formats (and so rounds) their numbers. A summary whose numbers are all finite and
+    below 1e100 (nearly all) is one printf call; any other is put together piece by piece."""
+    s = metric_summaries
+    key = func.json_quote(s.c.key)
+    usual = func.printf(
+        _sql_text(
+            '%s:{"latest":%!.17g,"latest_step":%lld,"latest_timestamp":%lld,'
+            '"min":%!.17g,"max":%!.17g,"count":%lld,"key":%s}'
+        ),
+        key,
+        s.c.latest,
+        s.c.latest_step,
+        s.c.latest_timestamp,
+        s.c.min,
+        s.c.max,
+        s.c["count"],
+        key,
+    )
+    fields: list[Any] = [key, _sql_text(':{"latest":'), _sqlite_number(s.c.latest)]
+    for name in _SUMMARY_FIELDS:
+        fields += [_sql_text(f',"{name}":'), s.c[name]]
+    fields += [_sql_text(',"min":'), _sqlite_number(s.c.min)]
+    fields += [_sql_text(',"max":'), _sqlite_number(s.c.max)]
+    fields += [_sql_text(',"key":'), key, _sql_text("}")]
+    small: ColumnElement[Any] = literal_column("1e100")
+    plain = (
+        (func.abs(s.c.latest) < small) & (func.abs(s.c.min) < small) & (func.abs(s.c.max) < small)
+    )
+    entry = case((plain, usual), else_=_splice(*fields))
+    listed = func.group_concat(entry, _sql_text(","))
+    inner = select(func.coalesce(listed, _sql_text(""))).where(where).scalar_subquery()
+    return _splice(_sql_text("{"), inner, _sql_text("}"))
 
 
 def _sqlite_group(key: Any, value: Any, where: Any) -> ColumnElement[Any]:
@@ -96,15 +137,6 @@ def _sqlite_group(key: Any, value: Any, where: Any) -> ColumnElement[Any]:
 
 def _sqlite(runs: Table) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     s = metric_summaries
-    summary = _sqlite_object(
-        [
-            ("key", s.c.key),
-            ("latest", _sqlite_number(s.c.latest)),
-            *[(name, s.c[name]) for name in _SUMMARY_FIELDS],
-            ("min", _sqlite_number(s.c.min)),
-            ("max", _sqlite_number(s.c.max)),
-        ]
-    )
     dirty = case(
         (runs.c.git_dirty == literal_column("1"), _sql_text("true")),
         (runs.c.git_dirty == literal_column("0"), _sql_text("false")),
@@ -133,7 +165,7 @@ def _sqlite(runs: Table) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
         _sql_text(',"tags":'),
         _sqlite_group(tags.c.key, tags.c.value, tags.c.run_id == runs.c.run_id),
         _sql_text(',"metrics":'),
-        _sqlite_group(s.c.key, summary, s.c.run_id == runs.c.run_id),
+        _sqlite_summaries(s.c.run_id == runs.c.run_id),
         _sql_text(","),
         func.substr(scalars, _SECOND),
     )
