@@ -17,7 +17,7 @@ from knot.errors import Invalid
 from knot.server.routes.batch import decode_batch
 from knot.tracking.entities import Batch
 from knot.tracking.sql.series import find_cycle, in_series_order
-from knot.tracking.sql.summaries import _fold, _periodic, aggregate
+from knot.tracking.sql.summaries import _fold, _periodic, summary_rows
 from knot.tracking.validate import check_batch
 
 RUN_A, RUN_B = "a" * 32, "b" * 32
@@ -85,6 +85,10 @@ def test_the_latest_point_is_the_greatest_step_then_timestamp_then_the_later() -
     (row,) = aggregate(points)
     assert (row["latest"], row["latest_step"], row["latest_timestamp"]) == (-8.0, 500, 1)
     assert (row["min"], row["max"]) == (-8.0, 99.0)
+
+
+def aggregate(points: list[Any]) -> list[dict[str, Any]]:
+    return summary_rows(points, find_cycle(points))
 
 
 def _batch(points: list[Any]) -> Batch:

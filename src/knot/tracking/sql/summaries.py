@@ -11,22 +11,18 @@ from typing import Any
 from sqlalchemy import Connection, case
 from sqlalchemy.dialects import postgresql, sqlite
 
-from knot.tracking.sql.series import Point, find_cycle
+from knot.tracking.sql.series import Point
 from knot.tracking.tables import metric_summaries
 
-__all__ = ["aggregate", "summary_rows", "upsert_summaries"]
+__all__ = ["summary_rows", "upsert_summaries"]
 
 
 Fold = list[Any]  # [latest value, its step, its timestamp, min, max, count]
 
 
-def aggregate(points: list[Point]) -> list[dict[str, Any]]:
-    """Fold (run_id, key, value, step, ts) points into one summary row per (run, key)."""
-    return summary_rows(points, find_cycle(points))
-
-
 def summary_rows(points: list[Point], period: int | None) -> list[dict[str, Any]]:
-    """aggregate, for points whose cycle (series.find_cycle) the caller has found."""
+    """Fold (run_id, key, value, step, ts) points into one summary row per (run, key);
+    `period` is their cycle (series.find_cycle), None for a batch of another shape."""
     folds = _fold(points) if period is None else _periodic(points, period)
     isnan = math.isnan
     return [
