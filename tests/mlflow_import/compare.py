@@ -74,6 +74,14 @@ def knot_files(tracking: TrackingStore, blobs: ArtifactStore, run_id: str) -> di
     return files
 
 
+def _file_diff(run_id: str, mlflow: dict[str, bytes], knot: dict[str, bytes]) -> str:
+    changed = sorted(p for p in set(mlflow) & set(knot) if mlflow[p] != knot[p])
+    return (
+        f"run {run_id}: only in MLflow {sorted(set(mlflow) - set(knot))}, only in Knot "
+        f"{sorted(set(knot) - set(mlflow))}, different bytes {changed}"
+    )
+
+
 def _history(points: list[Any]) -> list[tuple[int, int, float]]:
     return sorted((int(p.step), int(p.timestamp), float(p.value)) for p in points)
 
@@ -98,7 +106,8 @@ def assert_same(mlflow_uri: str, knot_uri: str, artifacts_uri: str) -> int:
             for run in mine:
                 files = mlflow_files(run, logged.get(run.info.run_id, []))
                 _same_run(client, tracking, run, theirs[run.info.run_id])
-                assert knot_files(tracking, blobs, run.info.run_id) == files
+                held = knot_files(tracking, blobs, run.info.run_id)
+                assert held == files, _file_diff(run.info.run_id, files, held)
                 compared += 1
         _same_models(client, registry, blobs)
     finally:

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 
 from knot.backends import open_registry_store
 from knot.registry.entities import PromotionPolicy
@@ -67,13 +68,26 @@ def _only_file(root: Path, name: str) -> Path:
     return found[0]
 
 
+def _notes_of(store: MlflowStore, *, holds_a_version: bool) -> Path:
+    """notes.txt of a run that holds a registered version's model, or of one that holds none."""
+    client = MlflowClient(tracking_uri=store.uri, registry_uri=store.uri)
+    version_runs = {v.run_id for v in client.search_model_versions("name = 'churn'")}
+    found = [
+        p
+        for p in sorted((store.folder / "mlruns").rglob("notes.txt"))
+        if (p.parents[1].name in version_runs) == holds_a_version
+    ]
+    assert found, f"no run with notes.txt that holds a version: {holds_a_version}"
+    return found[0]
+
+
 def test_missing_files_are_listed_as_failed_and_a_rerun_after_the_fix_completes(
     small_store: MlflowStore, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
     stores = _stores(home)
     mlruns = small_store.folder / "mlruns"
-    notes = _only_file(mlruns, "notes.txt")
+    notes = _notes_of(small_store, holds_a_version=False)
     run_id = notes.parents[1].name
     saved = notes.read_bytes()
     model = _only_file(mlruns / "1" / "models", "MLmodel").parents[1]
@@ -112,6 +126,32 @@ def test_missing_files_are_listed_as_failed_and_a_rerun_after_the_fix_completes(
 
 
 @pytest.mark.usefixtures("knot_home")
+def test_a_version_whose_run_cannot_be_listed_waits_for_the_rerun(
+    small_store: MlflowStore, tmp_path: Path
+) -> None:
+    """Where a logged model goes on its run depends on the run's other artifacts, so a
+    version of a run MLflow cannot list fails now and lands at the model's path later:
+    never at a stand-in path that would leave the model twice on the run."""
+    home = tmp_path / "home"
+    stores = _stores(home)
+    notes = _notes_of(small_store, holds_a_version=True)
+    saved = notes.read_bytes()
+    notes.unlink()
+    notes.symlink_to(tmp_path / "gone.txt")
+    try:
+        done = run(home, "import", "mlflow", "--from", small_store.uri, **stores)
+        assert_check_failed(done, "could not be imported", "run the same command again")
+        assert any(
+            line.startswith("failed: versions: churn version ") and "could not be listed" in line
+            for line in done.stdout.splitlines()
+        ), done.stdout
+    finally:
+        notes.unlink()
+        notes.write_bytes(saved)
+    assert_ok(run(home, "import", "mlflow", "--from", small_store.uri, **stores))
+    assert assert_same(small_store.uri, stores["KNOT_STORE"], stores["KNOT_ARTIFACTS"]) == 4
+
+
 def test_an_alias_the_promotion_policy_guards_is_skipped_with_the_reason(
     small_store: MlflowStore, tmp_path: Path
 ) -> None:

@@ -28,8 +28,14 @@ def test_a_logged_model_takes_its_name_unless_an_artifact_or_another_model_has_i
     assert paths == {"m-1": "model", "m-2": "models/m-2", "m-3": "models/m-3"}
 
 
-def _copier(model_paths: dict[str, tuple[str, str]], roots: dict[str, str]) -> ModelCopier:
-    runs = SimpleNamespace(source=None, model_paths=model_paths, artifact_uris=roots)
+def _copier(
+    model_paths: dict[str, tuple[str, str]],
+    roots: dict[str, str],
+    unlisted: frozenset[str] = frozenset(),
+) -> ModelCopier:
+    runs = SimpleNamespace(
+        source=None, model_paths=model_paths, artifact_uris=roots, unlisted=set(unlisted)
+    )
     return ModelCopier(runs, registry=None, summary=Summary())  # type: ignore[arg-type]
 
 
@@ -47,6 +53,16 @@ def test_a_version_finds_its_files_by_its_source() -> None:
     assert copier._files(_version("s3://bucket/elsewhere")) == (run, "registered/churn/3")
     with pytest.raises(NotFound, match="has no run"):
         copier._files(_version("s3://bucket/elsewhere", run_id=None))
+
+
+def test_a_logged_model_of_a_run_not_listed_waits_for_the_next_import() -> None:
+    run = "a" * 32
+    copier = _copier({}, {run: f"file:///mlruns/1/{run}/artifacts"}, frozenset({run}))
+    # its path on the run depends on the run's other artifacts: no stand-in path
+    with pytest.raises(NotFound, match="could not be listed"):
+        copier._files(_version("models:/m-9"))
+    # a logged model of a listed run that has none: copied under a path of its own
+    assert _copier({}, {})._files(_version("models:/m-9")) == (run, "registered/churn/3")
 
 
 def test_an_mlmodel_file_gives_the_flavor_environment_and_signature(tmp_path: Path) -> None:

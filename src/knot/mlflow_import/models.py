@@ -118,6 +118,15 @@ class ModelCopier:
             found = self.runs.model_paths.get(source.removeprefix("models:/"))
             if found is not None:
                 return found
+            if version.run_id in self.runs.unlisted:
+                # a stand-in path now would leave the model twice on its run once the
+                # run's artifacts are copied by the next import
+                raise NotFound(
+                    f"its logged model {source} belongs to run {version.run_id}, whose "
+                    "artifacts could not be listed (see above); fix them and run the same "
+                    "command again",
+                    field="source",
+                )
         root = self.runs.artifact_uris.get(version.run_id or "")
         if source.startswith("runs:/"):
             run_id, _, path = source.removeprefix("runs:/").partition("/")

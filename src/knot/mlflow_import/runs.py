@@ -61,6 +61,9 @@ class RunCopier:
         self.model_paths: dict[str, tuple[str, str]] = {}
         #: run id -> the run's artifact root in MLflow
         self.artifact_uris: dict[str, str] = {}
+        #: runs whose artifacts MLflow could not list: where their logged models go
+        #: (a path clear of the run's other artifacts) is not known yet
+        self.unlisted: set[str] = set()
 
     def experiment(self, experiment: Any) -> str | None:
         """The Knot experiment of the same name (created if missing), or None if it
@@ -152,6 +155,7 @@ class RunCopier:
             have = {r.path for r in self.tracking.list_artifacts(run_id)}
         except KnotError as exc:
             self.summary.add("artifacts", "failed", f"run {run_id}", exc.message)
+            self.unlisted.add(run_id)
             return
         names = [e.path.rsplit("/", 1)[-1] for e in entries]
         for name in names:
