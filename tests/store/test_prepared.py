@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from knot.store.database import Database
-from knot.store.prepared import Prepared
+from knot.store.prepared import Prepared, run_driver_sql
 from knot.tracking.tables import experiments, runs
 from tests.backends import StoreBackend
 
@@ -93,3 +94,29 @@ def test_an_expanding_parameter_is_refused_on_sqlite(tmp_path: object) -> None:
             expanding.all(conn, {"ids": ["x"]})
     finally:
         database.close()
+
+
+def test_a_driver_error_is_raised_as_connection_execute_raises_it(db: Database) -> None:
+    """Callers catch SQLAlchemy's IntegrityError (a name taken, an execution recorded
+    twice): a prepared statement, or SQL text run on the driver, raises that one too,
+    and the transaction writes nothing."""
+    with db.write() as conn:
+        _INSERT.run(conn, {**_RUN, "run_id": "e" * 32, "git_dirty": None})
+    twice = [
+        {**_RUN, "run_id": "f" * 32, "git_dirty": None},
+        {**_RUN, "run_id": "e" * 32, "git_dirty": None},
+    ]
+    with pytest.raises(IntegrityError), db.write() as conn:
+        _INSERT.run(conn, twice)
+    text = "INSERT INTO experiments (experiment_id, name, created_at) VALUES (?, ?, ?)"
+    if db.dialect == "postgresql":
+        text = text.replace("?", "%s")
+    with pytest.raises(IntegrityError), db.write() as conn:
+        run_driver_sql(conn, text, [("e2", "other", 1), ("e3", "e", 1)])  # "e" is taken
+    if db.dialect == "sqlite":  # an unknown function: SQLite's OperationalError, wrapped
+        with pytest.raises(OperationalError, match="nope"), db.write() as conn:
+            run_driver_sql(conn, "INSERT INTO experiments VALUES (nope(?), 'x', NULL, 1)", [(1,)])
+    with db.read() as conn:
+        assert [r[0] for r in _DIRTY.all(conn, {"exp": "e1"})] == ["e" * 32]
+        names = conn.execute(select(experiments.c.name)).scalars().all()
+    assert names == ["e"]

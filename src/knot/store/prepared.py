@@ -10,19 +10,25 @@ network round trip dwarfs the overhead.
 
 Every bound name must be given (no column defaults are filled in); the column types'
 bind processors still apply. Statements with expanding IN lists are not supported.
+A driver error comes out as SQLAlchemy's wrapper of it (IntegrityError, OperationalError),
+as Connection.execute raises it, so callers catch the same exceptions on every path.
+`run_driver_sql` is the same shortcut for SQL text (Connection.exec_driver_sql).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "run_driver_sql"]
 
 Params = Mapping[str, Any]
 Binder = Callable[[Params], Sequence[Any]]
@@ -62,15 +68,12 @@ class Prepared:
         if conn.dialect.name != "sqlite":
             return int(conn.execute(self.statement, self._checked(conn, params)).rowcount)
         sql, bind = self._compiled(conn.dialect)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _cursor(conn, sql) as cursor:
             if isinstance(params, Mapping):
                 cursor.execute(sql, bind(params))
             else:
                 cursor.executemany(sql, [bind(p) for p in params])
             return int(cursor.rowcount)
-        finally:
-            cursor.close()
 
     def first(self, conn: Connection, params: Params | None = None) -> tuple[Any, ...] | None:
         """The first row of a query, as a tuple in its column order; None when empty."""
@@ -87,13 +90,33 @@ class Prepared:
             rows = [result.first()] if one else list(result)
             return [tuple(r) for r in rows if r is not None]
         sql, bind = self._compiled(conn.dialect)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _cursor(conn, sql) as cursor:
             cursor.execute(sql, bind(params or {}))
             found = [cursor.fetchone()] if one else cursor.fetchall()
-        finally:
-            cursor.close()
         return [tuple(r) for r in found if r is not None]
+
+
+def run_driver_sql(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Connection.exec_driver_sql(sql, rows) (executemany, positional parameters), on
+    SQLite without SQLAlchemy's execution machinery: the metric points of every batch."""
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql(sql, list(rows))
+        return
+    with _cursor(conn, sql) as cursor:
+        cursor.executemany(sql, rows)
+
+
+@contextmanager
+def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """A cursor on the SQLite connection under `conn`, in its transaction; a driver error
+    is raised as SQLAlchemy wraps it (IntegrityError, OperationalError, ...)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
+    finally:
+        cursor.close()
 
 
 def _binder(names: list[str], processors: Mapping[str, Any]) -> Binder:

@@ -31,9 +31,18 @@ _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 _INT64 = 2**63 - 1
 
 
+#: keys that passed check_keys (a training loop logs the same few keys again and again);
+#: emptied when it reaches _KNOWN_LIMIT, so memory stays small whatever is logged
+_known: set[str] = set()
+_KNOWN_LIMIT = 10_000
+
+
 def check_keys(keys: Iterable[str], what: str) -> None:
     """Raise Invalid for the first key that is not a usable metric/param/tag name."""
+    known = _known
     for key in keys:
+        if type(key) is str and key in known:
+            continue
         if not isinstance(key, str) or not key.strip():
             raise Invalid(f"{what} key {key!r} is empty; give it a name", field="key")
         if len(key) > MAX_KEY:
@@ -47,6 +56,10 @@ def check_keys(keys: Iterable[str], what: str) -> None:
                 "spaces and _ - . / :",
                 field="key",
             )
+        if type(key) is str:
+            if len(known) >= _KNOWN_LIMIT:
+                known.clear()
+            known.add(key)
 
 
 def check_name(name: str, what: str, limit: int = 256) -> str:

@@ -12,6 +12,8 @@ from itertools import chain
 
 from sqlalchemy import Connection
 
+from knot.store.prepared import run_driver_sql
+
 __all__ = ["PointWriter"]
 
 ROWS = 100
@@ -35,6 +37,6 @@ class PointWriter:
         if whole:
             rows = range(0, whole, ROWS)
             groups = [tuple(chain.from_iterable(points[i : i + ROWS])) for i in rows]
-            conn.exec_driver_sql(self.many, groups)
+            run_driver_sql(conn, self.many, groups)
         if whole < len(points):
-            conn.exec_driver_sql(self.one, points[whole:])
+            run_driver_sql(conn, self.one, points[whole:])

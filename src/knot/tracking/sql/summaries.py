@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, case
 from sqlalchemy.dialects import postgresql, sqlite
 
+from knot.store.prepared import Prepared
 from knot.tracking.sql.series import Point
 from knot.tracking.tables import metric_summaries
 
@@ -85,12 +86,13 @@ def _periodic(points: list[Point], p: int) -> dict[tuple[str, str], Fold]:
 
 def upsert_summaries(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        conn.execute(_upsert_statement(conn.dialect.name), rows)
+        _upsert_statement(conn.dialect.name).run(conn, rows)
 
 
 @lru_cache(maxsize=4)
-def _upsert_statement(dialect_name: str) -> Any:
-    # Built once per dialect: constructing this statement costs more than running it.
+def _upsert_statement(dialect_name: str) -> Prepared:
+    # Built once per dialect: constructing this statement costs more than running it,
+    # and on SQLite it runs on the driver's cursor (every batch of metrics runs it).
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(metric_summaries)
     new, old = stmt.excluded, metric_summaries.c
@@ -108,4 +110,4 @@ def _upsert_statement(dialect_name: str) -> Any:
             "count": old.count + new.count,
         },
     )
-    return stmt
+    return Prepared(stmt)
