@@ -9,7 +9,10 @@ again (it must send no blob), and pulled into an empty store. The peers do the s
 on the same bytes: tarfile writes the folder's tar, oras pushes and pulls the model layer
 file. Packing is timed twice against tarfile: plain (tarfile leaves its bytes in the page
 cache) and durable (tarfile, then the fsync Knot does before it records the kit), since
-a pack that fsyncs can go no faster than the disk writes. Each operation runs in a
+a pack that fsyncs can go no faster than the disk writes. Two ceilings follow, on the
+same bytes: sha256 alone (one stream from memory, the layer digest every OCI packer
+computes; it cannot be split across cores) and writing them to a new file with an fsync (what a
+durable pack waits for). Each operation runs in a
 forked child, so its peak memory (max RSS) is its own; a streaming implementation stays
 flat whatever the size. Results go to bench/results/packaging.json. Nothing here asserts
 a time.
@@ -18,11 +21,13 @@ a time.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import os
 import resource
 import shutil
+import statistics
 import tarfile
 import tempfile
 import time
@@ -142,7 +147,9 @@ def main() -> None:
                 pulled = measure(lambda: pull(target, store=open_kit_store(root / "pulled")).digest)
                 oras_pull = measure(lambda: _oras_pull(address, root / "oras-out"))
                 row("pull", pulled, "oras", oras_pull)
+            ceilings = _ceilings(context, root, mb, args.rounds)
         _print(rows)
+        _print_ceilings(ceilings, mb)
         interleaved = [pack_rounds, durable_rounds]
         print_interleaved(
             "Packing: Knot vs tarfile", interleaved, {r.scenario: 1.0 for r in interleaved}
@@ -152,6 +159,7 @@ def main() -> None:
             "size_mb": args.size_mb,
             "rows": rows,
             "interleaved": [r.as_json() for r in interleaved],
+            "ceilings_mb_s": ceilings,
         }
         RESULTS.write_text(json.dumps(doc, indent=2))
         console.print(f"results: {RESULTS}")
@@ -208,6 +216,56 @@ def _pack_rounds(
     packed = (med_k, last["knot"][1], last["knot"][2], "")
     tarred = (med_p, last["peer"][1], None, "")
     return packed, tarred, rows
+
+
+def _ceilings(context: Path, root: Path, mb: float, rounds: int) -> dict[str, float]:
+    """Median MB/s of sha256 over as many bytes, from memory in 1 MiB chunks (an upper
+    bound: no reads), and of copying the folder into one new file followed by an fsync,
+    each in a forked child."""
+    files = sorted(p for p in context.rglob("*") if p.is_file())
+
+    def hash_all() -> str:
+        # the bytes already in memory: no read, so no packer can hash them faster
+        sha, chunk = hashlib.sha256(), memoryview(os.urandom(1 << 20))
+        for _ in range(round(mb)):
+            sha.update(chunk)
+        return sha.hexdigest()
+
+    def write_all() -> None:
+        dest = root / "ceiling.bin"
+        with dest.open("xb") as out:
+            for path in files:
+                with path.open("rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        dest.unlink()
+
+    found: dict[str, list[float]] = {"sha256": [], "write + fsync": []}
+    for _ in range(rounds):
+        for name, fn in (("sha256", hash_all), ("write + fsync", write_all)):
+            os.sync()
+            seconds, _, _, error = measure(fn)
+            if error:
+                raise RuntimeError(f"{name} failed: {error}")
+            found[name].append(mb / seconds)
+    return {name: statistics.median(rates) for name, rates in found.items()}
+
+
+def _print_ceilings(ceilings: dict[str, float], mb: float) -> None:
+    table = Table(title=f"Ceilings on the same {mb:.0f} MB, median MB/s")
+    table.add_column("work")
+    table.add_column("MB/s")
+    table.add_column("bounds")
+    table.add_row(
+        "sha256 alone, one stream, from memory",
+        f"{ceilings['sha256']:,.0f}",
+        "any pack (the layer digest)",
+    )
+    table.add_row(
+        "copy into a new file + fsync", f"{ceilings['write + fsync']:,.0f}", "a durable pack"
+    )
+    console.print(table)
 
 
 def _tar(context: Path, dest: Path, *, fsync: bool = False) -> None:
