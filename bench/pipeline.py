@@ -14,7 +14,10 @@ seconds each pipeline cost the whole tree until it was idle again (Prefect's ser
 records task runs after the flow has returned; that work counts there), and a third the
 time until every step is recorded: Knot's records are committed when `run()` returns,
 Prefect's once its API database holds every task run in a final state (read straight
-from that SQLite file: bench/_prefect_records.py).
+from that SQLite file: bench/_prefect_records.py). A fourth runs `--in-a-row` cold
+pipelines back to back, as a scheduler does, and divides the time until all their
+steps are recorded by their number: a pipeline's cost when the next one does not wait
+for the last one's bookkeeping (how this bench first timed Prefect, at some 3 s).
 
 Both sides do comparable work per step: Knot records a child run, a cache entry and
 lineage edges and stores the output by digest (these, a few bytes each, inline in the
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import json
 import os
 import shutil
@@ -144,7 +148,10 @@ def timed(
         # round misses the cache at every step (its cached twin repeats it exactly)
         start = base + i * (steps + 1)
         # Prefect's API server (a subprocess) and both sides' background threads finish
-        # the last round's work first, so it is not billed to the next side's round
+        # the last round's work first, so it is not billed to the next side's round; the
+        # same for the garbage both sides leave in this one process (a full collection
+        # over Prefect's heap takes tens of ms, about a Knot round)
+        gc.collect()
         wait_idle(os.getpid(), busy=0.05, limit=60)
         ticks = tree_ticks()
         began = time.perf_counter()
@@ -166,6 +173,41 @@ def timed(
         if value != expected(shape, start, steps):
             raise RuntimeError(f"{side} {shape} from {start} returned {value!r}")
         return seconds
+
+    return one_round
+
+
+def back_to_back(
+    flows: dict[str, Callable[[int], Any]],
+    shape: str,
+    side: str,
+    steps: int,
+    base: int,
+    count: int,
+) -> Callable[[int], float]:
+    """A round function for `interleave`: `count` cold flows one after another with no
+    pause between (a scheduler's day: each flow starts while the last one's records may
+    still be written), then the wait until every step of all of them is recorded; the
+    seconds per flow. Work a side puts off to after a flow returns counts here."""
+
+    def one_round(i: int) -> float:
+        gc.collect()  # as in `timed`
+        wait_idle(os.getpid(), busy=0.05, limit=60)
+        began = time.perf_counter()
+        prefect_runs = []
+        for j in range(count):
+            start = base + (i * count + j) * (steps + 1)
+            if side == "prefect":
+                state = flows[shape](start, return_state=True)  # type: ignore[call-arg]
+                value = state.result()
+                prefect_runs.append(state.state_details.flow_run_id)
+            else:
+                value = flows[shape](start)  # every record committed at return
+            if value != expected(shape, start, steps):
+                raise RuntimeError(f"{side} {shape} from {start} returned {value!r}")
+        for run_id in prefect_runs:
+            recorded_after(run_id, steps, began)
+        return (time.perf_counter() - began) / count
 
     return one_round
 
@@ -209,11 +251,37 @@ def measure(
     return out, cpu, until
 
 
+def measure_back_to_back(
+    knot: dict[str, Callable[[int], Any]],
+    prefect: dict[str, Callable[[int], Any]],
+    rounds: int,
+    steps: int,
+    count: int,
+) -> list[Interleaved]:
+    """Per shape, rounds of `count` cold flows in a row (back_to_back), interleaved."""
+    out = []
+    for n, shape in enumerate(("chain", "fan")):
+        base = 1_000_001 + 1_000_000 * n  # past every start value `measure` uses
+        out.append(
+            interleave(
+                f"{shape} cold, {count} in a row",
+                "s",
+                back_to_back(prefect, shape, "prefect", steps, base, count),
+                back_to_back(knot, shape, "knot", steps, base, count),
+                n=rounds,
+                peer_name="prefect",
+                progress=lambda line: console.print(f"[dim]{line}[/]"),
+            )
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=DEFAULT_N, help="interleaved rounds")
     parser.add_argument("--quick", action="store_true", help="two rounds")
+    parser.add_argument("--in-a-row", type=int, default=3, help="cold flows per back-to-back round")
     args = parser.parse_args()
     rounds = 2 if args.quick else args.rounds
     try:
@@ -235,16 +303,17 @@ def main() -> None:
     for name in ("KNOT_STORE", "KNOT_ARTIFACTS"):
         os.environ.pop(name, None)
     prefect_environment(root / "prefect")
-    rows, cpu, until = measure(
-        knot_flows(args.steps), prefect_flows(args.steps), rounds, args.steps
-    )
-    report(rows, cpu, until, args.steps, prefect_version)
+    knot, prefect = knot_flows(args.steps), prefect_flows(args.steps)
+    rows, cpu, until = measure(knot, prefect, rounds, args.steps)
+    in_a_row = measure_back_to_back(knot, prefect, rounds, args.steps, args.in_a_row)
+    report(rows, cpu, until, in_a_row, args.steps, prefect_version)
 
 
 def report(
     rows: list[Interleaved],
     cpu: list[Interleaved],
     until: list[Interleaved],
+    in_a_row: list[Interleaved],
     steps: int,
     prefect_version: str,
 ) -> None:
@@ -259,6 +328,11 @@ def report(
         until,
         {r.scenario: 20.0 for r in until},
     )
+    print_interleaved(
+        "Seconds per pipeline, several cold ones in a row, until every step is recorded",
+        in_a_row,
+        {r.scenario: 20.0 for r in in_a_row},
+    )
     for r in rows:
         console.print(f"  [dim]{r.scenario}: knot {r.knot.median / steps * 1000:.2f} ms/step[/]")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -271,6 +345,7 @@ def report(
         "interleaved": [r.as_json() for r in rows],
         "cpu": [r.as_json() for r in cpu],
         "recorded": [r.as_json() for r in until],
+        "in_a_row": [r.as_json() for r in in_a_row],
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")
     console.print(f"  [dim]results: {path}[/]")
