@@ -11,8 +11,10 @@ file. Packing is timed twice against tarfile: plain (tarfile leaves its bytes in
 cache) and durable (tarfile, then the fsync Knot does before it records the kit), since
 a pack that fsyncs can go no faster than the disk writes. Two ceilings follow, on the
 same bytes: sha256 alone (one stream from memory, the layer digest every OCI packer
-computes; it cannot be split across cores) and writing them to a new file with an fsync (what a
-durable pack waits for). Each operation runs in a
+computes; it cannot be split across cores), writing them to a new file with an fsync (what a
+durable pack waits for), and the disk itself: as many bytes written with O_DIRECT from an
+aligned buffer, no page cache and no copy, then an fsync (no durable write of these bytes
+can land faster on this machine). Each operation runs in a
 forked child, so its peak memory (max RSS) is its own; a streaming implementation stays
 flat whatever the size. Results go to bench/results/packaging.json. Nothing here asserts
 a time.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import mmap
 import multiprocessing
 import os
 import resource
@@ -241,11 +244,33 @@ def _ceilings(context: Path, root: Path, mb: float, rounds: int) -> dict[str, fl
             os.fsync(out.fileno())
         dest.unlink()
 
-    found: dict[str, list[float]] = {"sha256": [], "write + fsync": []}
+    def direct_write() -> None:
+        # the disk's own rate: aligned 1 MiB writes that bypass the page cache
+        dest = root / "ceiling-direct.bin"
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_DIRECT, 0o644)
+        buffer = mmap.mmap(-1, 1 << 20)  # page-aligned, as O_DIRECT needs
+        buffer.write(os.urandom(1 << 20))
+        try:
+            for _ in range(round(mb)):
+                os.write(fd, buffer)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            dest.unlink()
+
+    work = [("sha256", hash_all), ("write + fsync", write_all)]
+    if hasattr(os, "O_DIRECT"):
+        work.append(("direct write + fsync", direct_write))
+    found: dict[str, list[float]] = {name: [] for name, _ in work}
     for _ in range(rounds):
-        for name, fn in (("sha256", hash_all), ("write + fsync", write_all)):
+        for name, fn in list(work):
             os.sync()
             seconds, _, _, error = measure(fn)
+            if error and name == "direct write + fsync":
+                found.pop(name)  # a filesystem without O_DIRECT (tmpfs): no such ceiling
+                work.remove((name, fn))
+                console.print(f"[yellow]no direct-write ceiling here: {error}[/]")
+                continue
             if error:
                 raise RuntimeError(f"{name} failed: {error}")
             found[name].append(mb / seconds)
@@ -265,6 +290,12 @@ def _print_ceilings(ceilings: dict[str, float], mb: float) -> None:
     table.add_row(
         "copy into a new file + fsync", f"{ceilings['write + fsync']:,.0f}", "a durable pack"
     )
+    if "direct write + fsync" in ceilings:
+        table.add_row(
+            "the disk: O_DIRECT from memory + fsync",
+            f"{ceilings['direct write + fsync']:,.0f}",
+            "any durable write here",
+        )
     console.print(table)
 
 
