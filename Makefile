@@ -77,6 +77,7 @@ bench: $(BENCH_VENV)/.installed bench-tools
 	$(BENCH_BIN)/python bench/mlflow_compat.py
 	$(BENCH_BIN)/python bench/ui.py --runs 20000
 	$(BENCH_BIN)/python bench/batch.py
+	$(BENCH_BIN)/python bench/goals.py
 
 # 1M runs in a fresh PostgreSQL (about 15 minutes to fill), then search/run page/lineage/UI
 bench-scale: $(BENCH_VENV)/.installed
