@@ -16,7 +16,7 @@ from contextlib import closing
 from pathlib import Path
 from uuid import UUID
 
-__all__ = ["POLL_S", "recorded_after"]
+__all__ = ["POLL_S", "recorded_after", "recorded_now"]
 
 POLL_S = 0.01
 _FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
@@ -43,3 +43,11 @@ def recorded_after(flow_run_id: UUID, tasks: int, began: float, limit: float = 1
             if now - began > limit:
                 raise RuntimeError(f"Prefect recorded {done} of {tasks} task runs in {limit:.0f} s")
             time.sleep(POLL_S)
+
+
+def recorded_now(database: Path, flow_run_id: str) -> int:
+    """How many task runs of the flow run `database` (a Prefect API database) holds in a
+    final state now."""
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)) as con:
+        (done,) = con.execute(_DONE, (flow_run_id,)).fetchone()
+    return int(done)

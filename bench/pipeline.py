@@ -17,7 +17,11 @@ Prefect's once its API database holds every task run in a final state (read stra
 from that SQLite file: bench/_prefect_records.py). A fourth runs `--in-a-row` cold
 pipelines back to back, as a scheduler does, and divides the time until all their
 steps are recorded by their number: a pipeline's cost when the next one does not wait
-for the last one's bookkeeping (how this bench first timed Prefect, at some 3 s).
+for the last one's bookkeeping (how this bench first timed Prefect, at some 3 s). Last,
+an exit check: `--scripts` fresh processes per side each run one cold chain and exit as a
+script does, and the table gives how many of the steps each side has recorded once the
+process is gone (Prefect's temporary API server stops with the process that started it,
+with its task-run records still queued).
 
 Both sides do comparable work per step: Knot records a child run, a cache entry and
 lineage edges and stores the output by digest (these, a few bytes each, inline in the
@@ -46,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import RESULTS_DIR, console
-from _prefect_records import recorded_after
+from _prefect_records import recorded_after, recorded_now
 from _servers import tree_ticks, wait_idle
 from interleave import DEFAULT_N, Interleaved, interleave, print_interleaved
 
@@ -55,6 +59,12 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 
 # --- Knot ---------------------------------------------------------------------------
 def knot_flows(steps: int) -> dict[str, Callable[[int], Any]]:
+    chain, fan = knot_pipelines(steps)
+    return {"chain": lambda s: chain(s).output, "fan": lambda s: fan(s).output}
+
+
+def knot_pipelines(steps: int) -> tuple[Any, Any]:
+    """The chain and the fan as Knot pipelines (calling one returns its PipelineResult)."""
     import knot
 
     @knot.step
@@ -76,7 +86,7 @@ def knot_flows(steps: int) -> dict[str, Callable[[int], Any]]:
     def fan(start: int) -> Any:
         return total([add_one(start + i) for i in range(steps - 1)])
 
-    return {"chain": lambda s: chain(s).output, "fan": lambda s: fan(s).output}
+    return chain, fan
 
 
 # --- Prefect ------------------------------------------------------------------------
@@ -212,6 +222,90 @@ def back_to_back(
     return one_round
 
 
+# --- a script that runs one pipeline and exits ---------------------------------------
+EXIT_SCRIPT = """
+import sys
+sys.path.insert(0, {bench!r})
+from pipeline import knot_pipelines, prefect_environment, prefect_flows
+side, start, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if side == "knot":
+    print(knot_pipelines(steps)[0](start).run_id)
+else:
+    from pathlib import Path
+    prefect_environment(Path(sys.argv[4]))
+    state = prefect_flows(steps)["chain"](start, return_state=True)
+    print(state.state_details.flow_run_id)
+"""
+
+
+_KNOT_FINISHED_STEPS = "SELECT count(*) FROM runs WHERE parent_run_id = ? AND status = 'FINISHED'"
+
+
+def exit_check(root: Path, steps: int, scripts: int) -> list[dict[str, Any]]:
+    """Each side runs `scripts` fresh processes that run one cold chain and exit as a
+    script does; then, the process gone, how many of its steps each side has recorded
+    (Knot: step runs finished in its database; Prefect: task runs in a final state in
+    its API database). Both sides start from a fresh home each time."""
+    import sqlite3
+    import subprocess
+    from contextlib import closing
+
+    script = EXIT_SCRIPT.format(bench=str(Path(__file__).parent))
+    found: list[dict[str, Any]] = []
+    for i in range(scripts):
+        for side in ("prefect", "knot"):
+            home = root / f"exit-{side}-{i}"
+            env = {**os.environ, "KNOT_HOME": str(home)}
+            console.print(f"exit check: script {i + 1}/{scripts}, {side}", highlight=False)
+            began = time.perf_counter()
+            child = subprocess.run(
+                [sys.executable, "-c", script, side, str(7_000_000 + i), str(steps), str(home)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            took = time.perf_counter() - began
+            lines = child.stdout.split()
+            if child.returncode != 0 or not lines:
+                raise RuntimeError(f"{side} script failed ({child.returncode}): {child.stderr}")
+            run_id = lines[-1]
+            if side == "knot":
+                knot_db = f"file:{home / 'knot.db'}?mode=ro"
+                with closing(sqlite3.connect(knot_db, uri=True)) as con:
+                    (recorded,) = con.execute(_KNOT_FINISHED_STEPS, (run_id,)).fetchone()
+            else:
+                recorded = recorded_now(home / "prefect.db", run_id)
+            tracebacks = child.stderr.count("Traceback (most recent call last)")
+            found.append(
+                {"side": side, "recorded": recorded, "seconds": took, "tracebacks": tracebacks}
+            )
+    return found
+
+
+def print_exit_check(found: list[dict[str, Any]], steps: int) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"A script that runs one cold {steps}-step chain and exits: steps recorded after"
+    )
+    for column in ("side", "scripts", f"steps recorded (of {steps})", "process s", "tracebacks"):
+        table.add_column(column)
+    for side in ("knot", "prefect"):
+        mine = [f for f in found if f["side"] == side]
+        if not mine:
+            continue
+        table.add_row(
+            side,
+            str(len(mine)),
+            ", ".join(str(f["recorded"]) for f in mine),
+            ", ".join(f"{f['seconds']:.1f}" for f in mine),
+            ", ".join(str(f["tracebacks"]) for f in mine),
+        )
+    console.print(table)
+
+
 def measure(
     knot: dict[str, Callable[[int], Any]],
     prefect: dict[str, Callable[[int], Any]],
@@ -282,6 +376,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=DEFAULT_N, help="interleaved rounds")
     parser.add_argument("--quick", action="store_true", help="two rounds")
     parser.add_argument("--in-a-row", type=int, default=3, help="cold flows per back-to-back round")
+    parser.add_argument(
+        "--scripts", type=int, default=2, help="processes per side for the exit check (0: none)"
+    )
     args = parser.parse_args()
     rounds = 2 if args.quick else args.rounds
     try:
@@ -306,7 +403,8 @@ def main() -> None:
     knot, prefect = knot_flows(args.steps), prefect_flows(args.steps)
     rows, cpu, until = measure(knot, prefect, rounds, args.steps)
     in_a_row = measure_back_to_back(knot, prefect, rounds, args.steps, args.in_a_row)
-    report(rows, cpu, until, in_a_row, args.steps, prefect_version)
+    exits = exit_check(root, args.steps, args.scripts)
+    report(rows, cpu, until, in_a_row, exits, args.steps, prefect_version)
 
 
 def report(
@@ -314,6 +412,7 @@ def report(
     cpu: list[Interleaved],
     until: list[Interleaved],
     in_a_row: list[Interleaved],
+    exits: list[dict[str, Any]],
     steps: int,
     prefect_version: str,
 ) -> None:
@@ -333,6 +432,8 @@ def report(
         in_a_row,
         {r.scenario: 20.0 for r in in_a_row},
     )
+    if exits:
+        print_exit_check(exits, steps)
     for r in rows:
         console.print(f"  [dim]{r.scenario}: knot {r.knot.median / steps * 1000:.2f} ms/step[/]")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -346,6 +447,7 @@ def report(
         "cpu": [r.as_json() for r in cpu],
         "recorded": [r.as_json() for r in until],
         "in_a_row": [r.as_json() for r in in_a_row],
+        "exit_check": exits,
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")
     console.print(f"  [dim]results: {path}[/]")
