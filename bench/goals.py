@@ -273,7 +273,7 @@ GOALS = [
         _exit_check,
         "context",
         None,
-        lambda share: f"{share:.0%} / 100%",
+        lambda share: f"prefect {share:.0%}",
     ),
 ]
 
