@@ -416,10 +416,13 @@ def report(
     steps: int,
     prefect_version: str,
 ) -> None:
+    # The goal (20x) is judged by the time until every step is recorded (the third and
+    # fourth tables): Prefect's run() returns before its task runs are recorded.
     print_interleaved(
-        f"{steps}-step pipelines of trivial steps, Knot vs Prefect {prefect_version}",
+        f"{steps}-step pipelines of trivial steps, Knot vs Prefect {prefect_version}, "
+        "until run() returns",
         rows,
-        {r.scenario: 20.0 for r in rows},
+        {},
     )
     print_interleaved("CPU seconds per pipeline, the process tree until idle", cpu, {})
     print_interleaved(
