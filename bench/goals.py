@@ -29,6 +29,7 @@ from typing import Any
 from rich.table import Table
 
 from _common import console
+from interleave import fmt
 
 #: a result file's content -> (peer, Knot, value compared with the goal), or None
 Reader = Callable[[dict[str, Any]], tuple[str, str, float] | None]
@@ -44,40 +45,39 @@ class Goal:
     shown: Callable[[float], str]
 
 
-def _interleaved(scenario: str, unit: str = "", section: str = "interleaved") -> Reader:
+def _row(found: dict[str, Any], scenario: str, section: str = "interleaved") -> dict[str, Any]:
+    """One interleaved scenario's row (Interleaved.as_json) in the results, or {}."""
+    return next((r for r in found.get(section, []) if r.get("scenario") == scenario), {})
+
+
+def _medians(row: dict[str, Any]) -> tuple[str, str]:
+    """The peer's median with its name, and Knot's, each with the row's unit."""
+    unit, peer = row.get("unit", ""), row.get("peer", {}).get("median")
+    shown = f"{row.get('peer_name', 'peer')} {fmt(peer, unit)}" if peer is not None else "-"
+    return shown, fmt(row["knot"]["median"], unit)
+
+
+def _interleaved(scenario: str, section: str = "interleaved") -> Reader:
     """The ratio of medians of one interleaved scenario (in the results' `section`), with
     both medians."""
 
     def read(found: dict[str, Any]) -> tuple[str, str, float] | None:
-        for row in found.get(section, []):
-            if row.get("scenario") == scenario and row.get("ratio_of_medians"):
-                peer, knot = row["peer"]["median"], row["knot"]["median"]
-                name = row.get("peer_name", "peer")
-                shown = unit or row.get("unit", "")
-                return (
-                    f"{name} {_number(peer, shown)}",
-                    _number(knot, shown),
-                    float(row["ratio_of_medians"]),
-                )
-        return None
+        row = _row(found, scenario, section)
+        if not row.get("ratio_of_medians"):
+            return None
+        return *_medians(row), float(row["ratio_of_medians"])
 
     return read
 
 
-def _knot_median(scenario: str, unit: str) -> Reader:
+def _knot_median(scenario: str) -> Reader:
     """Knot's median of one interleaved scenario (an absolute goal), with the peer's."""
 
     def read(found: dict[str, Any]) -> tuple[str, str, float] | None:
-        for row in found.get("interleaved", []):
-            if row.get("scenario") == scenario and row["knot"].get("median") is not None:
-                peer = row.get("peer", {}).get("median")
-                name = row.get("peer_name", "peer")
-                return (
-                    f"{name} {_number(peer, unit)}" if peer is not None else "-",
-                    _number(row["knot"]["median"], unit),
-                    float(row["knot"]["median"]),
-                )
-        return None
+        row = _row(found, scenario)
+        if row.get("knot", {}).get("median") is None:
+            return None
+        return *_medians(row), float(row["knot"]["median"])
 
     return read
 
@@ -86,31 +86,25 @@ def _disk_ceiling(found: dict[str, Any]) -> tuple[str, str, float] | None:
     """The disk's own write rate (bench/modelkits.py's ceilings) against plain tarfile:
     the best ratio any pack that is durable when it returns could reach here."""
     disk = found.get("ceilings_mb_s", {}).get("direct write + fsync")
-    tarred = _interleaved("pack")(found)
-    if disk is None or tarred is None:
+    row = _row(found, "pack")
+    if disk is None or not row.get("peer", {}).get("median"):
         return None
-    peer = next(r for r in found["interleaved"] if r.get("scenario") == "pack")
-    return tarred[0], f"disk {disk:,.0f} MB/s", disk / peer["peer"]["median"]
+    return _medians(row)[0], f"disk {fmt(disk, 'MB/s')}", disk / row["peer"]["median"]
 
 
 def _exit_check(found: dict[str, Any]) -> tuple[str, str, float] | None:
-    """bench/pipeline.py's exit check: the share of steps each side had recorded once a
-    script that ran one pipeline was gone (the value: Prefect's share)."""
-    checks = found.get("exit_check") or []
-    shares: dict[str, list[str]] = {"knot": [], "prefect": []}
-    prefect = []
+    """bench/pipeline.py's exit check: the steps each side had recorded once a script
+    that ran one pipeline was gone (the value: Prefect's mean share)."""
     steps = found.get("steps", 100)
-    for check in checks:
-        shares.setdefault(check["side"], []).append(str(check["recorded"]))
-        if check["side"] == "prefect":
-            prefect.append(check["recorded"] / steps)
-    if not prefect or not shares["knot"]:
+    counts = {
+        side: [c["recorded"] for c in found.get("exit_check") or [] if c["side"] == side]
+        for side in ("knot", "prefect")
+    }
+    if not counts["knot"] or not counts["prefect"]:
         return None
-    return (
-        f"prefect {', '.join(shares['prefect'])} of {steps}",
-        f"{', '.join(shares['knot'])} of {steps}",
-        sum(prefect) / len(prefect),
-    )
+    knot, prefect = (", ".join(map(str, counts[side])) for side in ("knot", "prefect"))
+    share = sum(counts["prefect"]) / len(counts["prefect"]) / steps
+    return f"prefect {prefect} of {steps}", f"{knot} of {steps}", share
 
 
 def _p50_gap(found: dict[str, Any]) -> tuple[str, str, float] | None:
@@ -119,14 +113,6 @@ def _p50_gap(found: dict[str, Any]) -> tuple[str, str, float] | None:
     if gap is None or floor is None:
         return None
     return f"DataFrame floor {floor:.2f} ms", f"{floor + gap:.2f} ms", float(gap)
-
-
-def _number(value: float, unit: str) -> str:
-    if unit == "s":
-        return f"{value * 1000:,.1f} ms" if value < 1 else f"{value:,.2f} s"
-    if unit == "ms":
-        return f"{value:,.0f} ms" if value >= 100 else f"{value:,.2f} ms"
-    return f"{value:,.0f} {unit}".strip()
 
 
 def _times(goal: float) -> Callable[[float], bool]:
@@ -181,7 +167,7 @@ GOALS = [
     Goal(
         "serving ready",
         "serving",
-        _knot_median("ready (served-model cache warm)", "s"),
+        _knot_median("ready (served-model cache warm)"),
         "< 1 s",
         lambda seconds: seconds < 1.0,
         lambda seconds: f"{seconds:.2f} s",
@@ -189,7 +175,7 @@ GOALS = [
     Goal(
         "serving memory when ready",
         "serving",
-        _knot_median("memory when ready, pages once", "MiB"),
+        _knot_median("memory when ready, pages once"),
         "< 200 MiB",
         lambda mib: mib < 200,
         lambda mib: f"{mib:.0f} MiB",
